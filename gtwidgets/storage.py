@@ -1,0 +1,324 @@
+"""One seam for local paths and ``s3://`` URIs: read, write, list, presign, conditional put.
+
+Nothing else in gtwidgets imports boto3. The client honours the standard AWS
+configuration (profiles, region, ``AWS_ENDPOINT_URL``) and botocore's retries.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Iterator
+
+from .errors import ConflictError, NotFoundError, StorageError
+
+__all__ = [
+    "ObjectInfo", "is_s3", "split_s3", "join", "read_bytes", "read_text", "write_bytes",
+    "open_read", "exists", "head", "list_files", "presign", "delete", "s3_client",
+    "endpoint_url",
+]
+
+_CHUNK = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    uri: str
+    size: int
+    etag: str
+
+
+def is_s3(uri: str | os.PathLike) -> bool:
+    return isinstance(uri, str) and uri.startswith("s3://")
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    """``s3://bucket/a/b`` -> ``("bucket", "a/b")``."""
+    if not is_s3(uri):
+        raise StorageError(f"{uri!r} is not an s3:// URI; write it as s3://bucket/key.")
+    bucket, _, key = uri[5:].partition("/")
+    if not bucket:
+        raise StorageError(f"{uri!r} has no bucket name; write it as s3://bucket/key.")
+    return bucket, key
+
+
+def join(prefix: str | os.PathLike, *parts: str) -> str:
+    """Join path parts under a local folder or an S3 prefix, with ``/`` for S3."""
+    if is_s3(prefix):
+        out = str(prefix)
+        for p in parts:
+            out = out.rstrip("/") + "/" + p.lstrip("/")
+        return out
+    return str(Path(prefix).joinpath(*parts))
+
+
+# ---------------------------------------------------------------------------- reading
+
+def read_bytes(uri: str | os.PathLike) -> bytes:
+    if is_s3(uri):
+        bucket, key = split_s3(uri)
+        with _s3_errors(uri):
+            return s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
+    try:
+        return Path(uri).read_bytes()
+    except FileNotFoundError:
+        raise NotFoundError(f"{uri}: no such file; check the path (relative paths start at {os.getcwd()}).") from None
+    except IsADirectoryError:
+        raise StorageError(f"{uri}: is a folder, not a file; name a file inside it.") from None
+    except PermissionError:
+        raise StorageError(f"{uri}: permission denied; check the file's permissions.") from None
+
+
+def read_text(uri: str | os.PathLike, encoding: str = "utf-8") -> str:
+    return read_bytes(uri).decode(encoding)
+
+
+def open_read(uri: str | os.PathLike) -> IO[bytes]:
+    """A binary stream, so large objects need not sit in memory at once."""
+    if is_s3(uri):
+        bucket, key = split_s3(uri)
+        with _s3_errors(uri):
+            return s3_client().get_object(Bucket=bucket, Key=key)["Body"]
+    try:
+        return open(uri, "rb")
+    except FileNotFoundError:
+        raise NotFoundError(f"{uri}: no such file; check the path.") from None
+
+
+def exists(uri: str | os.PathLike) -> bool:
+    try:
+        head(uri)
+        return True
+    except NotFoundError:
+        return False
+
+
+def head(uri: str | os.PathLike) -> ObjectInfo:
+    if is_s3(uri):
+        bucket, key = split_s3(uri)
+        with _s3_errors(uri):
+            r = s3_client().head_object(Bucket=bucket, Key=key)
+        return ObjectInfo(str(uri), int(r["ContentLength"]), r["ETag"])
+    p = Path(uri)
+    if not p.is_file():
+        raise NotFoundError(f"{uri}: no such file.")
+    return ObjectInfo(str(uri), p.stat().st_size, _local_etag(p))
+
+
+def list_files(prefix: str | os.PathLike, *, suffixes: tuple[str, ...] | None = None,
+               recursive: bool = True) -> list[str]:
+    """Every file under a folder or S3 prefix, sorted, as full paths or URIs.
+
+    ``suffixes`` filters by ending, case-insensitively (``(".jpg", ".png")``).
+    """
+    wanted = tuple(s.lower() for s in suffixes) if suffixes else None
+    keep = (lambda n: n.lower().endswith(wanted)) if wanted else (lambda n: True)
+    if is_s3(prefix):
+        bucket, key = split_s3(str(prefix))
+        kwargs = {"Bucket": bucket, "Prefix": key}
+        if not recursive:
+            kwargs["Delimiter"] = "/"
+        out = []
+        with _s3_errors(str(prefix)):
+            for page in s3_client().get_paginator("list_objects_v2").paginate(**kwargs):
+                out.extend(f"s3://{bucket}/{o['Key']}" for o in page.get("Contents", ())
+                           if not o["Key"].endswith("/") and keep(o["Key"]))
+        return sorted(out)
+    root = Path(prefix)
+    if not root.is_dir():
+        raise NotFoundError(f"{prefix}: no such folder; check the path.")
+    files = root.rglob("*") if recursive else root.iterdir()
+    return sorted(str(p) for p in files if p.is_file() and keep(p.name))
+
+
+# ---------------------------------------------------------------------------- writing
+
+def write_bytes(uri: str | os.PathLike, data: bytes, *, if_none_match: bool = False,
+                if_match: str | None = None, content_type: str | None = None) -> str:
+    """Write ``data`` and return the new ETag.
+
+    ``if_none_match=True`` writes only if nothing is there yet; ``if_match=etag``
+    only if the object still has that ETag. Either raises ConflictError when it loses,
+    so a writer never overwrites another's object blindly.
+    """
+    if is_s3(uri):
+        bucket, key = split_s3(uri)
+        kwargs = {"Bucket": bucket, "Key": key, "Body": data}
+        if if_none_match:
+            kwargs["IfNoneMatch"] = "*"
+        if if_match is not None:
+            kwargs["IfMatch"] = if_match
+        if content_type:
+            kwargs["ContentType"] = content_type
+        with _s3_errors(uri):
+            return s3_client().put_object(**kwargs)["ETag"]
+    return _write_local(Path(uri), data, if_none_match=if_none_match, if_match=if_match)
+
+
+def delete(uri: str | os.PathLike) -> None:
+    if is_s3(uri):
+        bucket, key = split_s3(uri)
+        with _s3_errors(uri):
+            s3_client().delete_object(Bucket=bucket, Key=key)
+        return
+    Path(uri).unlink(missing_ok=True)
+
+
+def presign(uri: str, *, expires: int = 3600) -> str:
+    """A presigned HTTPS GET URL for an S3 object; local paths come back as ``file://`` URLs."""
+    if not is_s3(uri):
+        return Path(uri).resolve().as_uri()
+    bucket, key = split_s3(uri)
+    with _s3_errors(uri):
+        return s3_client().generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires)
+
+
+# ---------------------------------------------------------------------------- S3 client
+
+_clients: dict[tuple, object] = {}
+_clients_lock = threading.Lock()
+
+
+def endpoint_url() -> str | None:
+    """The S3 endpoint from the environment (``AWS_ENDPOINT_URL_S3`` or ``AWS_ENDPOINT_URL``)."""
+    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def s3_client():
+    """A cached boto3 S3 client for the current environment (thread-safe)."""
+    endpoint = endpoint_url()
+    profile = os.environ.get("AWS_PROFILE")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    cache_key = (endpoint, profile, region, os.environ.get("AWS_ACCESS_KEY_ID"))
+    client = _clients.get(cache_key)
+    if client is not None:
+        return client
+    with _clients_lock:
+        client = _clients.get(cache_key)
+        if client is None:
+            client = _clients[cache_key] = _make_client(endpoint, profile, region)
+        return client
+
+
+def _make_client(endpoint: str | None, profile: str | None, region: str | None):
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.session.Session(profile_name=profile) if profile else boto3.session.Session()
+    region = region or session.region_name or "us-east-1"
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 4},
+        connect_timeout=5, read_timeout=30,
+        max_pool_connections=16,
+        s3={"addressing_style": "path"} if endpoint else {},
+    )
+    creds = {}
+    if endpoint and _is_loopback(endpoint) and session.get_credentials() is None:
+        # A local S3 (gtwidgets s3 serve, moto) checks no signature: let people
+        # without an AWS account use it without inventing credentials.
+        creds = {"aws_access_key_id": "gtwidgets", "aws_secret_access_key": "gtwidgets"}
+    return session.client("s3", endpoint_url=endpoint, region_name=region, config=config, **creds)
+
+
+def _is_loopback(url: str) -> bool:
+    host = urllib.parse.urlsplit(url).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+class _s3_errors:
+    """Turn botocore's exceptions into one-line errors that say what to do."""
+
+    def __init__(self, uri: str):
+        self.uri = uri
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc is None or isinstance(exc, StorageError):
+            return False
+        from botocore import exceptions as bx
+
+        uri = self.uri
+        if isinstance(exc, bx.NoCredentialsError):
+            raise StorageError(
+                f"{uri}: no AWS credentials found. Run `aws configure` or set AWS_PROFILE; "
+                "without an AWS account, run `gtwidgets s3 serve` and set the AWS_ENDPOINT_URL it prints."
+            ) from None
+        if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ConnectionClosedError)):
+            raise StorageError(
+                f"{uri}: cannot reach the S3 endpoint {endpoint_url() or 'of AWS'}; "
+                "check the network, or start the local store with `gtwidgets s3 serve`."
+            ) from None
+        if isinstance(exc, bx.ClientError):
+            err = exc.response.get("Error", {})
+            code = str(err.get("Code", ""))
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in ("PreconditionFailed", "ConditionalRequestConflict") or status in (409, 412):
+                raise ConflictError(f"{uri}: someone else wrote this object first; read it again and retry.") from None
+            if code == "NoSuchBucket":
+                bucket = split_s3(uri)[0]
+                raise NotFoundError(f"{uri}: bucket {bucket!r} does not exist; create it or check its name and region.") from None
+            if code in ("NoSuchKey", "404", "NotFound"):
+                raise NotFoundError(f"{uri}: no such object; check the key.") from None
+            if code in ("AccessDenied", "403", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+                raise StorageError(
+                    f"{uri}: access denied ({code}); check that your credentials (AWS_PROFILE) "
+                    "may read and write this bucket."
+                ) from None
+            raise StorageError(f"{uri}: S3 said {code or status}: {err.get('Message', '')}".rstrip(": ")) from None
+        if isinstance(exc, bx.BotoCoreError):
+            raise StorageError(f"{uri}: {exc}") from None
+        return False
+
+
+# ---------------------------------------------------------------------------- local files
+
+_local_lock = threading.Lock()
+
+
+def _local_etag(path: Path) -> str:
+    h = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(_CHUNK), b""):
+            h.update(block)
+    return f'"{h.hexdigest()}"'
+
+
+def _write_local(path: Path, data: bytes, *, if_none_match: bool, if_match: str | None) -> str:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StorageError(f"{path}: cannot create its folder ({e.strerror}).") from None
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        with _local_lock:
+            if if_none_match:
+                try:
+                    os.link(tmp, path)  # atomic create-if-absent, even across processes
+                except FileExistsError:
+                    raise ConflictError(f"{path}: already exists; read it and retry.") from None
+                finally:
+                    tmp.unlink(missing_ok=True)
+            else:
+                if if_match is not None and (not path.exists() or _local_etag(path) != if_match):
+                    tmp.unlink(missing_ok=True)
+                    raise ConflictError(f"{path}: changed since it was read; read it again and retry.")
+                os.replace(tmp, path)
+    except PermissionError:
+        tmp.unlink(missing_ok=True)
+        raise StorageError(f"{path}: permission denied; choose a folder you can write to.") from None
+    return f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'
+
+
+def iter_chunks(stream: IO[bytes], size: int = _CHUNK) -> Iterator[bytes]:
+    for block in iter(lambda: stream.read(size), b""):
+        yield block
