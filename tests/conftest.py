@@ -51,3 +51,16 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_home(tmp_path_factory):
+    """Journals and local-S3 state of the tests stay out of the user's home."""
+    home = tmp_path_factory.mktemp("gtwidgets-home")
+    old = os.environ.get("GTWIDGETS_HOME")
+    os.environ["GTWIDGETS_HOME"] = str(home)
+    yield home
+    if old is None:
+        os.environ.pop("GTWIDGETS_HOME", None)
+    else:
+        os.environ["GTWIDGETS_HOME"] = old

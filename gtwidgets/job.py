@@ -1,0 +1,618 @@
+"""A labeling job in the notebook: queue, answers, journal, resume, Ground Truth output layout.
+
+The job is the truth and any widget is a view: it can be driven without a browser
+(``job.submit(item, answer)``), which is how tests and notebooks under nbval use it.
+Files are written where Ground Truth writes them, under ``<output>/<job-name>/``.
+"""
+from __future__ import annotations
+
+import atexit
+import getpass
+import hashlib
+import os
+import random
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable, Iterable, Mapping, Sequence
+
+import orjson
+import pandas as pd
+
+from . import storage, tasks
+from .errors import ConflictError, JobError, NotFoundError, StorageError
+from .journal import Journal
+from .sync import Uploader
+
+__all__ = ["LabelingJob", "Answer"]
+
+ITERATION = 1
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One worker's answer for one data object, as Ground Truth records it."""
+    object_id: str
+    worker_id: str
+    labels: tuple[str, ...]
+    accepted: datetime
+    submitted: datetime
+    time_spent: float
+    key: str = field(default="", compare=False)  # file name under worker-response/<id>/
+
+    @property
+    def token(self) -> str:
+        """Identifies this exact answer, so a same-second re-answer still uploads."""
+        return "|".join((self.key, _fmt(self.submitted), "\x1f".join(self.labels)))
+
+    def content(self, element: str, multi_label: bool) -> dict:
+        body = {"labels": list(self.labels)} if multi_label else {"label": self.labels[0]}
+        return {element: body}
+
+
+class LabelingJob:
+    """Classify data objects into categories, one worker at a time, the way Ground Truth does.
+
+    Parameters
+    ----------
+    name: the labeling job name (Ground Truth's rule: letters, digits, single hyphens).
+    input: a DataFrame from ``read_manifest`` or a manifest path / ``s3://`` URI.
+    categories: a list of names, a label-category document, or the path/URI of one.
+    output: a local folder or ``s3://bucket/prefix``; files go under ``<output>/<name>/``.
+    label_attribute: defaults to the job name.
+    worker_id: who labels; defaults to the JupyterHub user or the login name.
+    journal_dir: where the local journal lives (default ``$GTWIDGETS_HOME`` or ``~/.gtwidgets``).
+
+    Raises JobError for a configuration Ground Truth would refuse.
+    """
+
+    def __init__(self, name: str, *, input, categories, output: str | os.PathLike = "gt-output",
+                 multi_label: bool = False, label_attribute: str | None = None,
+                 instructions: str = "", full_instructions: str = "",
+                 worker_id: str | None = None, order: str = "input", seed: int | None = None,
+                 journal_dir: str | os.PathLike | None = None,
+                 manifest_interval: float = 2.0, retry_max_delay: float = 30.0):
+        self.name = tasks.check_job_name(name)
+        self.label_attribute = tasks.check_attribute_name(label_attribute or name)
+        self.categories = _load_categories(categories)
+        if len(self.categories) < 2:
+            raise JobError("classification needs at least 2 categories (Ground Truth's rule); add another.")
+        self.multi_label = bool(multi_label)
+        self.instructions = instructions
+        self.full_instructions = full_instructions
+        self.worker_id = _worker_id(worker_id)
+        self.output = str(output)
+        self.job_dir = storage.join(self.output, self.name)
+        self.frame = _load_input(input)
+        self._source_key = _source_key(self.frame)
+        self.task_type = _task_type(self._source_key, self.multi_label)
+        self.element = _element(self._source_key, self.multi_label)
+        self.queue: list[str] = [str(i) for i in range(len(self.frame))]
+        if order == "random":
+            random.Random(seed).shuffle(self.queue)
+        elif order != "input":
+            raise JobError(f"order={order!r}: use 'input' or 'random'.")
+        self._position = {oid: i for i, oid in enumerate(self.queue)}
+
+        self._lock = threading.RLock()
+        self._answers: dict[str, Answer] = {}        # this worker's current answers
+        self._synced: dict[str, tuple[str, str] | None] = {}  # object id -> (key, token) now in the store
+        self._skipped: set[str] = set()
+        self._history: list[dict] = []               # journal records that undo can revert
+        self._session_times: list[float] = []
+        self._listeners: list[Callable[[], None]] = []
+        self._manifest_dirty = False
+        self._manifest_written_at = 0.0
+        self._manifest_interval = manifest_interval
+        self._input_lines: list[bytes] | None = None
+
+        self.journal = Journal(self._journal_path(journal_dir))
+        self._replay()
+        self._adopt_remote()
+        self._uploader = Uploader(self, on_state=self._changed, max_delay=retry_max_delay)
+        self._uploader.poke()
+        _open_jobs.add(self)
+
+    # ------------------------------------------------------------------ what a view reads
+
+    def __len__(self) -> int:
+        return len(self.queue)
+
+    def __repr__(self) -> str:
+        p = self.progress()
+        return (f"<LabelingJob {self.name!r}: {p['labeled']}/{p['total']} labeled by {self.worker_id!r}, "
+                f"output {self.job_dir}>")
+
+    def item(self, object_id: str) -> dict:
+        """The input manifest line of a data object."""
+        from .manifest import object_from_row
+
+        return object_from_row(self.frame, int(object_id))
+
+    def source(self, object_id: str) -> tuple[str, str]:
+        value = self.frame.at[int(object_id), self._source_key]
+        return self._source_key, str(value)
+
+    def answer(self, object_id: str) -> list[str] | None:
+        a = self._answers.get(str(object_id))
+        return list(a.labels) if a else None
+
+    def existing_label(self, object_id: str) -> list[str] | None:
+        """The label this attribute already has in the input manifest (a chained or re-run job)."""
+        meta = self.item(object_id).get(self.label_attribute + tasks.METADATA_SUFFIX)
+        if not isinstance(meta, Mapping):
+            return None
+        if "class-name" in meta:
+            return [str(meta["class-name"])]
+        if isinstance(meta.get("class-map"), Mapping):
+            return [str(v) for v in meta["class-map"].values()]
+        return None
+
+    def next_unlabeled(self, after: str | None = None) -> str | None:
+        start = 0 if after is None else self._position.get(str(after), -1) + 1
+        n = len(self.queue)
+        for k in range(n):
+            oid = self.queue[(start + k) % n]
+            if oid not in self._answers:
+                return oid
+        return None
+
+    def progress(self) -> dict:
+        with self._lock:
+            per_class = {c: 0 for c in self.categories}
+            for a in self._answers.values():
+                for label in a.labels:
+                    per_class[label] = per_class.get(label, 0) + 1
+            labeled = len(self._answers)
+            total = len(self.queue)
+            recent = [t for t in self._session_times if t > time.time() - 300]
+            per_minute = 0.0
+            if len(recent) >= 2:
+                span = max(recent[-1] - recent[0], 1e-6)
+                per_minute = (len(recent) - 1) * 60.0 / span
+            remaining = total - labeled
+            eta = remaining * 60.0 / per_minute if per_minute > 0 else None
+            return {"labeled": labeled, "skipped": len(self._skipped - set(self._answers)),
+                    "total": total, "per_class": per_class, "per_minute": round(per_minute, 1),
+                    "eta_seconds": None if eta is None else round(eta, 1), "done": remaining == 0}
+
+    def sync_status(self) -> dict:
+        pending = len(self.pending_work())
+        state = self._uploader.state
+        if state == "saved" and pending:
+            state = "uploading"
+        message = self._uploader.message if state != "saved" else (
+            f"all answers saved to {self.job_dir}")
+        return {"state": state, "pending": pending, "message": message}
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` (from any thread) when progress or the sync state changes."""
+        self._listeners.append(callback)
+
+    # ------------------------------------------------------------------ what a view does
+
+    def submit(self, object_id, answer: str | Sequence[str], *, time_spent: float | None = None,
+               submitted: datetime | None = None) -> None:
+        """Record this worker's answer. It is on disk (journal, fsynced) when this returns."""
+        oid = self._check_id(object_id)
+        labels = self._check_answer(answer)
+        now = submitted or datetime.now(timezone.utc)
+        spent = float(time_spent) if time_spent is not None else 0.0
+        rec = {"op": "answer", "id": oid, "labels": list(labels), "worker": self.worker_id,
+               "accepted": _fmt(now - timedelta(seconds=spent)), "submitted": _fmt(now),
+               "spent": round(spent, 3)}
+        with self._lock:
+            prev = self._answers.get(oid)
+            if prev is not None:
+                rec["prev"] = _answer_record(prev)
+            rec["seq"] = self.journal.append(rec)[0]
+            self._apply(rec)
+            self._history.append(rec)
+            self._session_times.append(time.time())
+        self._uploader.poke()
+        self._changed()
+
+    def skip(self, object_id) -> None:
+        oid = self._check_id(object_id)
+        rec = {"op": "skip", "id": oid}
+        with self._lock:
+            rec["seq"] = self.journal.append(rec)[0]
+            self._apply(rec)
+            self._history.append(rec)
+        self._changed()
+
+    def undo(self) -> str | None:
+        """Revert this worker's last answer or skip; returns its object id (None if nothing to undo)."""
+        with self._lock:
+            if not self._history:
+                return None
+            target = self._history.pop()
+            rec = {"op": "undo", "target": target["seq"]}
+            rec["seq"] = self.journal.append(rec)[0]
+            self._revert(target)
+        self._uploader.poke()
+        self._changed()
+        return target["id"]
+
+    def flush(self, timeout: float | None = 60.0) -> bool:
+        """Wait until every answer and the output manifest are in the output store."""
+        with self._lock:
+            self._manifest_dirty = True
+        return self._uploader.flush(timeout)
+
+    def close(self, timeout: float = 10.0) -> bool:
+        done = self._uploader.stop(timeout)
+        self.journal.close()
+        _open_jobs.discard(self)
+        return done
+
+    # ------------------------------------------------------------------ results
+
+    @property
+    def labels(self) -> pd.DataFrame:
+        """This worker's answers: who, what, when, how long."""
+        with self._lock:
+            answers = sorted(self._answers.values(), key=lambda a: self._position[a.object_id])
+        rows = [{"object_id": a.object_id, "source": self.source(a.object_id)[1],
+                 "worker_id": a.worker_id,
+                 "label": list(a.labels) if self.multi_label else a.labels[0],
+                 "accepted": pd.Timestamp(a.accepted), "submitted": pd.Timestamp(a.submitted),
+                 "time_spent": a.time_spent} for a in answers]
+        cols = ["object_id", "source", "worker_id", "label", "accepted", "submitted", "time_spent"]
+        return pd.DataFrame(rows, columns=cols)
+
+    def label_pair(self, object_id: str) -> dict | None:
+        """``{attr: ..., attr-metadata: ...}`` for an answered object (one worker: confidence 0)."""
+        a = self._answers.get(str(object_id))
+        if a is None:
+            return None
+        date = tasks.format_creation_date(a.submitted)
+        if self.multi_label:
+            return tasks.multilabel_label(self.label_attribute, self.categories, a.labels,
+                                          job_name=self.name, creation_date=date, task_type=self.task_type)
+        return tasks.classification_label(self.label_attribute, self.categories, a.labels[0],
+                                          job_name=self.name, creation_date=date, task_type=self.task_type)
+
+    def output_lines(self) -> list[bytes]:
+        """The output manifest, one JSON line per input line, in input order (unlabeled lines unchanged)."""
+        if self._input_lines is None:
+            from .manifest import to_manifest
+
+            self._input_lines = [line.encode() for line in to_manifest(self.frame)]
+        with self._lock:
+            labeled = {oid: self.label_pair(oid) for oid in self._answers}
+        lines = list(self._input_lines)
+        for oid, pair in labeled.items():
+            obj = self.item(oid)
+            obj.update(pair)
+            lines[int(oid)] = orjson.dumps(obj)
+        return lines
+
+    def to_manifest(self) -> pd.DataFrame:
+        """The output manifest as a DataFrame (the same layout ``read_manifest`` gives)."""
+        from .manifest import frame_from_objects
+
+        return frame_from_objects([orjson.loads(line) for line in self.output_lines()])
+
+    @property
+    def output_manifest_uri(self) -> str:
+        return storage.join(self.job_dir, "manifests", "output", "output.manifest")
+
+    def worker_response_uri(self, object_id: str, key: str) -> str:
+        return storage.join(self.job_dir, "annotations", "worker-response", f"iteration-{ITERATION}",
+                            str(object_id), key)
+
+    # ------------------------------------------------------------------ the uploader's side
+
+    def pending_work(self) -> list:
+        with self._lock:
+            work = []
+            for oid in set(self._answers) | set(self._synced):
+                a = self._answers.get(oid)
+                have = self._synced.get(oid)
+                if (have[1] if have else None) != (a.token if a else None):
+                    work.append((oid, a, have[0] if have else None))
+            work.sort(key=lambda w: self._position.get(w[0], 0))
+            return work
+
+    def do_work(self, item):
+        oid, answer, old_key = item
+        new_key = None
+        if answer is not None:
+            new_key = self._put_answer(answer)
+        if old_key and old_key != new_key:
+            storage.delete(self.worker_response_uri(oid, old_key))
+        return oid, (new_key, answer.token) if answer is not None else None
+
+    def work_done(self, results: list) -> None:
+        if not results:
+            return
+        records = [{"op": "synced", "id": oid, "have": have} for oid, have in results]
+        self.journal.append(*records)
+        with self._lock:
+            for oid, have in results:
+                self._synced[oid] = have
+            self._manifest_dirty = True
+
+    def after_batch(self, *, final: bool) -> None:
+        now = time.monotonic()
+        if not self._manifest_dirty:
+            return
+        if not final and now - self._manifest_written_at < self._manifest_interval:
+            return
+        with self._lock:
+            self._manifest_dirty = False
+        try:
+            storage.write_bytes(self.output_manifest_uri, b"\n".join(self.output_lines()) + b"\n")
+        except BaseException:
+            with self._lock:
+                self._manifest_dirty = True
+            raise
+        self._manifest_written_at = now
+
+    # ------------------------------------------------------------------ internals
+
+    def _put_answer(self, a: Answer) -> str:
+        doc = {"answers": [{
+            "answerContent": a.content(self.element, self.multi_label),
+            "workerId": a.worker_id,
+            "acceptanceTime": _iso_ms(a.accepted),
+            "submissionTime": _iso_ms(a.submitted),
+            "timeSpentInSeconds": a.time_spent,
+        }]}
+        body = orjson.dumps(doc)
+        uri = self.worker_response_uri(a.object_id, a.key)
+        try:
+            storage.write_bytes(uri, body, if_none_match=True, content_type="application/json")
+        except ConflictError:
+            # Already there: our own earlier upload (a retry after a crash) or a same-second
+            # answer we replace. Another worker's file is never overwritten.
+            existing = _parse_answers(storage.read_bytes(uri))
+            if existing and all(e.get("workerId") != self.worker_id for e in existing):
+                raise JobError(f"{uri}: belongs to another worker; two workers share one worker id?") from None
+            if storage.read_bytes(uri) != body:
+                storage.write_bytes(uri, body, content_type="application/json")
+        return a.key
+
+    def _apply(self, rec: dict) -> None:
+        op = rec["op"]
+        if op == "answer":
+            self._answers[rec["id"]] = _answer_from_record(rec)
+            self._skipped.discard(rec["id"])
+        elif op == "skip":
+            self._skipped.add(rec["id"])
+        elif op == "synced":
+            have = rec.get("have")
+            self._synced[rec["id"]] = tuple(have) if have else None
+
+    def _revert(self, target: dict) -> None:
+        oid = target["id"]
+        if target["op"] == "answer":
+            prev = target.get("prev")
+            if prev:
+                self._answers[oid] = _answer_from_record(prev)
+            else:
+                self._answers.pop(oid, None)
+        elif target["op"] == "skip":
+            self._skipped.discard(oid)
+
+    def _replay(self) -> None:
+        by_seq: dict[int, dict] = {}
+        for rec in self.journal.records():
+            if rec.get("op") == "undo":
+                target = by_seq.get(rec.get("target"))
+                if target is not None:
+                    self._revert(target)
+                    if self._history and self._history[-1] is target:
+                        self._history.pop()
+                    else:
+                        self._history = [h for h in self._history if h is not target]
+                continue
+            if rec.get("op") == "answer" and rec.get("id") not in self._position:
+                continue
+            self._apply(rec)
+            if rec.get("op") in ("answer", "skip"):
+                by_seq[rec["seq"]] = rec
+                self._history.append(rec)
+
+    def _adopt_remote(self) -> None:
+        """Learn what the output store already holds for this worker (another machine, a lost journal)."""
+        prefix = storage.join(self.job_dir, "annotations", "worker-response", f"iteration-{ITERATION}") + "/"
+        try:
+            uris = storage.list_files(prefix, suffixes=(".json",))
+        except NotFoundError:
+            return
+        except StorageError:
+            return  # offline at start: the uploader will report it; labeling goes on
+        mine: dict[str, list[tuple[str, dict]]] = {}
+        for uri in uris:
+            oid, key = uri.rstrip("/").split("/")[-2:] if storage.is_s3(uri) else Path(uri).parts[-2:]
+            if oid not in self._position:
+                continue
+            try:
+                entries = _parse_answers(storage.read_bytes(uri))
+            except (StorageError, ValueError):
+                continue
+            for e in entries:
+                if e.get("workerId") == self.worker_id:
+                    mine.setdefault(oid, []).append((key, e))
+        with self._lock:
+            for oid, found in mine.items():
+                keys = [k for k, _ in found]
+                have = self._synced.get(oid)
+                if oid not in self._synced and oid not in self._answers:
+                    key, entry = max(found, key=lambda f: f[1].get("submissionTime", ""))
+                    answer = _answer_from_entry(oid, entry, key, self.multi_label)
+                    self._answers[oid] = answer
+                    self._synced[oid] = (key, answer.token)
+                    keys.remove(key)
+                elif have and have[0] in keys:
+                    keys.remove(have[0])
+                for stale in keys:  # e.g. a crash between writing a new answer and deleting the old
+                    if self._answers.get(oid) is None or self._answers[oid].key != stale:
+                        try:
+                            storage.delete(self.worker_response_uri(oid, stale))
+                        except StorageError:
+                            pass
+
+    def _journal_path(self, journal_dir) -> Path:
+        root = Path(journal_dir or os.environ.get("GTWIDGETS_HOME") or Path.home() / ".gtwidgets")
+        tag = hashlib.sha1(self.job_dir.encode()).hexdigest()[:10]
+        worker = hashlib.sha1(self.worker_id.encode()).hexdigest()[:10]
+        return root / "journals" / f"{self.name}-{tag}" / f"{worker}.jsonl"
+
+    def _check_id(self, object_id) -> str:
+        oid = str(object_id)
+        if oid not in self._position:
+            raise JobError(f"object {object_id!r} is not in this job's queue (ids are 0..{len(self.queue) - 1}).")
+        return oid
+
+    def _check_answer(self, answer) -> tuple[str, ...]:
+        labels = (answer,) if isinstance(answer, str) else tuple(answer)
+        if not labels:
+            raise JobError("an answer needs at least one category.")
+        if not self.multi_label and len(labels) != 1:
+            raise JobError(f"this job is single-label; give one category, not {list(labels)!r}.")
+        unknown = [lab for lab in labels if lab not in self.categories]
+        if unknown:
+            raise JobError(f"{unknown[0]!r} is not a category of this job; use one of {self.categories!r}.")
+        return tuple(dict.fromkeys(labels))
+
+    def _changed(self) -> None:
+        for cb in list(self._listeners):
+            try:
+                cb()
+            except Exception:
+                pass
+
+
+# ---------------------------------------------------------------------- helpers
+
+_open_jobs: "weakref.WeakSet[LabelingJob]" = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_open_jobs() -> None:
+    for job in list(_open_jobs):
+        try:
+            job._uploader.flush(timeout=10)
+        except Exception:
+            pass
+
+
+def _fmt(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime(_TIME_FORMAT)
+
+
+def _parse_time(text: str) -> datetime:
+    text = text.rstrip("Z")
+    for fmt in (_TIME_FORMAT, "%Y-%m-%dT%H:%M:%S"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=timezone.utc)
+        except ValueError:
+            pass
+    return datetime.fromisoformat(text).astimezone(timezone.utc)
+
+
+def _iso_ms(when: datetime) -> str:
+    """Ground Truth's answer times: ``2024-01-01T10:00:00.123Z``."""
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _response_key(submitted: datetime) -> str:
+    return submitted.astimezone(timezone.utc).strftime("%Y-%m-%d_%H:%M:%S") + ".json"
+
+
+def _answer_from_record(rec: dict) -> Answer:
+    submitted = _parse_time(rec["submitted"])
+    return Answer(rec["id"], rec["worker"], tuple(rec["labels"]), _parse_time(rec["accepted"]),
+                  submitted, float(rec.get("spent", 0.0)), rec.get("key") or _response_key(submitted))
+
+
+def _answer_record(a: Answer) -> dict:
+    return {"op": "answer", "id": a.object_id, "labels": list(a.labels), "worker": a.worker_id,
+            "accepted": _fmt(a.accepted), "submitted": _fmt(a.submitted), "spent": a.time_spent,
+            "key": a.key}
+
+
+def _answer_from_entry(oid: str, entry: dict, key: str, multi_label: bool) -> Answer:
+    content = next(iter(entry.get("answerContent", {}).values()), {})
+    labels = content.get("labels") if multi_label else [content.get("label")]
+    submitted = _parse_time(entry.get("submissionTime", "1970-01-01T00:00:00"))
+    accepted = _parse_time(entry["acceptanceTime"]) if entry.get("acceptanceTime") else submitted
+    return Answer(oid, entry["workerId"], tuple(labels or ()), accepted, submitted,
+                  float(entry.get("timeSpentInSeconds", 0.0)), key)
+
+
+def _parse_answers(body: bytes) -> list[dict]:
+    doc = orjson.loads(body)
+    answers = doc.get("answers") if isinstance(doc, dict) else None
+    if not isinstance(answers, list):
+        raise ValueError("not a worker-response document")
+    return answers
+
+
+def _worker_id(given: str | None) -> str:
+    wid = given if given is not None else (
+        os.environ.get("GTWIDGETS_WORKER") or os.environ.get("JUPYTERHUB_USER") or _login())
+    wid = (wid or "").strip()
+    if not wid:
+        raise JobError("worker_id is empty; pass worker_id='your-name' (or set GTWIDGETS_WORKER).")
+    return wid
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "worker"
+
+
+def _load_categories(categories) -> list[str]:
+    if isinstance(categories, (str, os.PathLike)):
+        try:
+            doc = orjson.loads(storage.read_bytes(categories))
+        except orjson.JSONDecodeError as e:
+            raise JobError(f"{categories}: not a JSON label-category file ({e}); "
+                           'expected {"document-version":"2018-11-28","labels":[{"label":"..."}]}.') from None
+        return tasks.read_label_categories(doc)
+    return tasks.read_label_categories(categories)
+
+
+def _load_input(input) -> pd.DataFrame:
+    if isinstance(input, pd.DataFrame):
+        frame = input
+    elif isinstance(input, (str, os.PathLike)):
+        from .manifest import read_manifest
+
+        frame = read_manifest(input)
+    else:
+        raise JobError("input= takes a DataFrame from read_manifest or a manifest path / s3:// URI.")
+    if len(frame) == 0:
+        raise JobError("the input manifest has no lines; nothing to label.")
+    if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0 or frame.index.step != 1:
+        frame = frame.reset_index(drop=True)
+    return frame
+
+
+def _source_key(frame: pd.DataFrame) -> str:
+    for key in tasks.SOURCE_KEYS:
+        if key in frame.columns:
+            return key
+    raise JobError('the input has neither "source-ref" nor "source"; every Ground Truth line needs one.')
+
+
+def _task_type(source_key: str, multi_label: bool) -> str:
+    if source_key == "source":
+        return tasks.TEXT_CLASSIFICATION_MULTILABEL if multi_label else tasks.TEXT_CLASSIFICATION
+    return tasks.IMAGE_CLASSIFICATION_MULTILABEL if multi_label else tasks.IMAGE_CLASSIFICATION
+
+
+def _element(source_key: str, multi_label: bool) -> str:
+    if source_key == "source":
+        return "crowd-classifier-multi-select" if multi_label else "crowd-classifier"
+    return tasks.MULTI_CLASSIFIER_ELEMENT if multi_label else tasks.CLASSIFIER_ELEMENT
