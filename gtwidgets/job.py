@@ -65,6 +65,9 @@ class LabelingJob:
     output: a local folder or ``s3://bucket/prefix``; files go under ``<output>/<name>/``.
     label_attribute: defaults to the job name.
     worker_id: who labels; defaults to the JupyterHub user or the login name.
+    workers_per_object: how many workers answer each object (1-9, as Ground Truth).
+    consolidation: how several answers become one label: "dawid-skene" (Ground Truth's
+        modified EM, the default), "majority", or a consolidation Lambda handler.
     journal_dir: where the local journal lives (default ``$GTWIDGETS_HOME`` or ``~/.gtwidgets``).
 
     Raises JobError for a configuration Ground Truth would refuse.
@@ -73,7 +76,8 @@ class LabelingJob:
     def __init__(self, name: str, *, input, categories, output: str | os.PathLike = "gt-output",
                  multi_label: bool = False, label_attribute: str | None = None,
                  instructions: str = "", full_instructions: str = "",
-                 worker_id: str | None = None, order: str = "input", seed: int | None = None,
+                 worker_id: str | None = None, workers_per_object: int = 1,
+                 consolidation="dawid-skene", order: str = "input", seed: int | None = None,
                  journal_dir: str | os.PathLike | None = None,
                  manifest_interval: float = 2.0, retry_max_delay: float = 30.0):
         self.name = tasks.check_job_name(name)
@@ -85,6 +89,10 @@ class LabelingJob:
         self.instructions = instructions
         self.full_instructions = full_instructions
         self.worker_id = _worker_id(worker_id)
+        if not isinstance(workers_per_object, int) or not 1 <= workers_per_object <= 9:
+            raise JobError(f"workers_per_object={workers_per_object!r}: Ground Truth takes 1 to 9.")
+        self.workers_per_object = workers_per_object
+        self.consolidation = consolidation
         self.output = str(output)
         self.job_dir = storage.join(self.output, self.name)
         self.frame = _load_input(input)
@@ -100,6 +108,9 @@ class LabelingJob:
 
         self._lock = threading.RLock()
         self._answers: dict[str, Answer] = {}        # this worker's current answers
+        self._others: dict[str, dict[str, Answer]] = {}  # other workers' answers seen in the store
+        self._adjudications: dict[str, dict] = {}    # object id -> reviewer's decision
+        self._store_cache: dict[str, list[dict]] = {}  # worker-response file -> its answers
         self._synced: dict[str, tuple[str, str] | None] = {}  # object id -> (key, token) now in the store
         self._skipped: set[str] = set()
         self._history: list[dict] = []               # journal records that undo can revert
@@ -157,9 +168,14 @@ class LabelingJob:
         n = len(self.queue)
         for k in range(n):
             oid = self.queue[(start + k) % n]
-            if oid not in self._answers:
+            if oid not in self._answers and self.needs_answer(oid):
                 return oid
         return None
+
+    def needs_answer(self, object_id: str) -> bool:
+        """Whether this object still waits for answers (other workers may have completed it)."""
+        others = self._others.get(str(object_id), {})
+        return len(others) < self.workers_per_object
 
     def progress(self) -> dict:
         with self._lock:
@@ -169,6 +185,8 @@ class LabelingJob:
                     per_class[label] = per_class.get(label, 0) + 1
             labeled = len(self._answers)
             total = len(self.queue)
+            if self.workers_per_object > 1:  # objects others completed are not this worker's to do
+                total -= sum(1 for oid in self._others if oid not in self._answers and not self.needs_answer(oid))
             recent = [t for t in self._session_times if t > time.time() - 300]
             per_minute = 0.0
             if len(recent) >= 2:
@@ -204,7 +222,8 @@ class LabelingJob:
         spent = float(time_spent) if time_spent is not None else 0.0
         rec = {"op": "answer", "id": oid, "labels": list(labels), "worker": self.worker_id,
                "accepted": _fmt(now - timedelta(seconds=spent)), "submitted": _fmt(now),
-               "spent": round(spent, 3)}
+               "spent": round(spent, 3),
+               "key": _response_key(now, self.worker_id if self.workers_per_object > 1 else None)}
         with self._lock:
             prev = self._answers.get(oid)
             if prev is not None:
@@ -267,7 +286,12 @@ class LabelingJob:
 
     def label_pair(self, object_id: str) -> dict | None:
         """``{attr: ..., attr-metadata: ...}`` for an answered object (one worker: confidence 0)."""
-        a = self._answers.get(str(object_id))
+        oid = str(object_id)
+        if oid in self._adjudications:
+            return self._adjudicated_pair(oid)
+        if self.workers_per_object > 1 or callable(self.consolidation):
+            return self._consolidated_pairs().get(oid)
+        a = self._answers.get(oid)
         if a is None:
             return None
         date = tasks.format_creation_date(a.submitted)
@@ -284,9 +308,16 @@ class LabelingJob:
 
             self._input_lines = [line.encode() for line in to_manifest(self.frame)]
         with self._lock:
-            labeled = {oid: self.label_pair(oid) for oid in self._answers}
+            if self.workers_per_object > 1 or callable(self.consolidation):
+                labeled = self._consolidated_pairs()
+            else:
+                labeled = {oid: self.label_pair(oid) for oid in self._answers}
+            for oid in self._adjudications:
+                labeled[oid] = self._adjudicated_pair(oid)
         lines = list(self._input_lines)
         for oid, pair in labeled.items():
+            if pair is None:
+                continue
             obj = self.item(oid)
             obj.update(pair)
             lines[int(oid)] = orjson.dumps(obj)
@@ -297,6 +328,72 @@ class LabelingJob:
         from .manifest import frame_from_objects
 
         return frame_from_objects([orjson.loads(line) for line in self.output_lines()])
+
+    def all_answers(self) -> pd.DataFrame:
+        """Every worker's answers known here (this worker's and those read from the store), tidy."""
+        with self._lock:
+            answers = list(self._answers.values())
+            for by_worker in self._others.values():
+                answers.extend(by_worker.values())
+        rows = [{"object_id": a.object_id, "worker_id": a.worker_id,
+                 "answer": tuple(a.labels) if self.multi_label else a.labels[0],
+                 "submission_time": pd.Timestamp(a.submitted), "acceptance_time": pd.Timestamp(a.accepted),
+                 "time_spent": a.time_spent} for a in answers]
+        cols = ["object_id", "worker_id", "answer", "submission_time", "acceptance_time", "time_spent"]
+        frame = pd.DataFrame(rows, columns=cols)
+        return frame.sort_values(["object_id", "submission_time"], key=_natural_key, ignore_index=True)
+
+    def consolidated(self) -> pd.DataFrame:
+        """Objects with all their answers, consolidated (``object_id, label, confidence, n_workers, pair``)."""
+        from .consolidate import consolidate
+
+        answers = self.all_answers()
+        counts = answers.groupby("object_id")["worker_id"].nunique()
+        complete = counts[counts >= self.workers_per_object].index
+        answers = answers[answers["object_id"].isin(complete)]
+        if answers.empty:
+            return pd.DataFrame(columns=["object_id", "label", "confidence", "n_workers", "pair"])
+        data_objects = {oid: self.item(oid) for oid in complete} if callable(self.consolidation) else None
+        return consolidate(answers, self.categories, method=self.consolidation, multi_label=self.multi_label,
+                           label_attribute=self.label_attribute, job_name=self.name,
+                           task_type=self.task_type, data_objects=data_objects)
+
+    def adjudicate(self, object_id, answer: str | Sequence[str], *, reviewer: str | None = None) -> None:
+        """A reviewer's decision for an object; it wins over consolidation in the output manifest."""
+        oid = self._check_id(object_id)
+        labels = self._check_answer(answer)
+        rec = {"op": "adjudicate", "id": oid, "labels": list(labels),
+               "reviewer": _worker_id(reviewer if reviewer is not None else self.worker_id),
+               "time": _fmt(datetime.now(timezone.utc))}
+        with self._lock:
+            rec["seq"] = self.journal.append(rec)[0]
+            self._apply(rec)
+            self._manifest_dirty = True
+        self._uploader.poke()
+        self._changed()
+
+    @property
+    def adjudications(self) -> pd.DataFrame:
+        rows = [{"object_id": oid, "label": d["labels"] if self.multi_label else d["labels"][0],
+                 "reviewer": d["reviewer"], "time": pd.Timestamp(d["time"])}
+                for oid, d in sorted(self._adjudications.items(), key=lambda kv: int(kv[0]))]
+        return pd.DataFrame(rows, columns=["object_id", "label", "reviewer", "time"])
+
+    def refresh(self) -> None:
+        """Read the other workers' answers from the output store (new files only)."""
+        found = self._scan_store()
+        with self._lock:
+            others: dict[str, dict[str, Answer]] = {}
+            for oid, entries in found.items():
+                for key, entry in entries:
+                    wid = entry.get("workerId")
+                    if not wid or wid == self.worker_id:
+                        continue
+                    a = _answer_from_entry(oid, entry, key, self.multi_label)
+                    if wid not in others.setdefault(oid, {}) or others[oid][wid].submitted < a.submitted:
+                        others[oid][wid] = a
+            self._others = others
+        self._changed()
 
     @property
     def output_manifest_uri(self) -> str:
@@ -347,7 +444,7 @@ class LabelingJob:
         with self._lock:
             self._manifest_dirty = False
         try:
-            storage.write_bytes(self.output_manifest_uri, b"\n".join(self.output_lines()) + b"\n")
+            self._write_output_manifest()
         except BaseException:
             with self._lock:
                 self._manifest_dirty = True
@@ -355,6 +452,75 @@ class LabelingJob:
         self._manifest_written_at = now
 
     # ------------------------------------------------------------------ internals
+
+    def _write_output_manifest(self) -> None:
+        """Write the output manifest; with several workers, never over a newer one (If-Match)."""
+        uri = self.output_manifest_uri
+        if self.workers_per_object == 1:
+            storage.write_bytes(uri, b"\n".join(self.output_lines()) + b"\n")
+            return
+        for _ in range(20):
+            try:
+                etag = storage.head(uri).etag
+            except NotFoundError:
+                etag = None
+            self.refresh()
+            body = b"\n".join(self.output_lines()) + b"\n"
+            try:
+                if etag is None:
+                    storage.write_bytes(uri, body, if_none_match=True)
+                else:
+                    storage.write_bytes(uri, body, if_match=etag)
+                return
+            except ConflictError:
+                time.sleep(random.uniform(0.05, 0.3))  # another worker wrote first: read again
+        raise StorageError(f"{uri}: kept losing the race to other writers; it will be retried.")
+
+    def _consolidated_pairs(self) -> dict[str, dict]:
+        table = self.consolidated()
+        return {str(oid): pair for oid, pair in zip(table["object_id"], table["pair"]) if pair}
+
+    def _adjudicated_pair(self, oid: str) -> dict:
+        d = self._adjudications[oid]
+        date = tasks.format_creation_date(_parse_time(d["time"]))
+        if self.multi_label:
+            return tasks.multilabel_label(self.label_attribute, self.categories, d["labels"], job_name=self.name,
+                                          confidences={c: 1 for c in d["labels"]}, creation_date=date,
+                                          task_type=self.task_type)
+        return tasks.classification_label(self.label_attribute, self.categories, d["labels"][0],
+                                          job_name=self.name, confidence=1, creation_date=date,
+                                          task_type=self.task_type)
+
+    def _scan_store(self) -> dict[str, list[tuple[str, dict]]]:
+        """object id -> [(file name, answer entry)] for every worker-response file in the store."""
+        prefix = storage.join(self.job_dir, "annotations", "worker-response", f"iteration-{ITERATION}") + "/"
+        try:
+            uris = storage.list_files(prefix, suffixes=(".json",))
+        except NotFoundError:
+            return {}
+        new = [u for u in uris if u not in self._store_cache]
+        if new:
+            from concurrent.futures import ThreadPoolExecutor
+
+            def read(uri):
+                try:
+                    return uri, _parse_answers(storage.read_bytes(uri))
+                except NotFoundError:
+                    return uri, None  # deleted (an undo) since the listing
+                except (StorageError, ValueError):
+                    return uri, []
+            with ThreadPoolExecutor(8) as pool:
+                for uri, entries in pool.map(read, new):
+                    if entries is not None:
+                        self._store_cache[uri] = entries
+        found: dict[str, list[tuple[str, dict]]] = {}
+        for uri in uris:
+            parts = uri.rstrip("/").split("/") if storage.is_s3(uri) else Path(uri).parts
+            oid, key = parts[-2], parts[-1]
+            if oid in self._position:
+                for entry in self._store_cache.get(uri, ()):
+                    found.setdefault(oid, []).append((key, entry))
+        return found
 
     def _put_answer(self, a: Answer) -> str:
         doc = {"answers": [{
@@ -385,6 +551,8 @@ class LabelingJob:
             self._skipped.discard(rec["id"])
         elif op == "skip":
             self._skipped.add(rec["id"])
+        elif op == "adjudicate":
+            self._adjudications[rec["id"]] = rec
         elif op == "synced":
             have = rec.get("have")
             self._synced[rec["id"]] = tuple(have) if have else None
@@ -420,26 +588,14 @@ class LabelingJob:
                 self._history.append(rec)
 
     def _adopt_remote(self) -> None:
-        """Learn what the output store already holds for this worker (another machine, a lost journal)."""
-        prefix = storage.join(self.job_dir, "annotations", "worker-response", f"iteration-{ITERATION}") + "/"
+        """Learn what the output store already holds (another machine, a lost journal, other workers)."""
         try:
-            uris = storage.list_files(prefix, suffixes=(".json",))
-        except NotFoundError:
-            return
+            found = self._scan_store()
         except StorageError:
             return  # offline at start: the uploader will report it; labeling goes on
-        mine: dict[str, list[tuple[str, dict]]] = {}
-        for uri in uris:
-            oid, key = uri.rstrip("/").split("/")[-2:] if storage.is_s3(uri) else Path(uri).parts[-2:]
-            if oid not in self._position:
-                continue
-            try:
-                entries = _parse_answers(storage.read_bytes(uri))
-            except (StorageError, ValueError):
-                continue
-            for e in entries:
-                if e.get("workerId") == self.worker_id:
-                    mine.setdefault(oid, []).append((key, e))
+        mine = {oid: [(k, e) for k, e in entries if e.get("workerId") == self.worker_id]
+                for oid, entries in found.items()}
+        mine = {oid: v for oid, v in mine.items() if v}
         with self._lock:
             for oid, found in mine.items():
                 keys = [k for k, _ in found]
@@ -458,6 +614,8 @@ class LabelingJob:
                             storage.delete(self.worker_response_uri(oid, stale))
                         except StorageError:
                             pass
+        if self.workers_per_object > 1:
+            self.refresh()
 
     def _journal_path(self, journal_dir) -> Path:
         root = Path(journal_dir or os.environ.get("GTWIDGETS_HOME") or Path.home() / ".gtwidgets")
@@ -504,6 +662,13 @@ def _flush_open_jobs() -> None:
             pass
 
 
+def _natural_key(col: pd.Series) -> pd.Series:
+    """Sort object ids as numbers (2 before 10), times as times."""
+    if col.name == "object_id":
+        return col.map(lambda v: (0, int(v), "") if str(v).isdigit() else (1, 0, str(v)))
+    return col
+
+
 def _fmt(when: datetime) -> str:
     return when.astimezone(timezone.utc).strftime(_TIME_FORMAT)
 
@@ -523,8 +688,13 @@ def _iso_ms(when: datetime) -> str:
     return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _response_key(submitted: datetime) -> str:
-    return submitted.astimezone(timezone.utc).strftime("%Y-%m-%d_%H:%M:%S") + ".json"
+def _response_key(submitted: datetime, worker: str | None = None) -> str:
+    """Ground Truth's ``<YYYY-MM-DD_HH:MM:SS>.json``; with several workers, one file each
+    (``..._<worker hash>.json``) so that no writer ever overwrites another."""
+    stamp = submitted.astimezone(timezone.utc).strftime("%Y-%m-%d_%H:%M:%S")
+    if worker is None:
+        return stamp + ".json"
+    return f"{stamp}_{hashlib.sha1(worker.encode()).hexdigest()[:8]}.json"
 
 
 def _answer_from_record(rec: dict) -> Answer:

@@ -1,0 +1,129 @@
+"""Several annotators on one job: queues, concurrent writers on S3, consolidation, review."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import orjson
+import pandas as pd
+import pytest
+
+from gtwidgets import LabelingJob, storage
+from gtwidgets.errors import JobError
+from gtwidgets.responses import read_worker_responses
+
+CATS = ["cat", "dog", "bird"]
+
+
+def frame(n):
+    return pd.DataFrame({"source-ref": [f"s3://pets/{i}.jpg" for i in range(n)]})
+
+
+def job_for(output, tmp_path, worker, n=6, **kw):
+    return LabelingJob("pets", input=frame(n), categories=CATS, output=output, worker_id=worker,
+                       journal_dir=tmp_path / worker, **kw)
+
+
+def test_workers_per_object_is_checked(tmp_path):
+    with pytest.raises(JobError, match="1 to 9"):
+        job_for(str(tmp_path), tmp_path, "a", workers_per_object=10)
+
+
+def test_a_worker_sees_only_what_still_needs_them(tmp_path):
+    out = str(tmp_path / "out")
+    a = job_for(out, tmp_path, "ann", workers_per_object=2)
+    b = job_for(out, tmp_path, "bob", workers_per_object=2)
+    for i in range(3):
+        a.submit(i, "cat")
+        b.submit(i, "dog")
+    assert a.flush(30) and b.flush(30)
+    c = job_for(out, tmp_path, "cyd", workers_per_object=2)
+    # objects 0-2 have their two answers: not cyd's to do, and cyd never sees them
+    assert c.next_unlabeled() == "3"
+    assert c.answer("0") is None and c.progress()["total"] == 3
+    assert a.answer("0") == ["cat"]  # nobody sees another's answer
+    for j in (a, b, c):
+        j.close()
+
+
+def test_three_workers_consolidate_with_confidence(tmp_path):
+    out = str(tmp_path / "out")
+    votes = {"ann": ["cat", "dog", "bird", "cat"], "bob": ["cat", "dog", "cat", "dog"],
+             "cyd": ["cat", "cat", "bird", "bird"]}
+    jobs = [job_for(out, tmp_path, w, n=4, workers_per_object=3) for w in votes]
+    for j, (w, answers) in zip(jobs, votes.items()):
+        for i, ans in enumerate(answers):
+            j.submit(i, ans)
+        assert j.flush(30)
+    last = jobs[-1]
+    last.refresh()
+    assert last.flush(30)
+    lines = [orjson.loads(x) for x in storage.read_bytes(last.output_manifest_uri).splitlines()]
+    assert [x["pets-metadata"]["class-name"] for x in lines[:3]] == ["cat", "dog", "bird"]
+    confidences = [x["pets-metadata"]["confidence"] for x in lines]
+    assert all(0 < c <= 0.95 for c in confidences)
+    assert confidences[0] >= confidences[1]  # unanimous beats 2-1
+    table = read_worker_responses(last.job_dir)
+    assert len(table) == 12 and not table.duplicated(["object_id", "worker_id"]).any()
+    for j in jobs:
+        j.close()
+
+
+def test_adjudication_wins_in_the_output(tmp_path):
+    out = str(tmp_path / "out")
+    a = job_for(out, tmp_path, "ann", n=2, workers_per_object=2)
+    b = job_for(out, tmp_path, "bob", n=2, workers_per_object=2)
+    a.submit(0, "cat")
+    b.submit(0, "dog")
+    assert a.flush(30) and b.flush(30)
+    a.refresh()
+    a.adjudicate(0, "dog", reviewer="teacher")
+    assert a.flush(30)
+    line = orjson.loads(storage.read_bytes(a.output_manifest_uri).splitlines()[0])
+    assert line["pets"] == 1 and line["pets-metadata"]["class-name"] == "dog"
+    assert a.adjudications.iloc[0][["object_id", "label", "reviewer"]].tolist() == ["0", "dog", "teacher"]
+    a.close()
+    again = job_for(out, tmp_path, "ann", n=2, workers_per_object=2)  # the decision survives a restart
+    assert again.adjudications["reviewer"].tolist() == ["teacher"]
+    again.close()
+    b.close()
+
+
+WORKER = textwrap.dedent("""
+    import random, sys
+    import pandas as pd
+    from gtwidgets import LabelingJob
+    worker, output, n, home = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    frame = pd.DataFrame({"source-ref": [f"s3://pets/{i}.jpg" for i in range(n)]})
+    job = LabelingJob("pets", input=frame, categories=["cat", "dog", "bird"], output=output,
+                      worker_id=worker, workers_per_object=3, journal_dir=home, manifest_interval=0)
+    order = list(range(n))
+    random.Random(worker).shuffle(order)
+    for i in order:
+        job.submit(i, ["cat", "dog", "bird"][(i + len(worker)) % 3])
+    assert job.flush(120), job.sync_status()
+    job.close()
+    print("done", worker)
+""")
+
+
+def test_concurrent_workers_on_s3_lose_nothing(s3, tmp_path):
+    n = 30
+    output = f"{s3}/jobs"
+    env = {**os.environ}
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER, w, output, str(n), str(tmp_path / w)],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for w in ("ann", "bobby", "cy")]
+    for p in procs:
+        out, err = p.communicate(timeout=240)
+        assert p.returncode == 0, err[-2000:]
+    table = read_worker_responses(f"{output}/pets")
+    assert len(table) == 3 * n
+    assert not table.duplicated(["object_id", "worker_id"]).any()
+    assert set(table["worker_id"]) == {"ann", "bobby", "cy"}
+    # the output manifest, written by three racing writers with If-Match, holds every object consolidated
+    lines = [orjson.loads(x) for x in storage.read_bytes(f"{output}/pets/manifests/output/output.manifest").splitlines()]
+    assert len(lines) == n
+    assert all("pets" in line for line in lines), [i for i, line in enumerate(lines) if "pets" not in line]
