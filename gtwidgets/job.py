@@ -67,7 +67,11 @@ class LabelingJob:
     worker_id: who labels; defaults to the JupyterHub user or the login name.
     workers_per_object: how many workers answer each object (1-9, as Ground Truth).
     consolidation: how several answers become one label: "dawid-skene" (Ground Truth's
-        modified EM, the default), "majority", or a consolidation Lambda handler.
+        modified EM, the default), "majority", or a consolidation Lambda handler
+        (``handler(event)`` or AWS-style ``handler(event, context)``), which makes this a
+        custom task: its request and response files are written where Ground Truth puts them.
+    prelabel: a pre-annotation Lambda handler; it gets each line as Ground Truth's event and
+        returns ``taskInput`` (what the card shows) and whether a human is needed.
     journal_dir: where the local journal lives (default ``$GTWIDGETS_HOME`` or ``~/.gtwidgets``).
 
     Raises JobError for a configuration Ground Truth would refuse.
@@ -77,7 +81,8 @@ class LabelingJob:
                  multi_label: bool = False, label_attribute: str | None = None,
                  instructions: str = "", full_instructions: str = "",
                  worker_id: str | None = None, workers_per_object: int = 1,
-                 consolidation="dawid-skene", order: str = "input", seed: int | None = None,
+                 consolidation="dawid-skene", prelabel: Callable | None = None,
+                 order: str = "input", seed: int | None = None,
                  journal_dir: str | os.PathLike | None = None,
                  manifest_interval: float = 2.0, retry_max_delay: float = 30.0):
         self.name = tasks.check_job_name(name)
@@ -97,14 +102,19 @@ class LabelingJob:
         self.job_dir = storage.join(self.output, self.name)
         self.frame = _load_input(input)
         self._source_key = _source_key(self.frame)
-        self.task_type = _task_type(self._source_key, self.multi_label)
+        self.task_type = tasks.CUSTOM if callable(consolidation) else _task_type(self._source_key, self.multi_label)
         self.element = _element(self._source_key, self.multi_label)
         self.queue: list[str] = [str(i) for i in range(len(self.frame))]
         if order == "random":
             random.Random(seed).shuffle(self.queue)
         elif order != "input":
             raise JobError(f"order={order!r}: use 'input' or 'random'.")
+        self.task_inputs: dict[str, object] = {}
+        self.prelabel_errors: dict[str, str] = {}
+        if prelabel is not None:
+            self._prelabel(prelabel)
         self._position = {oid: i for i, oid in enumerate(self.queue)}
+        self._custom_labels: dict[str, tuple] = {}  # object id -> (answers token, label, date)
 
         self._lock = threading.RLock()
         self._answers: dict[str, Answer] = {}        # this worker's current answers
@@ -289,7 +299,9 @@ class LabelingJob:
         oid = str(object_id)
         if oid in self._adjudications:
             return self._adjudicated_pair(oid)
-        if self.workers_per_object > 1 or callable(self.consolidation):
+        if callable(self.consolidation):
+            return self._custom_pair(oid)
+        if self.workers_per_object > 1:
             return self._consolidated_pairs().get(oid)
         a = self._answers.get(oid)
         if a is None:
@@ -308,7 +320,9 @@ class LabelingJob:
 
             self._input_lines = [line.encode() for line in to_manifest(self.frame)]
         with self._lock:
-            if self.workers_per_object > 1 or callable(self.consolidation):
+            if callable(self.consolidation):
+                labeled = {oid: self._custom_pair(oid) for oid in self._custom_labels}
+            elif self.workers_per_object > 1:
                 labeled = self._consolidated_pairs()
             else:
                 labeled = {oid: self.label_pair(oid) for oid in self._answers}
@@ -436,6 +450,8 @@ class LabelingJob:
             self._manifest_dirty = True
 
     def after_batch(self, *, final: bool) -> None:
+        if final and callable(self.consolidation):
+            self.run_consolidation()
         now = time.monotonic()
         if not self._manifest_dirty:
             return
@@ -475,6 +491,78 @@ class LabelingJob:
             except ConflictError:
                 time.sleep(random.uniform(0.05, 0.3))  # another worker wrote first: read again
         raise StorageError(f"{uri}: kept losing the race to other writers; it will be retried.")
+
+    def run_consolidation(self) -> list[str]:
+        """Send the objects whose answers are complete (and changed) to the consolidation Lambda.
+
+        Writes the request payload and the response where Ground Truth does
+        (``annotations/consolidated-annotation/consolidation-{request,response}/iteration-1/``)
+        and returns the ids it consolidated. Called by the uploader after each batch.
+        """
+        from . import lambdas, responses
+
+        answers = self.all_answers()
+        if answers.empty:
+            return []
+        tokens = answers.groupby("object_id").apply(
+            lambda g: "|".join(f"{w}:{a}" for w, a in zip(g["worker_id"], g["answer"])), include_groups=False)
+        counts = answers.groupby("object_id")["worker_id"].nunique()
+        todo = [oid for oid, n in counts.items() if n >= self.workers_per_object
+                and self._custom_labels.get(oid, ("",))[0] != tokens[oid]]
+        if not todo:
+            return []
+        batch = answers[answers["object_id"].isin(todo)]
+        batch = batch.assign(answer_content=[
+            {self.element: ({"labels": list(a)} if self.multi_label else {"label": a})} for a in batch["answer"]])
+        payload = lambdas.consolidation_payload(batch, {oid: self.item(oid) for oid in todo})
+        when = datetime.now(timezone.utc)
+        request_uri = responses.write_consolidation_request(self.job_dir, ITERATION, payload, when=when)
+        event = lambdas.consolidation_event(
+            job_name=self.name, label_attribute=self.label_attribute, payload_uri=request_uri,
+            output_config=storage.join(self.job_dir, "annotations"), label_categories=self.categories,
+            max_workers=self.workers_per_object)
+        try:
+            response = lambdas.call_lambda(self.consolidation, event)
+            parsed = lambdas.parse_consolidation_response(response, self.label_attribute)
+        except JobError:
+            raise
+        except Exception as e:
+            raise JobError(f"the consolidation function raised {type(e).__name__}: {e}") from e
+        responses.write_consolidation_response(self.job_dir, ITERATION, response, when=when)
+        with self._lock:
+            for oid, content in parsed.items():
+                if oid in self._position and self.label_attribute in content:
+                    self._custom_labels[oid] = (tokens.get(oid, ""), content[self.label_attribute],
+                                                tasks.format_creation_date(when))
+            self._manifest_dirty = True
+        return [oid for oid in parsed if oid in self._position]
+
+    def _custom_pair(self, oid: str) -> dict | None:
+        found = self._custom_labels.get(oid)
+        if found is None:
+            return None
+        _, label, date = found
+        return {self.label_attribute: label,
+                self.label_attribute + tasks.METADATA_SUFFIX: tasks.custom_metadata(self.name, creation_date=date)}
+
+    def _prelabel(self, handler: Callable) -> None:
+        """Run the pre-annotation Lambda over every line first, as Ground Truth does."""
+        from . import lambdas
+
+        arn = lambdas.job_arn(self.name)
+        keep = []
+        for oid in self.queue:
+            try:
+                event = lambdas.pre_annotation_event(self.item(oid), arn)
+                task_input, human = lambdas.parse_pre_annotation_response(lambdas.call_lambda(handler, event))
+            except Exception as e:  # one bad object must not stop the job: it gets an error card
+                self.prelabel_errors[oid] = f"pre-labeling failed: {type(e).__name__}: {e}"
+                keep.append(oid)
+                continue
+            self.task_inputs[oid] = task_input
+            if human:
+                keep.append(oid)
+        self.queue = keep
 
     def _consolidated_pairs(self) -> dict[str, dict]:
         table = self.consolidated()
