@@ -72,6 +72,8 @@ class LabelingJob:
         custom task: its request and response files are written where Ground Truth puts them.
     prelabel: a pre-annotation Lambda handler; it gets each line as Ground Truth's event and
         returns ``taskInput`` (what the card shows) and whether a human is needed.
+    panels: which ``taskInput`` field each part of a card shows (``gtwidgets.panels``);
+        None lays the card out from the shape of ``taskInput``.
     journal_dir: where the local journal lives (default ``$GTWIDGETS_HOME`` or ``~/.gtwidgets``).
 
     Raises JobError for a configuration Ground Truth would refuse.
@@ -82,6 +84,7 @@ class LabelingJob:
                  instructions: str = "", full_instructions: str = "",
                  worker_id: str | None = None, workers_per_object: int = 1,
                  consolidation="dawid-skene", prelabel: Callable | None = None,
+                 panels: Sequence | None = None,
                  order: str = "input", seed: int | None = None,
                  journal_dir: str | os.PathLike | None = None,
                  manifest_interval: float = 2.0, retry_max_delay: float = 30.0):
@@ -109,6 +112,7 @@ class LabelingJob:
             random.Random(seed).shuffle(self.queue)
         elif order != "input":
             raise JobError(f"order={order!r}: use 'input' or 'random'.")
+        self.panels = list(panels) if panels is not None else None  # what a card shows (gtwidgets.panels)
         self.task_inputs: dict[str, object] = {}
         self.prelabel_errors: dict[str, str] = {}
         if prelabel is not None:
