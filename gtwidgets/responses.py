@@ -1,0 +1,345 @@
+"""Worker-response and consolidation request/response files, in Ground Truth's own layout.
+
+Reading them into a tidy answers table (one row per worker answer) is what lets a user
+re-consolidate a real Ground Truth job, and writing them lets Ground Truth tools read ours::
+
+    <job>/annotations/worker-response/iteration-<N>/<datasetObjectId>/<YYYY-MM-DD_HH:MM:SS>.json
+    <job>/annotations/consolidated-annotation/consolidation-request/iteration-<N>/<timestamp>.json
+    <job>/annotations/consolidated-annotation/consolidation-response/iteration-<N>/<timestamp>.json
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any, Iterable, Mapping, Sequence
+
+import orjson
+import pandas as pd
+
+from . import storage
+from .errors import ManifestError
+from .tasks import CLASSIFIER_ELEMENT, MULTI_CLASSIFIER_ELEMENT
+
+__all__ = [
+    "COLUMNS", "read_worker_responses", "read_consolidation_batches", "find_job_dirs",
+    "answer_from_content", "answer_content", "worker_response_document", "worker_response_path",
+    "write_worker_responses", "consolidation_request_path", "consolidation_response_path",
+    "write_consolidation_request", "write_consolidation_response",
+]
+
+#: Columns of the tidy answers table, in order.
+COLUMNS = ["object_id", "worker_id", "answer", "submission_time", "acceptance_time", "time_spent",
+           "iteration", "batch", "answer_content", "file", "response_time"]
+
+WORKER_RESPONSE_DIR = "annotations/worker-response"
+REQUEST_DIR = "annotations/consolidated-annotation/consolidation-request"
+RESPONSE_DIR = "annotations/consolidated-annotation/consolidation-response"
+
+_RESPONSE_RE = re.compile(r"(?:^|/)annotations/worker-response/iteration-(\d+)/([^/]+)/([^/]+\.json)$")
+_REQUEST_RE = re.compile(
+    r"(?:^|/)annotations/consolidated-annotation/consolidation-request/iteration-(\d+)/([^/]+\.json)$")
+_JOB_RE = re.compile(r"^(.*?)/?annotations/worker-response/iteration-\d+/")
+# Seen as 2021-11-18_02:19:51 and 2023-04-17_15_48_07 in real jobs.
+_STAMP_RE = re.compile(r"(\d{4}-\d{2}-\d{2})[_T](\d{2})[:_](\d{2})[:_](\d{2})")
+_READ_THREADS = 16
+
+
+# ---------------------------------------------------------------------------- reading
+
+def read_worker_responses(location: str, *, job: str | None = None, errors: str = "raise") -> pd.DataFrame:
+    """Every worker answer under a job folder (or an S3 output path holding one job) as a tidy table.
+
+    ``location`` is the job folder ``<output>/<job-name>`` or the output path above it (then
+    ``job`` picks the job when there are several). Columns are :data:`COLUMNS`; ``answer`` is the
+    class name (``label``) or a tuple of names (``labels``) from whichever single crowd element
+    answered, or None for other kinds of answers (kept whole in ``answer_content``). ``batch`` is
+    the consolidation-request file that held the object, when the job has such files.
+
+    A file that is not JSON or not shaped like a worker response, or an answer with an empty
+    worker id, is a problem naming the file; the other files are still read. ``errors="raise"``
+    raises one :class:`ManifestError` listing every problem; ``errors="skip"`` warns, leaves the
+    bad answers out and puts the messages in ``df.attrs["problems"]``.
+    """
+    if errors not in ("raise", "skip"):
+        raise ValueError(f"errors={errors!r}; use 'raise' or 'skip'.")
+    job_dir = _job_dir(location, job)
+    files = storage.list_files(job_dir, suffixes=(".json",))
+    response_files, request_files = [], []
+    for f in files:
+        rel = _relative(f, job_dir)
+        if (m := _RESPONSE_RE.search(rel)) and not rel[:m.start()].strip("/"):
+            response_files.append((f, m))
+        elif (m := _REQUEST_RE.search(rel)) and not rel[:m.start()].strip("/"):
+            request_files.append(f)
+    if not response_files:
+        raise ManifestError(f"{job_dir}: no worker-response files under {WORKER_RESPONSE_DIR}/; "
+                            "name the job folder <output>/<job-name> or pass job=...")
+
+    blobs = _read_all([f for f, _ in response_files])
+    rows: list[dict] = []
+    problems: list[str] = []
+    for (path, m), blob in zip(response_files, blobs):
+        iteration, object_id, name = int(m.group(1)), m.group(2), m.group(3)
+        file_rows, file_problems = _parse_response_file(path, blob, object_id, iteration, _stamp(name))
+        problems.extend(file_problems)
+        if not file_problems or errors == "skip":
+            rows.extend(file_rows)
+
+    batches = read_consolidation_batches(job_dir, files=request_files, problems=problems)
+    if problems and errors == "raise":
+        raise ManifestError(_summary(problems), problems)
+    frame = _frame(rows)
+    if len(batches):
+        frame["batch"] = frame["object_id"].map(batches).astype(object)
+        frame.loc[frame["batch"].isna(), "batch"] = None
+    if problems:
+        warnings.warn(_summary(problems), stacklevel=2)
+    frame.attrs["problems"] = problems
+    frame.attrs["job_dir"] = job_dir
+    return frame
+
+
+def read_consolidation_batches(job_dir: str, *, files: Sequence[str] | None = None,
+                               problems: list[str] | None = None) -> pd.Series:
+    """``object_id -> batch`` from the job's consolidation-request files (empty if there are none).
+
+    Each request file is one call of the consolidation Lambda, i.e. one batch of objects whose
+    answers completed together; the batch is named ``iteration-<N>/<file name>``.
+    """
+    if files is None:
+        try:
+            files = [f for f in storage.list_files(storage.join(job_dir, REQUEST_DIR), suffixes=(".json",))]
+        except storage.NotFoundError:
+            files = []
+    out: dict[str, str] = {}
+    for path, blob in zip(files, _read_all(files)):
+        m = _REQUEST_RE.search(_relative(path, job_dir))
+        batch = f"iteration-{m.group(1)}/{m.group(2)}" if m else path.rsplit("/", 1)[-1]
+        try:
+            payload = orjson.loads(blob)
+            ids = [str(item["datasetObjectId"]) for item in payload]
+        except (orjson.JSONDecodeError, TypeError, KeyError) as e:
+            msg = (f"{path}: not a consolidation request ({_why(e)}); it should be a JSON list of "
+                   '{"datasetObjectId": ...}; fix or remove it to infer batches from answer times.')
+            if problems is None:
+                raise ManifestError(msg) from None
+            problems.append(msg)
+            continue
+        for object_id in ids:
+            out.setdefault(object_id, batch)
+    return pd.Series(out, dtype=object)
+
+
+def find_job_dirs(location: str) -> list[str]:
+    """Job folders (those holding ``annotations/worker-response/``) under ``location``."""
+    jobs = set()
+    for f in storage.list_files(location, suffixes=(".json",)):
+        m = _JOB_RE.match(_relative(f, location))
+        if m:
+            jobs.add(m.group(1))
+    return sorted(storage.join(location, j) if j else str(location).rstrip("/") for j in jobs)
+
+
+def answer_from_content(content: Any) -> str | tuple[str, ...] | None:
+    """The class name(s) in an ``answerContent``: any single element holding ``label``/``labels``."""
+    if not isinstance(content, Mapping):
+        return None
+    for value in content.values():
+        if isinstance(value, Mapping):
+            if isinstance(value.get("label"), str):
+                return value["label"]
+            labels = value.get("labels")
+            if isinstance(labels, list) and all(isinstance(x, str) for x in labels):
+                return tuple(labels)
+    return None
+
+
+def answer_content(answer: str | Sequence[str], *, element: str | None = None) -> dict:
+    """The ``answerContent`` a built-in classifier submits for ``answer`` (a name or a list of names)."""
+    if isinstance(answer, str):
+        return {element or CLASSIFIER_ELEMENT: {"label": answer}}
+    return {element or MULTI_CLASSIFIER_ELEMENT: {"labels": list(answer)}}
+
+
+# ---------------------------------------------------------------------------- writing
+
+def worker_response_document(answers: Iterable[Mapping], *, element: str | None = None) -> dict:
+    """``{"answers": [...]}`` for one object, from tidy answer rows (dicts with the table's columns).
+
+    A row's ``answer_content`` is used as is; otherwise one is built from ``answer`` with
+    ``element`` (default ``crowd-image-classifier`` / ``-multi-select``).
+    """
+    out = []
+    for a in answers:
+        content = a.get("answer_content")
+        if not isinstance(content, Mapping):
+            content = answer_content(a["answer"], element=element)
+        entry: dict[str, Any] = {"answerContent": content, "workerId": str(a["worker_id"])}
+        if _present(a.get("submission_time")):
+            entry["submissionTime"] = _iso_z(a["submission_time"])
+        if _present(a.get("acceptance_time")):
+            entry["acceptanceTime"] = _iso_z(a["acceptance_time"])
+        if _present(a.get("time_spent")):
+            entry["timeSpentInSeconds"] = float(a["time_spent"])
+        out.append(entry)
+    return {"answers": out}
+
+
+def worker_response_path(job_dir: str, iteration: int, object_id: str | int, when: datetime | None = None) -> str:
+    """``<job_dir>/annotations/worker-response/iteration-<N>/<id>/<YYYY-MM-DD_HH:MM:SS>.json``."""
+    return storage.join(str(job_dir), WORKER_RESPONSE_DIR, f"iteration-{int(iteration)}", str(object_id),
+                        _utc(when).strftime("%Y-%m-%d_%H:%M:%S") + ".json")
+
+
+def write_worker_responses(answers: pd.DataFrame, job_dir: str, *, element: str | None = None) -> list[str]:
+    """One worker-response file per object (and iteration), named by its last submission; returns the paths."""
+    frame = answers.copy()
+    if "iteration" not in frame:
+        frame["iteration"] = 1
+    frame["iteration"] = frame["iteration"].fillna(1).astype(int)
+    written = []
+    for (iteration, object_id), group in frame.groupby(["iteration", "object_id"], sort=False):
+        times = pd.to_datetime(group.get("submission_time"), utc=True) if "submission_time" in group else None
+        when = times.max().to_pydatetime() if times is not None and times.notna().any() else None
+        path = worker_response_path(job_dir, iteration, object_id, when)
+        doc = worker_response_document(group.to_dict("records"), element=element)
+        storage.write_bytes(path, orjson.dumps(doc), content_type="application/json")
+        written.append(path)
+    return written
+
+
+def consolidation_request_path(job_dir: str, iteration: int, when: datetime | None = None) -> str:
+    return storage.join(str(job_dir), REQUEST_DIR, f"iteration-{int(iteration)}",
+                        _utc(when).strftime("%Y-%m-%d_%H:%M:%S") + ".json")
+
+
+def consolidation_response_path(job_dir: str, iteration: int, when: datetime | None = None) -> str:
+    return storage.join(str(job_dir), RESPONSE_DIR, f"iteration-{int(iteration)}",
+                        _utc(when).strftime("%Y-%m-%d_%H:%M:%S") + ".json")
+
+
+def write_consolidation_request(job_dir: str, iteration: int, payload: list[dict],
+                                when: datetime | None = None) -> str:
+    """Write a consolidation-request (Lambda payload) file; returns its path (the event's ``payload.s3Uri``)."""
+    path = consolidation_request_path(job_dir, iteration, when)
+    storage.write_bytes(path, orjson.dumps(payload), content_type="application/json")
+    return path
+
+
+def write_consolidation_response(job_dir: str, iteration: int, response: list[dict],
+                                 when: datetime | None = None) -> str:
+    path = consolidation_response_path(job_dir, iteration, when)
+    storage.write_bytes(path, orjson.dumps(response), content_type="application/json")
+    return path
+
+
+# ---------------------------------------------------------------------------- helpers
+
+def _job_dir(location: str, job: str | None) -> str:
+    location = str(location)
+    if job:
+        return storage.join(location, job)
+    dirs = find_job_dirs(location)
+    if not dirs:
+        raise ManifestError(f"{location}: no job folder with {WORKER_RESPONSE_DIR}/ found; "
+                            "pass the output path Ground Truth wrote to, or the job folder in it.")
+    if len(dirs) > 1:
+        names = ", ".join(d.rstrip("/").rsplit("/", 1)[-1] for d in dirs)
+        raise ManifestError(f"{location}: holds several jobs ({names}); pick one with job=NAME (--job NAME).")
+    return dirs[0]
+
+
+def _relative(path: str, root: str) -> str:
+    root = str(root).rstrip("/")
+    rel = path[len(root):] if path.startswith(root) else path
+    return rel.replace("\\", "/").lstrip("/")
+
+
+def _read_all(paths: Sequence[str]) -> list[bytes | Exception]:
+    def read(p):
+        try:
+            return storage.read_bytes(p)
+        except storage.StorageError as e:
+            return e
+    if len(paths) > 8 and any(storage.is_s3(p) for p in paths):
+        with ThreadPoolExecutor(_READ_THREADS) as pool:
+            return list(pool.map(read, paths))
+    return [read(p) for p in paths]
+
+
+def _parse_response_file(path: str, blob: bytes | Exception, object_id: str, iteration: int,
+                         stamp: pd.Timestamp | None) -> tuple[list[dict], list[str]]:
+    if isinstance(blob, Exception):
+        return [], [str(blob)]
+    try:
+        doc = orjson.loads(blob)
+    except orjson.JSONDecodeError as e:
+        return [], [f"{path}: not JSON ({e}); the file is damaged: restore it or delete it and relabel the object."]
+    answers = doc.get("answers") if isinstance(doc, dict) else None
+    if not isinstance(answers, list):
+        return [], [f'{path}: not a worker response; expected {{"answers": [...]}}; fix or remove the file.']
+    rows, problems = [], []
+    for n, a in enumerate(answers, 1):
+        if not isinstance(a, dict) or not isinstance(a.get("answerContent"), dict):
+            problems.append(f"{path}: answer {n} has no answerContent object; fix or remove that answer.")
+            continue
+        worker = a.get("workerId")
+        if not isinstance(worker, str) or not worker.strip():
+            problems.append(f"{path}: answer {n} has an empty workerId; give the answer its worker's id or remove it.")
+            continue
+        rows.append({
+            "object_id": object_id, "worker_id": worker,
+            "answer": answer_from_content(a["answerContent"]),
+            "submission_time": a.get("submissionTime"), "acceptance_time": a.get("acceptanceTime"),
+            "time_spent": a.get("timeSpentInSeconds"), "iteration": iteration, "batch": None,
+            "answer_content": a["answerContent"], "file": path, "response_time": stamp,
+        })
+    return rows, problems
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    for col in ("object_id", "worker_id", "answer", "batch", "answer_content", "file"):
+        frame[col] = frame[col].astype(object)
+    for col in ("submission_time", "acceptance_time"):
+        frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601", errors="coerce")
+    frame["response_time"] = pd.to_datetime(frame["response_time"], utc=True)
+    frame["time_spent"] = pd.to_numeric(frame["time_spent"], errors="coerce")
+    frame["iteration"] = frame["iteration"].astype("int64")
+    return frame
+
+
+def _stamp(name: str) -> pd.Timestamp | None:
+    m = _STAMP_RE.search(name)
+    return pd.Timestamp(f"{m.group(1)}T{m.group(2)}:{m.group(3)}:{m.group(4)}", tz="UTC") if m else None
+
+
+def _summary(problems: list[str]) -> str:
+    more = f" (and {len(problems) - 3} more problems)" if len(problems) > 3 else ""
+    return "; ".join(problems[:3]) + more if len(problems) > 1 else problems[0]
+
+
+def _why(e: Exception) -> str:
+    return "not JSON" if isinstance(e, orjson.JSONDecodeError) else f"no {e}" if isinstance(e, KeyError) else "wrong shape"
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and value != value) and value is not pd.NaT
+
+
+def _utc(when: datetime | None) -> datetime:
+    if when is None:
+        return datetime.now(timezone.utc)
+    when = pd.Timestamp(when).to_pydatetime()
+    return when.astimezone(timezone.utc) if when.tzinfo else when
+
+
+def _iso_z(value: Any) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.mmmZ``, as current worker responses carry."""
+    if isinstance(value, str):
+        return value
+    ts = pd.Timestamp(value)
+    ts = ts.tz_convert("UTC") if ts.tzinfo else ts
+    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"

@@ -1,0 +1,327 @@
+"""Consolidation: hand-made cases, simulated workers with known truth, and the published EM."""
+from __future__ import annotations
+
+import numpy as np
+import orjson
+import pandas as pd
+import pytest
+
+from gtwidgets import cli, lambdas, responses
+from gtwidgets.consolidate import consolidate, dawid_skene, infer_batches, majority_vote
+from gtwidgets.errors import JobError, ManifestError
+
+CATS = ["cat", "dog", "bird"]
+T0 = pd.Timestamp("2024-03-01T10:00:00Z")
+
+
+def table(objects: dict[str, list[str]], *, minutes_apart: float = 0) -> pd.DataFrame:
+    """{object_id: [answer of w0, answer of w1, ...]} -> tidy answers (None = no answer)."""
+    rows = []
+    for n, (oid, given) in enumerate(objects.items()):
+        for w, a in enumerate(given):
+            if a is not None:
+                rows.append({"object_id": oid, "worker_id": f"w{w}", "answer": a,
+                             "submission_time": T0 + pd.Timedelta(minutes=n * minutes_apart, seconds=w)})
+    return pd.DataFrame(rows)
+
+
+def simulate(n: int, accuracies: list[float], k: int, *, seed: int, missing: float = 0.0):
+    """Workers who answer the truth with their accuracy, else a uniformly wrong class."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, k, n)
+    labels = np.empty((n, len(accuracies)), np.int64)
+    for j, acc in enumerate(accuracies):
+        wrong = (truth + rng.integers(1, k, n)) % k
+        labels[:, j] = np.where(rng.random(n) < acc, truth, wrong)
+    labels[rng.random(labels.shape) < missing] = -1
+    labels[:, 0] = np.where(labels[:, 0] < 0, truth, labels[:, 0])   # every object keeps an answer
+    return truth, labels
+
+
+def reference_mds(labels: np.ndarray, k: int, max_epochs: int = 20) -> np.ndarray:
+    """Ground Truth's published modified Dawid-Skene, written as plainly as its description reads.
+
+    Loops over items and workers; the log-likelihood is taken from the un-normalised posteriors.
+    """
+    items = {i: {j: int(l) for j, l in enumerate(row) if l >= 0} for i, row in enumerate(labels)}
+    workers = sorted({j for ans in items.values() for j in ans})
+
+    def prior_matrix(a):
+        m = np.full((k, k), (1 - a) / (k - 1))
+        np.fill_diagonal(m, a)
+        return m
+
+    p = {i: np.ones(k) / k for i in items}
+    c = {j: prior_matrix(0.7) for j in workers}
+    crowd, prev = 0.7, None
+    for _ in range(max_epochs):
+        prior = sum(p.values())
+        prior = prior / prior.sum()
+        raw = {}
+        for i, ans in items.items():
+            q = prior.copy()
+            for j, l in ans.items():
+                q = q * c[j][:, l]
+            raw[i] = q
+        p = {i: q / q.sum() for i, q in raw.items()}
+        counts = {j: np.zeros((k, k)) for j in workers}
+        for i, ans in items.items():
+            for j, l in ans.items():
+                counts[j][:, l] += p[i]
+        accs = {}
+        for j in workers:
+            n = counts[j].sum()
+            accs[j] = np.trace(counts[j]) / n
+            m = counts[j] + prior_matrix(accs[j]) * n + prior_matrix(crowd) * n / 2
+            c[j] = m / m.sum(1, keepdims=True)
+        ll = sum(np.log(q.sum()) for q in raw.values())
+        if prev is not None and (ll - prev) / prev < 1e-8:
+            break
+        prev = ll
+        crowd = sum(accs.values()) / len(accs)
+    return np.array([p[i] for i in items])
+
+
+# ---------------------------------------------------------------------------- the EM itself
+
+def test_vectorised_em_matches_the_published_algorithm():
+    truth, labels = simulate(300, [0.9, 0.6, 0.4, 0.75], 4, seed=1, missing=0.3)
+    ours = dawid_skene(labels, 4)
+    assert np.allclose(ours.posteriors, reference_mds(labels, 4), atol=1e-10)
+    assert ours.epochs.tolist() == [2]    # the published stopping test ends after the second epoch
+
+
+def test_each_batch_is_a_fresh_em():
+    truth, labels = simulate(200, [0.8, 0.5, 0.7], 3, seed=2)
+    batches = np.repeat([0, 1, 2, 3], 50)
+    together = dawid_skene(labels, 3, batches=batches)
+    for b in range(4):
+        alone = reference_mds(labels[batches == b], 3)
+        assert np.allclose(together.posteriors[batches == b], alone, atol=1e-10)
+    assert not np.allclose(dawid_skene(labels, 3).posteriors, together.posteriors)
+
+
+def test_em_recovers_truth_better_than_majority_when_some_workers_are_poor():
+    truth, labels = simulate(3000, [0.9, 0.85, 0.35, 0.3, 0.3], 4, seed=3, missing=0.1)
+    em = (dawid_skene(labels, 4).labels == truth).mean()
+    mv = (majority_vote(labels, 4).labels == truth).mean()
+    assert em > mv + 0.05, (em, mv)
+    converged = dawid_skene(labels, 4, stop="converged", max_epochs=100)
+    assert converged.epochs[0] > 2
+    assert (converged.labels == truth).mean() >= em - 0.01
+
+
+def test_em_sees_through_one_adversarial_worker():
+    rng = np.random.default_rng(4)
+    truth, labels = simulate(2000, [0.8, 0.8, 0.8], 3, seed=4)
+    adversary = (truth + 1) % 3                       # always the same wrong class
+    labels = np.column_stack([labels, adversary, adversary])
+    del rng
+    em = dawid_skene(labels, 3, stop="converged", max_epochs=50)
+    mv = majority_vote(labels, 3)
+    assert (em.labels == truth).mean() > 0.9
+    assert (em.labels == truth).mean() > (mv.labels == truth).mean()
+    # The adversaries' estimated confusion puts their mass off the diagonal.
+    assert np.trace(em.worker_confusion[3]) / 3 < 0.2
+
+
+def test_light_smoothing_learns_which_classes_a_worker_confuses():
+    # Each worker's mistakes favour a few classes. The published smoothing keeps every worker's
+    # errors symmetric; a light one lets the EM learn them, as classic Dawid-Skene does.
+    rng = np.random.default_rng(6)
+    n, k = 4000, 6
+    truth = rng.integers(0, k, n)
+    columns = []
+    for acc in (0.8, 0.6, 0.5, 0.4, 0.3):
+        rows = np.array([np.insert(rng.dirichlet(np.full(k - 1, 0.3)) * (1 - acc), t, acc) for t in range(k)])
+        cum = np.cumsum(rows[truth], axis=1)
+        columns.append(np.minimum((rng.random(n)[:, None] > cum).sum(1), k - 1))
+    labels = np.column_stack(columns)
+    published = (dawid_skene(labels, k).labels == truth).mean()
+    light = (dawid_skene(labels, k, smoothing=1e-3, stop="converged", max_epochs=100).labels == truth).mean()
+    assert light > published + 0.02, (light, published)
+
+
+def test_confidence_is_capped_rounded_and_zero_for_one_worker():
+    truth, labels = simulate(500, [0.95, 0.95, 0.95, 0.95, 0.95], 3, seed=5)
+    labels[:10, 1:] = -1
+    res = dawid_skene(labels, 3)
+    assert res.confidence.max() == 0.95
+    assert np.all(res.confidence[:10] == 0)
+    assert np.array_equal(res.labels[:10], labels[:10, 0])     # a lone worker's answer stands
+    assert np.allclose(res.confidence, np.round(res.confidence, 2))
+
+
+def test_majority_vote_breaks_ties_by_category_order_not_answer_order():
+    labels = np.array([[2, 1], [1, 2], [0, 2], [2, 2], [2, -1]])
+    res = majority_vote(labels, 3)
+    assert res.labels.tolist() == [1, 1, 0, 2, 2]
+    assert res.confidence.tolist() == [0.5, 0.5, 0.5, 1.0, 0.0]
+
+
+# ---------------------------------------------------------------------------- the table API
+
+def test_hand_made_cases_single_label():
+    answers = table({"0": ["dog", "dog", "dog"], "1": ["dog", "dog", "cat"], "2": ["bird", "cat", None],
+                     "3": ["bird", None, None]})
+    mv = consolidate(answers, CATS, method="majority", label_attribute="pets", batches="none")
+    assert mv["label"].tolist() == ["dog", "dog", "cat", "bird"]
+    assert mv["confidence"].tolist() == [1.0, 0.67, 0.5, 0.0]
+    assert mv["n_workers"].tolist() == [3, 3, 2, 1]
+    em = consolidate(answers, CATS, label_attribute="pets", batches="none")
+    assert em["label"][:2].tolist() == ["dog", "dog"] and em["label"][3] == "bird"
+    assert em["confidence"][0] == 0.95 and 0.5 < em["confidence"][1] <= 0.95 and em["confidence"][3] == 0
+    pair = em["pair"][1]
+    assert pair["pets"] == 1
+    meta = pair["pets-metadata"]
+    assert meta["class-name"] == "dog" and meta["confidence"] == em["confidence"][1]
+    assert meta["job-name"] == "labeling-job/pets" and meta["type"] == "groundtruth/image-classification"
+    assert meta["human-annotated"] == "yes"
+
+
+def test_output_is_in_line_number_order():
+    answers = table({"10": ["cat"], "2": ["dog"], "1": ["bird"]})
+    assert consolidate(answers, CATS, label_attribute="x")["object_id"].tolist() == ["1", "2", "10"]
+
+
+def test_multi_label_lists_every_label_anyone_chose():
+    answers = table({"0": [("cat", "dog"), ("cat",), ("cat", "bird")], "1": [("dog",), None, None]})
+    res = consolidate(answers, CATS, label_attribute="tags", batches="none")
+    assert res["label"][0][0] == "cat" and set(res["label"][0]) == {"cat", "dog", "bird"}
+    conf = res["confidences"][0]
+    assert conf["cat"] > conf["dog"] and max(conf.values()) <= 0.95
+    pair = res["pair"][0]
+    assert pair["tags"][0] == 0 and sorted(pair["tags"]) == [0, 1, 2]
+    meta = pair["tags-metadata"]
+    assert meta["class-map"] == {"0": "cat", "1": "dog", "2": "bird"}
+    assert set(meta["confidence-map"]) == set(meta["class-map"])
+    assert meta["type"] == "groundtruth/image-classification-multilabel"
+    assert res["confidences"][1] == {"dog": 0} and res["pair"][1]["tags"] == [1]
+    mv = consolidate(answers, CATS, method="majority", label_attribute="tags")
+    assert mv["label"].tolist() == [["cat"], ["dog"]]
+
+
+def test_batches_from_column_times_or_given():
+    answers = table({str(i): ["cat", "dog", "cat"] for i in range(6)}, minutes_apart=0.1)
+    answers.loc[answers["object_id"].isin(["3", "4", "5"]), "submission_time"] += pd.Timedelta(hours=1)
+    inferred = infer_batches(answers)
+    assert inferred.loc[["0", "1", "2"]].nunique() == 1 and inferred["0"] != inferred["3"]
+    res = consolidate(answers, CATS, label_attribute="x")
+    assert res["batch"].nunique() == 2
+    given = consolidate(answers, CATS, label_attribute="x", batches=pd.Series({str(i): i % 3 for i in range(6)}))
+    assert given["batch"].tolist() == [0, 1, 2, 0, 1, 2]
+    with_column = answers.assign(batch=answers["object_id"].map(lambda o: "iteration-1/a.json" if o < "2" else None))
+    assert consolidate(with_column, CATS, label_attribute="x")["batch"][0] == "iteration-1/a.json"
+    with pytest.raises(JobError, match="no batch for objects"):
+        consolidate(answers, CATS, label_attribute="x", batches={"0": 1})
+
+
+def test_bad_answers_name_their_file_and_nothing_else_is_lost():
+    answers = table({"0": ["cat", "dog", "cat"], "1": ["dog", "horse", "dog"], "2": ["bird", "", "bird"]})
+    answers["file"] = "out/job/annotations/worker-response/iteration-1/" + answers["object_id"] + "/x.json"
+    answers.loc[answers["answer"] == "", ["answer", "worker_id"]] = ["bird", ""]
+    with pytest.raises(ManifestError) as err:
+        consolidate(answers, CATS, label_attribute="x")
+    assert len(err.value.problems) == 2
+    assert "iteration-1/1/x.json: object 1, worker w1: answer 'horse' is not one of the categories" in err.value.problems[0]
+    assert "iteration-1/2/x.json: object 2: a worker id is empty" in err.value.problems[1]
+    with pytest.warns(UserWarning, match="horse"):
+        res = consolidate(answers, CATS, label_attribute="x", errors="skip")
+    assert res["label"].tolist() == ["cat", "dog", "bird"] and res["n_workers"].tolist() == [3, 2, 2]
+    assert len(res.attrs["problems"]) == 2
+
+
+def test_arguments_are_checked():
+    answers = table({"0": ["cat"]})
+    with pytest.raises(JobError, match="categories"):
+        consolidate(answers, None, label_attribute="x")
+    with pytest.raises(JobError, match="method"):
+        consolidate(answers, CATS, method="vote", label_attribute="x")
+    with pytest.raises(JobError, match="label attribute"):
+        consolidate(answers, CATS, label_attribute="bad_name")
+    with pytest.raises(JobError, match="lacks columns"):
+        consolidate(answers.drop(columns="answer"), CATS, label_attribute="x")
+
+
+def test_any_consolidation_lambda_can_consolidate(tmp_path):
+    seen = {}
+
+    def handler(event, context):      # an AWS-style handler, used unchanged
+        seen["event"], seen["context"] = event, context
+        out = []
+        for item in lambdas.read_payload(event):
+            names = [a["content"]["crowd-image-classifier"]["label"] for a in item["annotations"]]
+            out.append({"datasetObjectId": item["datasetObjectId"], "consolidatedAnnotation": {"content": {
+                event["labelAttributeName"]: {"votes": sorted(names)}}}})
+        return out
+
+    answers = table({"0": ["cat", "dog"], "1": ["bird"]})
+    res = consolidate(answers, CATS, method=handler, label_attribute="x", job_name="MyJob", batches="none")
+    assert res["label"].tolist() == [{"votes": ["cat", "dog"]}, {"votes": ["bird"]}]
+    assert res["pair"][0]["x-metadata"]["type"] == "groundtruth/custom"
+    assert res["pair"][0]["x-metadata"]["job-name"] == "labeling-job/myjob"
+    assert seen["event"]["labelingJobArn"].endswith(":labeling-job/myjob")
+    assert seen["event"]["labelCategories"] == CATS and seen["event"]["maxHumanWorkersPerDataObject"] == 2
+    assert seen["context"].get_remaining_time_in_millis() > 0
+
+    default = consolidate(answers, None, method=lambdas.default_consolidation, label_attribute="x")
+    assert default["label"][1] == {"crowd-image-classifier": {"label": "bird"}}
+
+
+# ---------------------------------------------------------------------------- command line
+
+def write_gt_job(root, job="birds-job"):
+    """A job as Ground Truth writes it: one file per object holding every worker's answer."""
+    given = {"0": ["Owl", "Owl", "Duck"], "1": ["Duck", "Duck", "Duck"], "2": ["Swan", "Owl", "Swan"]}
+    for oid, names in given.items():
+        doc = {"answers": [{"answerContent": {"crowd-image-classifier": {"label": n}},
+                            "submissionTime": f"2019-04-18T16:1{w}:15Z",
+                            "workerId": f"public.us-east-1.W{w}"} for w, n in enumerate(names)]}
+        path = responses.worker_response_path(f"{root}/{job}", 1, oid, pd.Timestamp("2019-04-18T16:20:00Z"))
+        from gtwidgets import storage
+        storage.write_bytes(path, orjson.dumps(doc))
+    return given
+
+
+def test_cli_consolidates_a_ground_truth_job(tmp_path, capsys):
+    write_gt_job(tmp_path)
+    code = cli.main(["consolidate", str(tmp_path), "--categories", "Duck,Owl,Swan", "--method", "majority"])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    lines = [orjson.loads(l) for l in out]
+    assert [l["datasetObjectId"] for l in lines] == ["0", "1", "2"]
+    assert [l["birds-job-metadata"]["class-name"] for l in lines] == ["Owl", "Duck", "Swan"]
+    assert [l["birds-job"] for l in lines] == [1, 0, 2]
+
+    manifest = tmp_path / "input.manifest"
+    manifest.write_text("".join(orjson.dumps({"source-ref": f"s3://b/{i}.jpg"}).decode() + "\n" for i in range(4)))
+    out_file = tmp_path / "output.manifest"
+    code = cli.main(["consolidate", str(tmp_path / "birds-job"), "--categories", "Duck,Owl,Swan",
+                     "--input-manifest", str(manifest), "--out", str(out_file), "--label-attribute", "bird"])
+    lines = [orjson.loads(l) for l in out_file.read_bytes().splitlines()]
+    assert code == 0 and len(lines) == 4 and lines[3] == {"source-ref": "s3://b/3.jpg"}
+    assert lines[0]["source-ref"] == "s3://b/0.jpg" and lines[0]["bird-metadata"]["confidence"] <= 0.95
+
+
+def test_cli_reports_bad_files_and_keeps_the_rest(s3, capsys):
+    write_gt_job(s3)
+    from gtwidgets import storage
+    storage.write_bytes(f"{s3}/birds-job/annotations/worker-response/iteration-1/7/2019-04-18_16:30:00.json", b"{oops")
+    code = cli.main(["consolidate", s3, "--job", "birds-job", "--categories", "Duck,Owl,Swan"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert len(captured.out.splitlines()) == 3
+    assert "iteration-1/7/2019-04-18_16:30:00.json: not JSON" in captured.err
+
+
+def test_cli_reads_a_label_category_file_or_infers_names(tmp_path, capsys):
+    write_gt_job(tmp_path)
+    cats = tmp_path / "categories.json"
+    cats.write_text(json_doc := '{"document-version":"2018-11-28","labels":[{"label":"Swan"},{"label":"Owl"},{"label":"Duck"}]}')
+    assert cli.main(["consolidate", str(tmp_path), "--categories", str(cats)]) == 0
+    lines = [orjson.loads(l) for l in capsys.readouterr().out.splitlines()]
+    assert [l["birds-job"] for l in lines] == [1, 2, 0] and json_doc
+    assert cli.main(["consolidate", str(tmp_path), "--method", "majority"]) == 0
+    captured = capsys.readouterr()
+    assert "sorted order" in captured.err
+    assert [orjson.loads(l)["birds-job"] for l in captured.out.splitlines()] == [1, 0, 2]
