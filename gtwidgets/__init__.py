@@ -20,8 +20,12 @@ _PUBLIC = {
     "classification_label": "tasks",
     "multilabel_label": "tasks",
     "LabelingJob": "job",
-    # consolidation
+    # consolidation and several workers
     "consolidate": "consolidate",
+    "read_worker_responses": "responses",
+    # mixed-source cards
+    "read_series": "series",
+    "welding_job": "welding",
     # widgets
     "LabelingWidget": "widget",
     # errors

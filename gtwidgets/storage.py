@@ -86,6 +86,10 @@ def open_read(uri: str | os.PathLike) -> IO[bytes]:
         return open(uri, "rb")
     except FileNotFoundError:
         raise NotFoundError(f"{uri}: no such file; check the path.") from None
+    except IsADirectoryError:
+        raise StorageError(f"{uri}: is a folder, not a file; name a file inside it.") from None
+    except PermissionError:
+        raise StorageError(f"{uri}: permission denied; check the file's permissions.") from None
 
 
 def exists(uri: str | os.PathLike) -> bool:
@@ -118,6 +122,8 @@ def list_files(prefix: str | os.PathLike, *, suffixes: tuple[str, ...] | None = 
     keep = (lambda n: n.lower().endswith(wanted)) if wanted else (lambda n: True)
     if is_s3(prefix):
         bucket, key = split_s3(str(prefix))
+        if key and not key.endswith("/"):
+            key += "/"  # a folder: s3://b/img must not list img2/, and Delimiter needs the slash
         kwargs = {"Bucket": bucket, "Prefix": key}
         if not recursive:
             kwargs["Delimiter"] = "/"
@@ -153,8 +159,16 @@ def write_bytes(uri: str | os.PathLike, data: bytes, *, if_none_match: bool = Fa
             kwargs["IfMatch"] = if_match
         if content_type:
             kwargs["ContentType"] = content_type
+        from botocore.exceptions import ClientError
+
         with _s3_errors(uri):
-            return s3_client().put_object(**kwargs)["ETag"]
+            try:
+                return s3_client().put_object(**kwargs)["ETag"]
+            except ClientError as e:
+                if if_match is not None and e.response.get("Error", {}).get("Code") == "NoSuchKey":
+                    # S3 answers 404 when the object was deleted since it was read: a lost race too.
+                    raise ConflictError(f"{uri}: deleted since it was read; read it again and retry.") from None
+                raise
     return _write_local(Path(uri), data, if_none_match=if_none_match, if_match=if_match)
 
 
@@ -208,16 +222,26 @@ def _make_client(endpoint: str | None, profile: str | None, region: str | None):
     import boto3
     from botocore.config import Config
 
-    session = boto3.session.Session(profile_name=profile) if profile else boto3.session.Session()
+    import botocore.session
+
+    local = bool(endpoint) and _is_loopback(endpoint)
+    core = botocore.session.get_session()
+    if local:
+        # Finding no credentials must not cost a 1-2 s probe of the EC2 metadata service.
+        providers = core.get_component("credential_provider")
+        for name in ("container-role", "iam-role"):
+            providers.remove(name)
+    session = boto3.session.Session(botocore_session=core, profile_name=profile)
     region = region or session.region_name or "us-east-1"
     config = Config(
-        retries={"mode": "standard", "max_attempts": 4},
+        # A refused loopback connection means the local server is not running: say so at once.
+        retries={"mode": "standard", "max_attempts": 2 if local else 4},
         connect_timeout=5, read_timeout=30,
         max_pool_connections=16,
         s3={"addressing_style": "path"} if endpoint else {},
     )
     creds = {}
-    if endpoint and _is_loopback(endpoint) and session.get_credentials() is None:
+    if local and session.get_credentials() is None:
         # A local S3 (gtwidgets s3 serve, moto) checks no signature: let people
         # without an AWS account use it without inventing credentials.
         creds = {"aws_access_key_id": "gtwidgets", "aws_secret_access_key": "gtwidgets"}
@@ -300,7 +324,7 @@ def _write_local(path: Path, data: bytes, *, if_none_match: bool, if_match: str 
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        with _local_lock:
+        with _local_lock, _file_lock(path):
             if if_none_match:
                 try:
                     os.link(tmp, path)  # atomic create-if-absent, even across processes
@@ -316,7 +340,41 @@ def _write_local(path: Path, data: bytes, *, if_none_match: bool, if_match: str 
     except PermissionError:
         tmp.unlink(missing_ok=True)
         raise StorageError(f"{path}: permission denied; choose a folder you can write to.") from None
+    except IsADirectoryError:
+        tmp.unlink(missing_ok=True)
+        raise StorageError(f"{path}: is a folder; write to a file name inside it.") from None
     return f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'
+
+
+class _file_lock:
+    """An advisory lock beside the file, so If-Match checks hold across processes too."""
+
+    def __init__(self, path: Path):
+        import tempfile
+
+        # Outside the folder, so listings never show lock files.
+        digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()
+        folder = Path(tempfile.gettempdir()) / "gtwidgets-locks"
+        folder.mkdir(exist_ok=True)
+        self.lock_path = folder / f"{digest}.lock"
+        self.fd = None
+
+    def __enter__(self):
+        try:
+            import fcntl
+        except ImportError:  # Windows: the in-process lock is what we have
+            return self
+        self.fd = os.open(self.lock_path, os.O_CREAT | os.O_RDWR, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            import fcntl
+
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+        return False
 
 
 def iter_chunks(stream: IO[bytes], size: int = _CHUNK) -> Iterator[bytes]:

@@ -7,10 +7,7 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-FIXTURES = SHARED / "fixtures" / "ground-truth"
-MANIFEST_FIXTURES = sorted((FIXTURES / "manifests").glob("*.manifest"))
-LAMBDA_EVENTS = FIXTURES / "lambda-events"
+from shared_fixtures import FIXTURES, LAMBDA_EVENTS, MANIFEST_FIXTURES, SHARED  # noqa: F401
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import pandas as pd
 from gtwidgets import LabelingJob, storage
 from gtwidgets.lambdas import default_consolidation
 
-from conftest import LAMBDA_EVENTS
+from shared_fixtures import LAMBDA_EVENTS
 
 CATS = ["Good Weld", "Burn Through", "Not sure"]
 

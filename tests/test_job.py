@@ -13,7 +13,7 @@ import pytest
 from gtwidgets import LabelingJob, storage
 from gtwidgets.errors import JobError
 
-from conftest import FIXTURES
+from shared_fixtures import FIXTURES
 
 CATS = ["Bag", "Eyewear", "Flipflop", "Watch"]
 DATE_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$")

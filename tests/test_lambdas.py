@@ -7,7 +7,7 @@ import orjson
 import pandas as pd
 import pytest
 
-from conftest import LAMBDA_EVENTS
+from shared_fixtures import LAMBDA_EVENTS
 from gtwidgets import storage
 from gtwidgets.errors import JobError
 from gtwidgets.lambdas import (call_lambda, consolidation_event, consolidation_payload, default_consolidation,

@@ -1,0 +1,318 @@
+"""Manifests <-> DataFrames: every real fixture, both readers, lossless round trips, Ground Truth's writing rules."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import orjson
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import gtwidgets
+from gtwidgets import manifest as m
+from gtwidgets import tasks
+from gtwidgets.errors import ManifestError
+
+from shared_fixtures import MANIFEST_FIXTURES
+
+EXPECTED_TYPE = {
+    "bounding-box": tasks.OBJECT_DETECTION,
+    "custom": tasks.CUSTOM,
+    "image-classification": tasks.IMAGE_CLASSIFICATION,
+    "named-entity-recognition": tasks.TEXT_SPAN,
+    "semantic-segmentation": tasks.SEMANTIC_SEGMENTATION,
+    "text-classification-multilabel": tasks.TEXT_CLASSIFICATION_MULTILABEL,
+    "text-classification": tasks.TEXT_CLASSIFICATION,
+}
+
+
+def parsed_lines(data: bytes) -> list[dict]:
+    return [orjson.loads(line) for line in data.splitlines()]
+
+
+def strict(obj) -> str:
+    """Canonical JSON that tells 1 from 1.0 (plain == would not)."""
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
+
+
+@pytest.mark.parametrize("path", MANIFEST_FIXTURES, ids=lambda p: p.name.split("__")[0] + "/" + p.name.split("__")[1])
+@pytest.mark.parametrize("engine", ["auto", "python"])
+def test_every_fixture_reads_recognises_its_task_and_round_trips(path, engine):
+    df = gtwidgets.read_manifest(path, engine=engine)
+    want = parsed_lines(path.read_bytes())
+    assert len(df) == len(want) and list(df.index) == list(range(len(want)))
+    kind = path.name.split("__")[0]
+    if kind == "input":
+        assert df.gt.label_attributes == {}
+    else:
+        assert list(df.gt.label_attributes.values()) == [EXPECTED_TYPE[kind]]
+    assert df.gt.source_key in ("source-ref", "source")
+    got = [orjson.loads(line) for line in gtwidgets.to_manifest(df)]
+    assert [strict(o) for o in got] == [strict(o) for o in want]
+    assert df.gt.objects() == want
+
+
+@pytest.mark.parametrize("path", MANIFEST_FIXTURES, ids=lambda p: p.name.split("__")[1])
+def test_fast_and_exact_readers_give_the_same_frame(path):
+    pd.testing.assert_frame_equal(gtwidgets.read_manifest(path), gtwidgets.read_manifest(path, engine="python"))
+
+
+def test_fixtures_take_the_arrow_path():
+    # if this fails, every read silently became the slow path
+    taken = [m._arrow_frame(p.read_bytes(), validate=True) is not None for p in MANIFEST_FIXTURES]
+    assert all(taken)
+
+
+def banana():
+    return next(p for p in MANIFEST_FIXTURES if p.name.startswith("image-classification__banana"))
+
+
+def test_classification_columns_are_plain_and_typed():
+    df = gtwidgets.read_manifest(banana())
+    meta = "banana-1-metadata"
+    assert df["banana-1"].dtype == "Int64"
+    assert df[f"{meta}.confidence"].dtype == "float64"
+    assert df[f"{meta}.creation-date"].dtype == "datetime64[ns]"
+    assert df[f"{meta}.creation-date"][0] == pd.Timestamp("2020-05-30T08:29:18.173027")
+    assert df[f"{meta}.class-name"][0] == "unripe banana"
+    assert df[f"{meta}.job-name"][0] == "labeling-job/banana-1"
+    labels = df.gt.labels("banana-1")
+    assert list(labels.columns) == ["class_name", "class_index", "confidence", "human_annotated",
+                                    "creation_date", "job_name"]
+    assert labels["human_annotated"].all() and labels["class_index"][0] == 1
+    assert df.attrs["gtwidgets"]["source"] == str(banana())
+
+
+BYTE_IDENTICAL = ["bounding-box__cat", "custom__legal", "image-classification__vehicle", "input__banana",
+                  "named-entity", "semantic-segmentation", "text-classification-multilabel",
+                  "text-classification__comprehend"]
+
+
+@pytest.mark.parametrize("prefix", BYTE_IDENTICAL)
+def test_files_written_by_compact_ground_truth_come_back_byte_for_byte(prefix, tmp_path):
+    # (the others use 2019/2020 \u0027-style escapes or a hand-written space; they round-trip as JSON)
+    path = next(p for p in MANIFEST_FIXTURES if p.name.startswith(prefix))
+    out = gtwidgets.write_manifest(gtwidgets.read_manifest(path), tmp_path / "out.manifest")
+    assert (tmp_path / "out.manifest").read_bytes() == path.read_bytes()
+    assert out == str(tmp_path / "out.manifest")
+
+
+def test_zero_width_space_is_written_raw(tmp_path):
+    gtwidgets.write_manifest(gtwidgets.read_manifest(banana()), tmp_path / "out.manifest")
+    assert "\u200b".encode() in (tmp_path / "out.manifest").read_bytes()
+
+
+def test_chained_job_keeps_every_label_attribute_in_order(tmp_path):
+    lines = parsed_lines(banana().read_bytes())[:5]
+    for i, obj in enumerate(lines):
+        obj.update(tasks.classification_label("ripeness-check", ["bad", "good"], ["bad", "good"][i % 2],
+                                              creation_date="2024-01-02T03:04:05.000006",
+                                              task_type=tasks.LABEL_VERIFICATION))
+    path = tmp_path / "chain.manifest"
+    path.write_bytes(b"\n".join(orjson.dumps(o) for o in lines) + b"\n")
+    df = gtwidgets.read_manifest(path)
+    assert df.gt.label_attributes == {"banana-1": tasks.IMAGE_CLASSIFICATION,
+                                      "ripeness-check": tasks.LABEL_VERIFICATION}
+    assert df.gt.objects() == lines
+
+
+def test_explicit_null_missing_keys_and_ints_survive(tmp_path):
+    lines = [
+        {"source-ref": "s3://b/1.jpg", "score": 3, "note": None, "extra": {"a": 1}},
+        {"source-ref": "s3://b/2.jpg", "score": 3.0},
+        {"source-ref": "s3://b/3.jpg", "extra": {"b": [1, 2.5]}, "count": 7},
+    ]
+    path = tmp_path / "mixed.manifest"
+    path.write_bytes(b"\n".join(orjson.dumps(o) for o in lines) + b"\n")
+    for engine in ("auto", "python"):
+        df = gtwidgets.read_manifest(path, engine=engine)
+        assert df["count"].dtype == "Int64" and pd.isna(df["count"][0])
+        assert df["note"][0] is None and df["note"][1] is not None and pd.isna(df["note"][1])
+        out = gtwidgets.to_manifest(df)
+        assert [strict(orjson.loads(x)) for x in out] == [strict(o) for o in lines]
+        assert '"score":3,' in out[0] and '"score":3.0' in out[1]
+
+
+def test_int_and_float_in_one_unknown_column_take_the_exact_path():
+    lines = [{"source": "a", "n": 1}, {"source": "b", "n": 2.5}]
+    data = b"\n".join(orjson.dumps(o) for o in lines) + b"\n"
+    assert m._arrow_frame(data, validate=True) is None  # Arrow would have said 1.0
+    df = m.frame_from_bytes(data)
+    assert [strict(o) for o in df.gt.objects()] == [strict(o) for o in lines]
+
+
+def test_class_map_with_varying_keys_gets_no_invented_keys(tmp_path):
+    lines = [tasks.multilabel_label("tags", ["a", "b", "c"], answers, creation_date="2024-09-27T21:31:32.051349")
+             for answers in (["a"], ["c", "b"], [])]
+    lines = [{"source-ref": f"s3://b/{i}.jpg", **pair} for i, pair in enumerate(lines)]
+    data = b"\n".join(orjson.dumps(o) for o in lines) + b"\n"
+    assert m._arrow_frame(data, validate=True) is not None
+    df = m.frame_from_bytes(data)
+    assert df["tags-metadata.class-map"][0] == {"0": "a"}
+    assert df["tags-metadata.class-map"][2] == {}
+    assert df.gt.objects() == lines
+    assert df.gt.label_attributes == {"tags": tasks.IMAGE_CLASSIFICATION_MULTILABEL}
+
+
+def test_non_canonical_creation_date_stays_a_string(tmp_path):
+    line = {"source-ref": "s3://b/h.jpg", "helmet": 0, "helmet-metadata": {
+        "class-name": "helmet", "confidence": 0.5, "type": tasks.IMAGE_CLASSIFICATION,
+        "job-name": "labeling-job/helmet", "human-annotated": "yes", "creation-date": "2020-05-25T12:53:54+0000"}}
+    df = m.frame_from_bytes(orjson.dumps(line) + b"\n")
+    assert df["helmet-metadata.creation-date"].dtype != "datetime64[ns]"
+    assert df.gt.objects() == [line]
+
+
+def test_writer_follows_ground_truth_conventions(tmp_path):
+    df = gtwidgets.read_manifest(banana()).head(3).copy()
+    meta = "banana-1-metadata"
+    df[f"{meta}.confidence"] = [0.876, 0.0, 1 / 3]
+    df[f"{meta}.job-name"] = "labeling-job/Banana-1"
+    df["banana-1"] = df["banana-1"].astype("float64")
+    df["note"] = ['</script> "q" \u2028 \U0001F34C', pd.NA, "x/y"]
+    lines = gtwidgets.to_manifest(df)
+    first = orjson.loads(lines[0])
+    assert first[f"banana-1-metadata"]["confidence"] == 0.88
+    assert '"confidence":0,' in lines[1] or '"confidence":0}' in lines[1]
+    assert '"banana-1":1,' in lines[0]
+    assert '"labeling-job/banana-1"' in lines[0]
+    assert "</script>" in lines[0] and "\u2028" in lines[0] and "\\/" not in lines[2]
+    assert "note" not in orjson.loads(lines[1])
+    assert ": " not in lines[0].replace(first["note"], "") and ", " not in lines[0].replace(first["note"], "")
+    assert '"creation-date":"2020-05-30T08:29:18.173027"' in lines[0]
+    path = tmp_path / "out.manifest"
+    gtwidgets.write_manifest(df, path)
+    data = path.read_bytes()
+    assert data.endswith(b"}\n") and not data.endswith(b"\n\n") and data.count(b"\n") == 3
+    assert "\U0001F34C".encode() in data  # raw UTF-8, not \\u escapes
+
+
+def test_frame_from_objects_and_object_from_row_are_the_job_api():
+    objs = parsed_lines(banana().read_bytes())[:4]
+    df = m.frame_from_objects(objs)
+    pd.testing.assert_frame_equal(df, m.frame_from_bytes(b"\n".join(orjson.dumps(o) for o in objs)))
+    assert m.object_from_row(df, 2) == objs[2]
+    appended = m.frame_from_objects(objs + [tasks.classification_label("banana-1", ["ripe", "unripe banana"], "ripe")
+                                            | {"source-ref": "s3://x/y.jpg"}])
+    assert m.object_from_row(appended, 4)["banana-1"] == 0
+
+
+def test_accessor_keeps_pandas_gt_comparison():
+    df = pd.DataFrame({"a": [1, 2]})
+    assert df.gt(1)["a"].tolist() == [False, True]
+
+
+def test_accessor_to_manifest_writes_and_returns_lines(tmp_path):
+    path = next(p for p in MANIFEST_FIXTURES if p.name.startswith("image-classification__vehicle"))
+    df = gtwidgets.read_manifest(path)
+    assert df.gt.to_manifest() == path.read_text(encoding="utf-8").splitlines()
+    assert df.gt.to_manifest(tmp_path / "a.manifest") == str(tmp_path / "a.manifest")
+
+
+def test_s3_round_trip(s3):
+    data = next(p for p in MANIFEST_FIXTURES if p.name.startswith("image-classification__vehicle")).read_bytes()
+    from gtwidgets import storage
+
+    storage.write_bytes(f"{s3}/in/output.manifest", data)
+    df = gtwidgets.read_manifest(f"{s3}/in/output.manifest")
+    assert df.gt.source == f"{s3}/in/output.manifest"
+    gtwidgets.write_manifest(df, f"{s3}/out/output.manifest")
+    assert storage.read_bytes(f"{s3}/out/output.manifest") == data
+
+
+def test_empty_frame_writes_nothing(tmp_path):
+    df = m.frame_from_objects([])
+    assert gtwidgets.to_manifest(df) == []
+    gtwidgets.write_manifest(df, tmp_path / "e.manifest")
+    assert (tmp_path / "e.manifest").read_bytes() == b""
+
+
+# ---------------------------------------------------------------------------- property-based
+
+HOSTILE = st.sampled_from(['"', "\\", "</script>", "\u2028", "\u2029", "\U0001F600", "\u05e9\u05dc\u05d5\u05dd",
+                           "\u200b", "\u202e", "\x00", "\n", "\r\n", "'", "&", "<", "null", "{}", "\ufeff"])
+TEXT = st.lists(st.one_of(HOSTILE, st.text(max_size=8)), max_size=5).map("".join)
+KEY = TEXT.filter(lambda k: k and not k.startswith("$") and "-metadata" not in k and k not in ("source", "source-ref"))
+SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-2**63, 2**63 - 1),
+                   st.floats(allow_nan=False, allow_infinity=False), TEXT)
+JSON = st.recursive(SCALAR, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                    st.dictionaries(TEXT, inner, max_size=3)), max_leaves=8)
+CATEGORIES = ["cat", "dog", "\u05d7\u05ea\u05d5\u05dc", "</script>"]
+
+
+@st.composite
+def manifest_lines(draw):
+    n = draw(st.integers(1, 6))
+    source_key = draw(st.sampled_from(["source-ref", "source"]))
+    extra_keys = draw(st.lists(KEY, max_size=3, unique=True))
+    attrs = draw(st.lists(st.sampled_from(["job-a", "JobB", "c-3"]), max_size=2, unique=True))
+    lines = []
+    for _ in range(n):
+        obj = {source_key: draw(TEXT)}
+        for k in extra_keys:
+            if draw(st.booleans()):
+                obj[k] = draw(JSON)
+        for a in attrs:
+            if draw(st.booleans()):
+                multi = draw(st.booleans())
+                conf = tasks.round_confidence(draw(st.floats(0, 1)))
+                when = draw(st.sampled_from(["2019-01-29T13:29:11.798957", "2024-02-29T00:00:00.000000",
+                                             "2020-05-25T12:53:54+0000"]))
+                if multi:
+                    picks = draw(st.lists(st.sampled_from(CATEGORIES), max_size=3, unique=True))
+                    obj.update(tasks.multilabel_label(a, CATEGORIES, picks, creation_date=when,
+                                                      confidences={p: conf for p in picks}))
+                else:
+                    obj.update(tasks.classification_label(a, CATEGORIES, draw(st.sampled_from(CATEGORIES)),
+                                                          confidence=conf, creation_date=when))
+        lines.append(obj)
+    return lines
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(manifest_lines())
+def test_property_round_trip_both_readers(lines):
+    data = b"\n".join(orjson.dumps(o) for o in lines) + b"\n"
+    fast = m.frame_from_bytes(data, validate=False)
+    exact = m.frame_from_bytes(data, validate=False, engine="python")
+    pd.testing.assert_frame_equal(fast, exact)
+    want = [strict(o) for o in lines]
+    assert [strict(orjson.loads(x)) for x in m.to_manifest(fast)] == want
+    assert [strict(o) for o in m.frame_from_objects(lines).gt.objects()] == want
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.fixed_dictionaries({"source-ref": TEXT}, optional={"k": JSON}), min_size=1, max_size=5))
+def test_property_json_module_agrees(lines):
+    data = "\n".join(json.dumps(o, ensure_ascii=False) for o in lines).encode() + b"\n"
+    df = m.frame_from_bytes(data, validate=False)
+    assert [strict(o) for o in df.gt.objects()] == [strict(o) for o in lines]
+
+
+FLAT_VALUE = st.one_of(TEXT, st.integers(-2**63, 2**63 - 1), st.floats(allow_nan=False, allow_infinity=False),
+                       st.booleans())
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(FLAT_VALUE, min_size=1, max_size=4), st.integers(1, 4), st.data())
+def test_property_column_writer_matches_orjson_byte_for_byte(kinds, n, data):
+    # complete, flat rows go through the Arrow column writer; its bytes must equal orjson's
+    lines = []
+    for i in range(n):
+        obj = {"source": data.draw(TEXT)}
+        for k, example in enumerate(kinds):
+            obj[f"k{k}"] = data.draw({str: TEXT, int: st.integers(-2**63, 2**63 - 1), bool: st.booleans(),
+                                      float: st.floats(allow_nan=False, allow_infinity=False)}[type(example)])
+        obj.update(tasks.classification_label("job", CATEGORIES, CATEGORIES[i % 4], confidence=i / 7,
+                                              creation_date=f"2024-02-29T00:00:0{i}.00000{i}"))
+        lines.append(obj)
+    df = m.frame_from_objects(lines)
+    assert m.to_manifest(df) == [orjson.dumps(o).decode() for o in lines]
+
+
+def test_column_writer_takes_plain_classification_frames():
+    df = gtwidgets.read_manifest(banana())
+    parts = m._template_parts(df, m._plan(df), {"banana-1"})
+    assert parts is not None  # the fast writer is really used for the common case
