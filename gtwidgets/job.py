@@ -688,6 +688,9 @@ class LabelingJob:
         mine = {oid: [(k, e) for k, e in entries if e.get("workerId") == self.worker_id]
                 for oid, entries in found.items()}
         mine = {oid: v for oid, v in mine.items() if v}
+        for oid, have in list(self._synced.items()):
+            if have and have[0] not in {k for k, _ in mine.get(oid, ())}:
+                self._synced[oid] = None  # the store lost it (a deleted bucket): upload again
         with self._lock:
             for oid, found in mine.items():
                 keys = [k for k, _ in found]

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .errors import StorageError
 
-__all__ = ["LocalS3", "serve", "ensure_local_s3", "default_data_dir", "register_cli", "DEFAULT_PORT"]
+__all__ = ["LocalS3", "serve", "ensure_local_s3", "stop_local_s3", "default_data_dir", "register_cli", "DEFAULT_PORT"]
 
 DEFAULT_PORT = 9000
 _STATE = ".gtwidgets-s3.json"
@@ -103,6 +103,33 @@ def ensure_local_s3(data_dir: str | os.PathLike | None = None, *, port: int | No
     if "AWS_ENDPOINT_URL_S3" in os.environ:
         os.environ["AWS_ENDPOINT_URL_S3"] = endpoint  # it would win over AWS_ENDPOINT_URL
     return endpoint
+
+
+def stop_local_s3(data_dir: str | os.PathLike | None = None, *, timeout: float = 10.0) -> bool:
+    """Stop the local S3 serving ``data_dir``, whoever started it (``ensure_local_s3`` detaches it).
+
+    Finds the server through the folder's state file and checks that it really serves that
+    folder before signalling it. Returns True if a server was running and has stopped.
+    """
+    root = Path(data_dir if data_dir is not None else default_data_dir()).expanduser().resolve()
+    state = _read_state(root)
+    pid = (state or {}).get("pid")
+    if not isinstance(pid, int) or not _answers(state["endpoint"], root):
+        return False
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _running(pid):
+            return True
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return True
 
 
 def register_cli(subparsers: argparse._SubParsersAction) -> None:
@@ -193,6 +220,25 @@ def _terminate(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _running(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie awaiting its parent's wait counts as stopped)."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:  # our own child: reap it
+            return False
+    except (ChildProcessError, OSError, AttributeError):  # not our child, or no WNOHANG (Windows)
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _read_state(root: Path) -> dict | None:

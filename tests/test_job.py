@@ -285,3 +285,18 @@ def test_submissions_from_threads_are_all_journaled(tmp_path):
     assert again.flush(timeout=60)
     assert len(worker_files(again)) == 40
     again.close()
+
+
+def test_a_store_that_lost_its_files_gets_them_again(tmp_path):
+    import shutil
+
+    job = make_job(tmp_path / "out", tmp_path)
+    job.submit(0, "Bag")
+    job.submit(1, "Watch")
+    assert job.flush(timeout=30)
+    job.close()
+    shutil.rmtree(tmp_path / "out")  # the student deleted the local S3 folder, kept the journal
+    again = make_job(tmp_path / "out", tmp_path)
+    assert again.flush(timeout=30)
+    assert len(worker_files(again)) == 2
+    again.close()
