@@ -127,6 +127,7 @@ class LabelingJob:
         self._store_cache: dict[str, list[dict]] = {}  # worker-response file -> its answers
         self._synced: dict[str, tuple[str, str] | None] = {}  # object id -> (key, token) now in the store
         self._skipped: set[str] = set()
+        self._dirty: set[str] = set()                # objects whose store copy may be out of date
         self._history: list[dict] = []               # journal records that undo can revert
         self._session_times: list[float] = []
         self._listeners: list[Callable[[], None]] = []
@@ -426,11 +427,13 @@ class LabelingJob:
     def pending_work(self) -> list:
         with self._lock:
             work = []
-            for oid in set(self._answers) | set(self._synced):
+            for oid in list(self._dirty):  # only what changed: cheap however many answers there are
                 a = self._answers.get(oid)
                 have = self._synced.get(oid)
                 if (have[1] if have else None) != (a.token if a else None):
                     work.append((oid, a, have[0] if have else None))
+                else:
+                    self._dirty.discard(oid)
             work.sort(key=lambda w: self._position.get(w[0], 0))
             return work
 
@@ -638,6 +641,8 @@ class LabelingJob:
 
     def _apply(self, rec: dict) -> None:
         op = rec["op"]
+        if "id" in rec:
+            self._dirty.add(rec["id"])
         if op == "answer":
             self._answers[rec["id"]] = _answer_from_record(rec)
             self._skipped.discard(rec["id"])
@@ -651,6 +656,7 @@ class LabelingJob:
 
     def _revert(self, target: dict) -> None:
         oid = target["id"]
+        self._dirty.add(oid)
         if target["op"] == "answer":
             prev = target.get("prev")
             if prev:
@@ -690,7 +696,8 @@ class LabelingJob:
         mine = {oid: v for oid, v in mine.items() if v}
         for oid, have in list(self._synced.items()):
             if have and have[0] not in {k for k, _ in mine.get(oid, ())}:
-                self._synced[oid] = None  # the store lost it (a deleted bucket): upload again
+                self._synced[oid] = None
+                self._dirty.add(oid)  # the store lost it (a deleted bucket): upload again
         with self._lock:
             for oid, found in mine.items():
                 keys = [k for k, _ in found]
@@ -700,6 +707,7 @@ class LabelingJob:
                     answer = _answer_from_entry(oid, entry, key, self.multi_label)
                     self._answers[oid] = answer
                     self._synced[oid] = (key, answer.token)
+                    self._dirty.add(oid)
                     keys.remove(key)
                 elif have and have[0] in keys:
                     keys.remove(have[0])

@@ -1,0 +1,210 @@
+"""The in-cell labeling widget: an anywidget view over a :class:`~gtwidgets.job.LabelingJob`.
+
+The job is the truth; this view keeps only what the browser needs to draw (small
+synced traits) and answers the browser's requests for cards with custom messages
+that carry image bytes as binary buffers. The browser asks for a window of cards
+around the one shown, so a job over a million rows never ships its frame.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Sequence
+
+import anywidget
+import traitlets as t
+
+from . import cards
+
+__all__ = ["LabelingWidget", "default_shortcuts", "render_instructions"]
+
+_STATIC = Path(__file__).parent / "static"
+_RESERVED_KEYS = set("jkszum?")  # navigation and commands (m: the widget swallows it anyway)
+_EXTRA_KEYS = [k for k in "qwertyiopadfghlxcvbn" if k not in _RESERVED_KEYS]
+_REFRESH_DELAY = 0.15  # seconds: progress/sync updates from the uploader thread are batched
+_log = logging.getLogger(__name__)
+
+
+class LabelingWidget(anywidget.AnyWidget):
+    """Label a job's items one card at a time, keyboard first.
+
+    ``prefetch`` is how many cards ahead the browser keeps decoded (the next card then
+    shows at once); ``image_size`` the largest size images are sent at.
+    """
+
+    _esm = _STATIC / "widget.js"
+    _css = _STATIC / "widget.css"
+
+    title = t.Unicode("").tag(sync=True)
+    categories = t.List(t.Unicode()).tag(sync=True)
+    shortcuts = t.List(t.Unicode()).tag(sync=True)
+    multi_label = t.Bool(False).tag(sync=True)
+    instructions_html = t.Unicode("").tag(sync=True)
+    full_instructions_html = t.Unicode("").tag(sync=True)
+    total = t.Int(0).tag(sync=True)
+    position = t.Int(0).tag(sync=True)  # the card shown: the browser reports it, reads it at render
+    prefetch = t.Int(5).tag(sync=True)
+    progress = t.Dict().tag(sync=True)
+    sync_status = t.Dict().tag(sync=True)
+
+    def __init__(self, job, *, prefetch: int = 5, image_size: tuple[int, int] = cards.DEFAULT_SIZE,
+                 shortcuts: Sequence[str] | None = None, workers: int = 4):
+        self.job = job
+        self.image_size = tuple(image_size)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gtwidgets-cards")
+        self._refresh_lock = threading.Lock()
+        self._refresh_timer: threading.Timer | None = None
+        self._handlers: dict[str, Callable[[dict], None]] = {
+            "cards": self._on_cards, "submit": self._on_submit, "skip": self._on_skip,
+            "undo": self._on_undo, "next_unlabeled": self._on_next_unlabeled, "batch": self._on_batch,
+        }
+        categories = list(job.categories)
+        super().__init__(
+            title=str(getattr(job, "name", "")),
+            categories=categories,
+            shortcuts=list(shortcuts) if shortcuts is not None else default_shortcuts(len(categories)),
+            multi_label=bool(job.multi_label),
+            instructions_html=render_instructions(getattr(job, "instructions", "") or ""),
+            full_instructions_html=render_instructions(getattr(job, "full_instructions", "") or ""),
+            total=len(job.queue),
+            position=self._start_position(),
+            prefetch=prefetch,
+            progress=dict(job.progress()),
+            sync_status=dict(job.sync_status()),
+        )
+        self.on_msg(self._on_message)
+        job.on_change(self._refresh_soon)
+
+    # ------------------------------------------------------------------ messages from the browser
+
+    def _on_message(self, _widget, content: dict, _buffers) -> None:
+        handler = self._handlers.get(content.get("type")) if isinstance(content, dict) else None
+        if handler is None:
+            return
+        try:
+            handler(content)
+        except Exception as e:  # shown in the widget; a raise here would only reach the kernel log
+            _log.exception("gtwidgets widget: %s failed", content.get("type"))
+            self.send({"type": "error", "message": f"{type(e).__name__}: {e}", "request": content.get("type")})
+
+    def _on_batch(self, msg: dict) -> None:
+        """What the browser did in one frame, in order: one request a key press, not three."""
+        for inner in msg.get("messages", ()):
+            if isinstance(inner, dict) and inner.get("type") != "batch":
+                self._on_message(self, inner, None)
+        if isinstance(msg.get("position"), int) and 0 <= msg["position"] <= self.total:
+            self.position = msg["position"]
+
+    def _on_cards(self, msg: dict) -> None:
+        queue = self.job.queue
+        for pos in msg.get("positions", ()):
+            if isinstance(pos, int) and 0 <= pos < len(queue):
+                self._pool.submit(self._send_card, pos, queue[pos])
+
+    def _send_card(self, pos: int, object_id: str) -> None:
+        try:
+            c = cards.card(self.job, object_id, max_size=self.image_size)
+        except Exception as e:
+            c = cards.error_card(self.job, object_id, name=str(object_id), message=f"{type(e).__name__}: {e}")
+        self.send({"type": "card", "pos": pos, **c.meta}, [c.data] if c.data else None)
+
+    def _on_submit(self, msg: dict) -> None:
+        answer = msg["answer"]
+        if self.multi_label and isinstance(answer, str):
+            answer = [answer]
+        self.job.submit(msg["id"], answer, time_spent=_seconds(msg.get("spent")))
+        self._refresh_soon()
+
+    def _on_skip(self, msg: dict) -> None:
+        self.job.skip(msg["id"])
+        self._refresh_soon()
+
+    def _on_undo(self, msg: dict) -> None:
+        object_id = self.job.undo()
+        if object_id is not None:
+            pos = self._position_of(object_id, near=self.position)
+            self.send({"type": "undone", "id": object_id, "pos": pos, "answer": self.job.answer(object_id)})
+        else:
+            self.send({"type": "undone", "id": None, "pos": None, "answer": None})
+        self._refresh_soon()
+
+    def _on_next_unlabeled(self, msg: dict) -> None:
+        object_id = self.job.next_unlabeled(msg.get("after"))
+        pos = None if object_id is None else self._position_of(object_id, near=self.position)
+        self.send({"type": "goto", "pos": pos, "id": object_id})
+
+    # ------------------------------------------------------------------ job -> traits
+
+    def _refresh_soon(self) -> None:
+        """Called from any thread; many changes in a burst become one update.
+
+        Key presses are batched too: the job's progress() and sync_status() grow with the
+        number of answers, and at several keys a second an update per key costs more than it shows.
+        """
+        with self._refresh_lock:
+            if self._refresh_timer is not None:
+                return
+            self._refresh_timer = threading.Timer(_REFRESH_DELAY, self._refresh)
+            self._refresh_timer.daemon = True
+            self._refresh_timer.start()
+
+    def _refresh(self) -> None:
+        with self._refresh_lock:
+            if self._refresh_timer is not None:
+                self._refresh_timer.cancel()
+                self._refresh_timer = None
+        progress, status = dict(self.job.progress()), dict(self.job.sync_status())
+        with self.hold_sync():
+            if progress != self.progress:
+                self.progress = progress
+            if status != self.sync_status:
+                self.sync_status = status
+
+    # ------------------------------------------------------------------ helpers
+
+    def _start_position(self) -> int:
+        first = self.job.next_unlabeled(None)
+        return 0 if first is None else self._position_of(first, near=0)
+
+    def _position_of(self, object_id: str, *, near: int) -> int:
+        """Queue index of ``object_id``, looking near the current card first (queues can be long)."""
+        queue = self.job.queue
+        lo = max(0, near - 64)
+        try:
+            return queue.index(object_id, lo, min(len(queue), near + 64))
+        except ValueError:
+            return queue.index(object_id)
+
+    def close(self) -> None:
+        with self._refresh_lock:
+            if self._refresh_timer is not None:
+                self._refresh_timer.cancel()
+                self._refresh_timer = None
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        super().close()
+
+
+def default_shortcuts(n: int) -> list[str]:
+    """Keys for ``n`` categories: 1-9 and 0 first, then letters no command uses; '' when out of keys."""
+    keys = list("1234567890") + _EXTRA_KEYS
+    return [keys[i] if i < len(keys) else "" for i in range(n)]
+
+
+def render_instructions(text: str) -> str:
+    """Markdown or HTML -> sanitized HTML (nh3), safe to put in the page as markup."""
+    import mistune
+    import nh3
+
+    if not text.strip():
+        return ""
+    html = mistune.create_markdown(escape=False, plugins=["strikethrough", "table", "url"])(text)
+    return nh3.clean(html, link_rel="noopener noreferrer nofollow")
+
+
+def _seconds(value) -> float | None:
+    try:
+        return None if value is None else max(0.0, float(value))
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,418 @@
+// gtwidgets labeling widget: the anywidget entry (`export default { render }`).
+// The kernel's job is the truth; this view shows a window of cards it asks for with
+// custom messages, and turns keys and clicks into submit / skip / undo messages.
+// Every key acts at once on cards already decoded; the kernel confirms afterwards.
+import "./style.css";
+import { CardCache } from "./cache.js";
+import { actionFor, COMMANDS } from "./keys.js";
+import { el, textEl } from "./dom.js";
+
+const BEHIND = 3;
+
+function render({ model, el: host }) {
+  const view = new LabelingView(model);
+  host.appendChild(view.root);
+  view.start();
+  return () => view.destroy();
+}
+
+class LabelingView {
+  constructor(model) {
+    this.model = model;
+    this.pos = model.get("position") || 0;
+    this.history = []; // positions answered or skipped in this page, for instant undo
+    this.localUndos = 0; // undos already shown; their replies from the kernel only confirm
+    this.outbox = []; // messages to the kernel, sent in order once the new card is painted
+    this.selected = new Set(); // multi-label picks on the current card
+    this.shownAt = performance.now();
+    this.cache = new CardCache({
+      behind: BEHIND,
+      ahead: Math.max(1, model.get("prefetch") || 5),
+      request: (positions) => this._later({ type: "cards", positions }),
+    });
+    this._build();
+    this.onMsg = (msg, buffers) => this._message(msg, buffers);
+    this.onChange = () => this._renderState();
+  }
+
+  start() {
+    const m = this.model;
+    m.on("msg:custom", this.onMsg);
+    m.on("change:progress", this.onChange);
+    m.on("change:sync_status", this.onChange);
+    m.on("change:total", this.onChange);
+    this.onCategories = () => this._buildButtons();
+    m.on("change:categories", this.onCategories);
+    this._buildButtons();
+    this._renderState();
+    this.go(this.pos, { save: false });
+  }
+
+  destroy() {
+    const m = this.model;
+    m.off("msg:custom", this.onMsg);
+    m.off("change:progress", this.onChange);
+    m.off("change:sync_status", this.onChange);
+    m.off("change:total", this.onChange);
+    m.off("change:categories", this.onCategories);
+    clearTimeout(this.errorTimer);
+    if (this.outbox.length) {
+      this.flushing = true;
+      this._flush(); // answers given just before closing still reach the kernel
+    }
+    this.flushing = false;
+    this.cache.clear();
+  }
+
+  get total() {
+    return this.model.get("total") || 0;
+  }
+
+  // ------------------------------------------------------------------ DOM
+
+  _build() {
+    const root = (this.root = el("div", "gtw-root"));
+    root.tabIndex = 0;
+    // Lumino skips its shortcuts under this attribute; stopPropagation below covers the rest.
+    root.setAttribute("data-lm-suppress-shortcuts", "true");
+    root.setAttribute("role", "application");
+    root.setAttribute("aria-label", "Labeling widget: click here, then use the keyboard");
+    root.addEventListener("keydown", (e) => this._key(e));
+
+    this.titleEl = textEl("span", "gtw-title", this.model.get("title"));
+    this.syncEl = textEl("span", "gtw-sync", "");
+    this.focusHint = textEl("span", "gtw-focus-hint", "click to use the keyboard");
+    const helpBtn = this._button("gtw-help-btn", "?", () => this.toggleHelp());
+    helpBtn.title = "Keyboard shortcuts (?)";
+    const header = el("div", "gtw-header", this.titleEl, this.focusHint, this.syncEl, helpBtn);
+
+    const short = el("div", "gtw-instr-short");
+    short.innerHTML = this.model.get("instructions_html") || ""; // sanitized by nh3 in the kernel
+    const fullHtml = this.model.get("full_instructions_html") || "";
+    const instr = el("div", "gtw-instructions", short);
+    if (fullHtml) {
+      const body = el("div", "gtw-instr-full-body");
+      body.innerHTML = fullHtml; // sanitized by nh3 in the kernel
+      instr.append(el("details", "gtw-instr-full", textEl("summary", "", "Full instructions"), body));
+    }
+    if (!short.innerHTML && !fullHtml) instr.hidden = true;
+
+    this.barFill = el("div", "gtw-bar-fill");
+    this.progressText = textEl("span", "gtw-progress-text", "");
+    const progress = el("div", "gtw-progress", el("div", "gtw-bar", this.barFill), this.progressText);
+
+    this.nameEl = textEl("span", "gtw-name", "");
+    this.posEl = textEl("span", "gtw-pos", "");
+    this.stage = el("div", "gtw-stage");
+    this.existingEl = textEl("span", "gtw-existing", "");
+    this.answerEl = textEl("span", "gtw-answer", "");
+    this.card = el("div", "gtw-card",
+      el("div", "gtw-card-head", this.nameEl, this.posEl),
+      this.stage,
+      el("div", "gtw-card-labels", this.existingEl, this.answerEl));
+
+    this.buttons = el("div", "gtw-buttons");
+    const nav = el("div", "gtw-nav",
+      this._button("gtw-prev", "← back (k)", () => this.go(this.pos - 1)),
+      this._button("gtw-undo", "undo (z)", () => this.undo()),
+      this._button("gtw-skip", "skip (s)", () => this.skip()),
+      this._button("gtw-next-unlabeled", "next unlabeled (u)", () => this.nextUnlabeled()),
+      this._button("gtw-next", "forward (j) →", () => this.go(this.pos + 1)));
+
+    this.doneEl = el("div", "gtw-done");
+    this.doneEl.hidden = true;
+    this.helpEl = el("div", "gtw-help", textEl("div", "gtw-help-title", "Keyboard shortcuts"),
+      el("table", "", ...COMMANDS.map(([k, what]) => el("tr", "", textEl("td", "gtw-help-key", k), textEl("td", "", what)))));
+    this.helpEl.hidden = true;
+    this.errorEl = textEl("div", "gtw-error", "");
+    this.errorEl.hidden = true;
+
+    root.append(header, instr, progress, this.card, this.doneEl, this.buttons, nav, this.errorEl, this.helpEl);
+  }
+
+  _button(className, text, onClick) {
+    const b = textEl("button", `gtw-btn ${className}`, text);
+    b.type = "button";
+    b.addEventListener("click", (e) => {
+      e.stopPropagation();
+      onClick();
+      this.root.focus({ preventScroll: true }); // keys keep working after a click
+    });
+    return b;
+  }
+
+  _buildButtons() {
+    const cats = this.model.get("categories") || [];
+    const keys = this.model.get("shortcuts") || [];
+    this.catButtons = cats.map((name, i) => {
+      const b = el("button", "gtw-btn gtw-cat");
+      b.type = "button";
+      b.dataset.index = String(i);
+      if (keys[i]) b.append(textEl("kbd", "gtw-key", keys[i]));
+      b.append(textEl("span", "gtw-cat-name", name));
+      b.title = keys[i] ? `${name} (key ${keys[i]})` : name;
+      b.addEventListener("click", (e) => {
+        e.stopPropagation();
+        this.pick(i);
+        this.root.focus({ preventScroll: true });
+      });
+      return b;
+    });
+    const parts = [...this.catButtons];
+    if (this.model.get("multi_label")) {
+      parts.push(this._button("gtw-submit", "submit (Enter)", () => this.submitSelection()));
+    }
+    this.buttons.replaceChildren(...parts);
+    this._renderCardLabels();
+  }
+
+  // ------------------------------------------------------------------ actions
+
+  _key(e) {
+    const action = actionFor(e, this.model.get("shortcuts") || []);
+    if (e.key !== "Tab" && e.key !== "Escape") e.stopPropagation(); // never reaches JupyterLab
+    if (!action) return;
+    e.preventDefault();
+    switch (action.type) {
+      case "category": return this.pick(action.index);
+      case "submit": return this.submitSelection();
+      case "next": return this.go(this.pos + 1);
+      case "prev": return this.go(this.pos - 1);
+      case "undo": return this.undo();
+      case "skip": return this.skip();
+      case "unlabeled": return this.nextUnlabeled();
+      case "help": return this.toggleHelp();
+      case "leave":
+        if (!this.helpEl.hidden) return this.toggleHelp(false);
+        this.root.blur();
+        return;
+    }
+  }
+
+  pick(index) {
+    const name = (this.model.get("categories") || [])[index];
+    if (name === undefined || this.pos >= this.total) return;
+    if (this.model.get("multi_label")) {
+      if (this.selected.has(name)) this.selected.delete(name);
+      else this.selected.add(name);
+      this._renderCardLabels();
+      return;
+    }
+    this._answer(name);
+  }
+
+  submitSelection() {
+    if (!this.model.get("multi_label") || this.pos >= this.total) return;
+    if (this.selected.size === 0) return this.showError("pick at least one category, then press Enter");
+    const cats = this.model.get("categories") || [];
+    this._answer(cats.filter((c) => this.selected.has(c)));
+  }
+
+  _answer(answer) {
+    const pos = this.pos;
+    const entry = this.cache.get(pos);
+    if (!entry) return this.showError("this card is still loading; try again in a moment");
+    const spent = (performance.now() - this.shownAt) / 1000;
+    entry.card.answer = Array.isArray(answer) ? answer : [answer];
+    this.history.push(pos);
+    this.go(pos + 1); // paint first: the next card is already decoded
+    this._later({ type: "submit", id: entry.card.id, answer, spent });
+  }
+
+  skip() {
+    const pos = this.pos;
+    const entry = this.cache.get(pos);
+    if (!entry) return;
+    this.history.push(pos);
+    this.go(pos + 1);
+    this._later({ type: "skip", id: entry.card.id });
+  }
+
+  undo() {
+    const pos = this.history.pop();
+    if (pos !== undefined) {
+      const entry = this.cache.get(pos);
+      if (entry) entry.card.answer = null;
+      this.localUndos += 1;
+      this.go(pos);
+    }
+    this._later({ type: "undo" });
+  }
+
+  nextUnlabeled() {
+    const entry = this.cache.get(this.pos);
+    this._later({ type: "next_unlabeled", after: entry ? entry.card.id : null });
+  }
+
+  toggleHelp(show) {
+    this.helpEl.hidden = show === undefined ? !this.helpEl.hidden : !show;
+  }
+
+  /** Show card `pos` (or the end panel at `total`); paints synchronously when it is decoded. */
+  go(pos, { save = true } = {}) {
+    const total = this.total;
+    pos = Math.max(0, Math.min(pos, total));
+    const moved = pos !== this.pos;
+    this.pos = pos;
+    this.root.dataset.pos = String(pos);
+    this.selected = new Set();
+    if (pos >= total) {
+      this._showEnd();
+    } else {
+      this.doneEl.hidden = true;
+      this.card.hidden = false;
+      const entry = this.cache.get(pos);
+      if (entry && entry.decoded) this._show(entry);
+      else {
+        this._loading(pos);
+        this.cache.whenReady(pos, (e) => this.pos === pos && this._show(e));
+      }
+    }
+    this.cache.want(Math.min(pos, Math.max(total - 1, 0)), total);
+    this.posEl.textContent = total ? `${Math.min(pos + 1, total)} / ${total}` : "";
+    if (save && moved) this._later(null); // the kernel learns the position with the next batch
+  }
+
+  /** Queue a message for the kernel. Messages go after the next paint, in order, as one batch
+   * carrying the position shown: one kernel request a key press, and the paint never waits. */
+  _later(msg) {
+    if (msg) this.outbox.push(msg);
+    if (this.flushing) return;
+    this.flushing = true;
+    requestAnimationFrame(() => setTimeout(() => this._flush(), 0));
+    setTimeout(() => this._flush(), 100); // rAF does not run in a hidden tab; messages must still go out
+  }
+
+  _flush() {
+    if (!this.flushing) return;
+    this.flushing = false;
+    const messages = this.outbox;
+    this.outbox = [];
+    this.model.send({ type: "batch", position: this.pos, messages });
+  }
+
+  _show(entry) {
+    this.stage.replaceChildren(entry.panel.el);
+    this.root.dataset.shown = entry.card.id;
+    this.card.dataset.kind = entry.card.kind;
+    this.nameEl.textContent = entry.card.name || "";
+    this.nameEl.title = entry.card.source || entry.card.name || "";
+    this.shownAt = performance.now();
+    if (this.model.get("multi_label") && entry.card.answer) this.selected = new Set(entry.card.answer);
+    this._renderCardLabels();
+  }
+
+  _loading(pos) {
+    this.stage.replaceChildren(textEl("div", "gtw-loading", "loading…"));
+    this.root.dataset.shown = "";
+    this.nameEl.textContent = "";
+    this._renderCardLabels();
+  }
+
+  _renderCardLabels() {
+    const entry = this.pos < this.total ? this.cache.get(this.pos) : null;
+    const card = entry && entry.decoded ? entry.card : null;
+    const existing = (card && card.label) || [];
+    const answer = (card && card.answer) || [];
+    this.existingEl.textContent = existing.length ? `existing label: ${existing.join(", ")}` : "";
+    this.answerEl.textContent = answer.length ? `your answer: ${answer.join(", ")}` : "";
+    const chosen = this.model.get("multi_label") ? this.selected : new Set(answer);
+    (this.catButtons || []).forEach((b, i) => {
+      const name = this.model.get("categories")[i];
+      b.classList.toggle("gtw-chosen", chosen.has(name));
+      b.classList.toggle("gtw-existing-choice", existing.includes(name));
+      b.setAttribute("aria-pressed", chosen.has(name) ? "true" : "false");
+    });
+  }
+
+  _showEnd() {
+    this.card.hidden = true;
+    this.doneEl.hidden = false;
+    this._renderDone();
+  }
+
+  _renderDone() {
+    const p = this.model.get("progress") || {};
+    const perClass = p.per_class || {};
+    const left = (p.total || 0) - (p.labeled || 0);
+    const head = p.done
+      ? textEl("div", "gtw-done-title", `Done: all ${p.total} items labeled.`)
+      : textEl("div", "gtw-done-title",
+          `End of the queue: ${left} item${left === 1 ? "" : "s"} not labeled yet${p.skipped ? ` (${p.skipped} skipped)` : ""}. Press u to go to the next one.`);
+    const rows = Object.entries(perClass).map(([c, n]) =>
+      el("tr", "", textEl("td", "gtw-done-class", c), textEl("td", "gtw-done-count", n)));
+    this.doneEl.replaceChildren(head, el("table", "gtw-done-table", ...rows));
+  }
+
+  // ------------------------------------------------------------------ kernel -> view
+
+  _message(msg, buffers) {
+    switch (msg && msg.type) {
+      case "card":
+        this.cache.receive(msg, buffers && buffers.length ? buffers[0] : null);
+        if (msg.pos === this.pos) this._renderCardLabels();
+        return;
+      case "undone":
+        if (this.localUndos > 0) {
+          this.localUndos -= 1; // shown already; the user may have answered again since
+          return;
+        }
+        if (msg.pos === null || msg.pos === undefined) return this.showError("nothing to undo");
+        {
+          const entry = this.cache.get(msg.pos);
+          if (entry) entry.card.answer = msg.answer;
+        }
+        if (msg.pos !== this.pos) this.go(msg.pos);
+        else this._renderCardLabels();
+        return;
+      case "goto":
+        if (msg.pos === null || msg.pos === undefined) return this.showError("every item is labeled");
+        return this.go(msg.pos);
+      case "error":
+        return this.showError(msg.message);
+    }
+  }
+
+  showError(text) {
+    this.errorEl.textContent = text;
+    this.errorEl.hidden = false;
+    clearTimeout(this.errorTimer);
+    this.errorTimer = setTimeout(() => (this.errorEl.hidden = true), 8000);
+  }
+
+  _renderState() {
+    const p = this.model.get("progress") || {};
+    const total = p.total ?? this.total;
+    const labeled = p.labeled || 0;
+    this.barFill.style.width = total ? `${(100 * labeled) / total}%` : "0%";
+    const parts = [`${labeled} / ${total} labeled`];
+    if (p.skipped) parts.push(`${p.skipped} skipped`);
+    if (p.per_minute) parts.push(`${p.per_minute.toFixed(1)} per minute`);
+    if (p.eta_seconds != null && !p.done && labeled) parts.push(`${formatDuration(p.eta_seconds)} left`);
+    this.progressText.textContent = parts.join(" · ");
+    this.syncEl.textContent = syncText(this.model.get("sync_status") || {});
+    this.syncEl.dataset.state = (this.model.get("sync_status") || {}).state || "";
+    this.syncEl.title = (this.model.get("sync_status") || {}).message || "";
+    this.root.classList.toggle("gtw-is-done", !!p.done);
+    if (this.pos >= this.total) this._renderDone();
+  }
+}
+
+export function syncText(s) {
+  const n = s.pending || 0;
+  switch (s.state) {
+    case "saved": return "saved";
+    case "uploading": return `uploading ${n}`;
+    case "offline": return `offline — ${n} answer${n === 1 ? "" : "s"} kept locally, will upload when S3 is back`;
+    case "local": return "saved locally";
+    default: return s.message || "";
+  }
+}
+
+export function formatDuration(seconds) {
+  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
+  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
+}
+
+export default { render };

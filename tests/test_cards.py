@@ -1,0 +1,152 @@
+"""Cards: what the widget shows for one object, made in the kernel from local files or S3."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from gtwidgets import cards, storage
+from gtwidgets.cards import ImageDataError, thumbnail
+
+
+class _Job:
+    """The three job methods a card needs, over a dict of manifest lines."""
+
+    def __init__(self, lines: dict[str, dict], answers: dict[str, list[str]] | None = None):
+        self.lines = lines
+        self.answers = answers or {}
+
+    def source(self, object_id):
+        line = self.lines[object_id]
+        return ("source-ref", line["source-ref"]) if "source-ref" in line else ("source", line["source"])
+
+    def answer(self, object_id):
+        return self.answers.get(object_id)
+
+    def existing_label(self, object_id):
+        name = self.lines[object_id].get("prior-metadata", {}).get("class-name")
+        return [name] if name else None
+
+
+def _encode(im: Image.Image, fmt: str, **kw) -> bytes:
+    out = io.BytesIO()
+    im.save(out, fmt, **kw)
+    return out.getvalue()
+
+
+def _decode(data: bytes) -> Image.Image:
+    im = Image.open(io.BytesIO(data))
+    im.load()
+    return im
+
+
+def _left_red_right_blue(w: int, h: int) -> Image.Image:
+    im = Image.new("RGB", (w, h), (0, 0, 255))
+    im.paste((255, 0, 0), (0, 0, w // 2, h))
+    return im
+
+
+def test_large_jpeg_is_shrunk_to_fit_and_keeps_its_aspect():
+    data = _encode(_left_red_right_blue(1024, 768), "JPEG", quality=90)
+    out, mime, size = thumbnail(data, max_size=(400, 400))
+    assert mime == "image/jpeg"
+    assert size == (400, 300)
+    assert _decode(out).size == (400, 300)
+    assert len(out) < len(data)
+
+
+def test_small_plain_jpeg_passes_through_unchanged():
+    data = _encode(_left_red_right_blue(200, 100), "JPEG")
+    out, mime, size = thumbnail(data, max_size=(768, 576))
+    assert (out, mime, size) == (data, "image/jpeg", (200, 100))
+
+
+def test_exif_orientation_is_applied():
+    # Stored landscape (red left); orientation 6 = "rotate 90 clockwise to view": portrait, red on top.
+    im = _left_red_right_blue(400, 200)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    out, _, size = thumbnail(_encode(im, "JPEG", exif=exif), max_size=(768, 576))
+    assert size == (200, 400)
+    shown = _decode(out).convert("RGB")
+    top, bottom = shown.getpixel((100, 20)), shown.getpixel((100, 380))
+    assert top[0] > 200 and top[2] < 60, top
+    assert bottom[2] > 200 and bottom[0] < 60, bottom
+
+
+def test_transparent_png_keeps_alpha_and_opaque_png_becomes_jpeg():
+    see_through = Image.new("RGBA", (300, 200), (255, 0, 0, 0))
+    see_through.paste((0, 255, 0, 255), (0, 0, 150, 200))
+    out, mime, _ = thumbnail(_encode(see_through, "PNG"), max_size=(150, 150))
+    assert mime == "image/webp"
+    shown = _decode(out)
+    assert shown.mode == "RGBA" and shown.getpixel((140, 50))[3] < 10 and shown.getpixel((10, 50))[3] > 245
+
+    opaque = Image.new("RGBA", (300, 200), (0, 0, 255, 255))
+    _, mime, _ = thumbnail(_encode(opaque, "PNG"), max_size=(150, 150))
+    assert mime == "image/jpeg"
+
+
+@pytest.mark.parametrize("mode", ["CMYK", "L", "P", "1", "LA"])
+def test_other_modes_become_displayable(mode):
+    im = _left_red_right_blue(64, 48).convert(mode)
+    fmt = "JPEG" if mode in ("CMYK", "L") else "PNG"
+    out, mime, size = thumbnail(_encode(im, fmt), max_size=(32, 32))
+    assert size == (32, 24)
+    assert _decode(out).mode in ("RGB", "L", "RGBA")
+
+
+def test_16_bit_grayscale_is_stretched_to_its_range():
+    # A 12-bit sensor image: values 0..4095 in a 16-bit PNG would show nearly black unscaled.
+    im = Image.new("I;16", (100, 10))
+    im.putdata([(x * 4095) // 99 for _ in range(10) for x in range(100)])
+    out, mime, size = thumbnail(_encode(im, "PNG"), max_size=(100, 100))
+    shown = _decode(out).convert("L")
+    assert mime == "image/jpeg" and size == (100, 10)
+    assert shown.getpixel((0, 5)) < 10 and shown.getpixel((99, 5)) > 245
+
+
+def test_broken_bytes_raise_a_clear_error():
+    with pytest.raises(ImageDataError, match="cannot decode the image"):
+        thumbnail(b"this is not an image")
+    truncated = _encode(_left_red_right_blue(1024, 768), "PNG")[:2000]
+    with pytest.raises(ImageDataError):
+        thumbnail(truncated, max_size=(100, 100))
+
+
+def test_image_card_from_s3_carries_bytes_name_and_labels(s3):
+    uri = storage.join(s3, "images", "cat 01.jpg")
+    storage.write_bytes(uri, _encode(_left_red_right_blue(1024, 768), "JPEG"))
+    job = _Job({"7": {"source-ref": uri, "prior-metadata": {"class-name": "cat"}}}, answers={"7": ["dog"]})
+    c = cards.card(job, "7", max_size=(256, 256))
+    assert c.kind == "image"
+    assert c.meta["name"] == "cat 01.jpg" and c.meta["source"] == uri
+    assert c.meta["label"] == ["cat"] and c.meta["answer"] == ["dog"]
+    assert (c.meta["width"], c.meta["height"]) == (256, 192) and c.meta["bytes"] == len(c.data)
+    assert _decode(c.data).size == (256, 192)
+
+
+def test_missing_and_broken_images_give_error_cards(tmp_path, s3):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 not really a jpeg")
+    job = _Job({"a": {"source-ref": str(tmp_path / "gone.jpg")},
+                "b": {"source-ref": str(broken)},
+                "c": {"source-ref": storage.join(s3, "nope.png")}})
+    for object_id, words in [("a", "not found"), ("b", "cannot decode"), ("c", "not found")]:
+        c = cards.card(job, object_id)
+        assert c.kind == "error" and c.data == b""
+        assert words in c.meta["error"] and c.meta["id"] == object_id
+        assert "skip it" in c.meta["error"]
+
+
+def test_text_card_keeps_markup_as_plain_text():
+    hostile = '<img src=x onerror="alert(1)"></script>'
+    c = cards.card(_Job({"1": {"source": hostile}}), "1")
+    assert c.kind == "text" and c.data == b""
+    assert c.meta["text"] == hostile and c.meta["truncated"] is False
+
+
+def test_long_text_is_cut_not_refused():
+    c = cards.card(_Job({"1": {"source": "x" * (cards.MAX_TEXT_CHARS + 5)}}), "1")
+    assert len(c.meta["text"]) == cards.MAX_TEXT_CHARS and c.meta["truncated"] is True
