@@ -9,11 +9,14 @@ runs each contender in its own subprocess (so peak memory, ru_maxrss, is its own
 - baseline: the tutorial way, pandas.read_json(lines=True) + pandas.json_normalize
 - read_manifest: gtwidgets.read_manifest (then write_manifest of the same frame, timed apart)
 
-and prints seconds, peak memory and the ratios the issue sets as targets.
+and prints seconds, peak memory, the ratios the issue sets as targets and, last, one PASS/MISS
+line per target. The machine is shared: ``--repeat 3`` runs every contender three times (each
+run in a fresh subprocess) and judges the medians; the load average is printed before and after.
 
-    python bench/manifest_io.py            # 1,000,000 lines
-    python bench/manifest_io.py --quick    # 100,000 lines
-    python bench/manifest_io.py --lines 200000 --skip baseline
+    python bench/manifest_io.py              # 1,000,000 lines
+    python bench/manifest_io.py --repeat 3   # the same, medians of three runs
+    python bench/manifest_io.py --quick      # 100,000 lines
+    python bench/manifest_io.py --n 200000 --skip baseline
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ import json
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +33,7 @@ import time
 from datetime import datetime, timedelta
 
 CONTENDERS = ("floor-bytes", "floor-orjson", "pyarrow", "baseline", "read_manifest")
+TARGETS = {"speed-up": 10.0, "memory": 0.25, "write/read": 3.0}
 CLASSES = ["Falcon", "Owl", "Sparrow", "Eagle", "Heron", "Parrot", "Robin", "Swan", "Crow", "Gull"]
 
 
@@ -59,45 +64,45 @@ def generate(path: str, lines: int, *, seed: int = 0) -> None:
 
 
 def worker(name: str, path: str) -> dict:
-    """Run one contender in this process; report seconds and peak RSS."""
+    """Run one contender in this process; report seconds, CPU seconds (all threads) and peak RSS."""
     result: dict = {"name": name}
     if name in ("read_manifest", "pyarrow", "baseline"):  # one-time imports are not per-file cost
         import pandas  # noqa: F401
         import pyarrow.compute  # noqa: F401
         import pyarrow.json  # noqa: F401
     if name == "floor-bytes":
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         data = open(path, "rb").read()
-        result["seconds"] = time.perf_counter() - t
+        result["seconds"], result["cpu_seconds"] = time.perf_counter() - t, time.process_time() - c
         result["rows"] = data.count(b"\n")
     elif name == "floor-orjson":
         import gc
 
         import orjson
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         gc.disable()
         data = open(path, "rb").read()
         rows = [orjson.loads(line) for line in data.splitlines()]
-        result["seconds"] = time.perf_counter() - t
+        result["seconds"], result["cpu_seconds"] = time.perf_counter() - t, time.process_time() - c
         result["rows"] = len(rows)
     elif name == "pyarrow":
         import pyarrow.json as pj
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         table = pj.read_json(path)
-        result["seconds"] = time.perf_counter() - t
+        result["seconds"], result["cpu_seconds"] = time.perf_counter() - t, time.process_time() - c
         result["rows"] = table.num_rows
     elif name == "baseline":
         import pandas as pd
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         raw = pd.read_json(path, lines=True)
         df = pd.json_normalize(raw.to_dict(orient="records"))
-        result["seconds"] = time.perf_counter() - t
+        result["seconds"], result["cpu_seconds"] = time.perf_counter() - t, time.process_time() - c
         result["rows"] = len(df)
     elif name == "read_manifest":
         import gtwidgets.manifest as m
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         df = m.read_manifest(path)
-        result["seconds"] = time.perf_counter() - t
+        result["seconds"], result["cpu_seconds"] = time.perf_counter() - t, time.process_time() - c
         result["rows"] = len(df)
         result["read_rss_mb"] = _maxrss_mb()
         out = path + ".written"
@@ -130,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--lines", "--n", type=int, default=1_000_000, help="manifest lines (default 1,000,000)")
     p.add_argument("--quick", action="store_true", help="100,000 lines")
+    p.add_argument("--repeat", type=int, default=1, help="runs of each contender; medians are judged (default 1)")
     p.add_argument("--skip", nargs="*", default=[], choices=CONTENDERS, help="contenders to leave out")
     p.add_argument("--file", help="use this manifest instead of generating one")
     p.add_argument("--worker", help=argparse.SUPPRESS)
@@ -138,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(worker(args.worker, args.file)))
         return 0
     lines = 100_000 if args.quick else args.lines
+    print(f"load average before: {_load()}")
     with tempfile.TemporaryDirectory(prefix="gtwidgets-bench-") as tmp:
         path = args.file or os.path.join(tmp, "output.manifest")
         if not args.file:
@@ -148,28 +155,76 @@ def main(argv: list[str] | None = None) -> int:
         for name in CONTENDERS:
             if name in args.skip:
                 continue
-            proc = subprocess.run([sys.executable, __file__, "--worker", name, "--file", path],
-                                  capture_output=True, text=True)
-            if proc.returncode:
-                print(f"{name}: failed\n{proc.stderr[-2000:]}")
+            runs = [r for r in (_run(name, path) for _ in range(max(1, args.repeat))) if r]
+            if not runs:
                 continue
-            r = results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+            r = results[name] = _median(runs)
             extra = ""
             if "write_seconds" in r:
                 extra = f"; write {r['write_seconds']:.2f} s (byte-identical: {r['write_identical_bytes']})"
-            print(f"{name:14s} {r['seconds']:7.2f} s  peak {r['peak_rss_mb']:7.0f} MB  rows {r['rows']:,}{extra}")
-        ours, base = results.get("read_manifest"), results.get("baseline")
-        if ours and base:
-            speed = base["seconds"] / ours["seconds"]
-            mem = ours["peak_rss_mb"] / base["peak_rss_mb"]
-            print(f"read_manifest vs baseline: {speed:.1f}x faster (target >= 10x), "
-                  f"{mem:.2f} of its peak memory (target <= 0.25)")
-        if ours:
-            print(f"write / read time: {ours['write_seconds'] / ours['seconds']:.2f} (target < 3)")
-            for floor in ("floor-bytes", "floor-orjson", "pyarrow"):
-                if floor in results:
-                    print(f"read_manifest / {floor}: {ours['seconds'] / results[floor]['seconds']:.2f}x time")
+            spread = ""
+            if len(runs) > 1:
+                spread = " (runs: " + ", ".join(f"{x['seconds']:.2f}" for x in runs) + " s)"
+            print(f"{name:14s} {r['seconds']:7.2f} s (cpu {r['cpu_seconds']:5.2f} s)  peak {r['peak_rss_mb']:7.0f} MB  "
+                  f"rows {r['rows']:,}{extra}{spread}")
+        print(f"load average after: {_load()}")
+        verdicts = _verdicts(results)
+    for line in verdicts:
+        print(line)
     return 0
+
+
+def _run(name: str, path: str) -> dict | None:
+    """One contender in a fresh subprocess, so its peak memory is its own."""
+    proc = subprocess.run([sys.executable, __file__, "--worker", name, "--file", path],
+                          capture_output=True, text=True)
+    if proc.returncode:
+        print(f"{name}: failed\n{proc.stderr[-2000:]}")
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _median(runs: list[dict]) -> dict:
+    out = dict(runs[0])
+    for key, value in runs[0].items():
+        if isinstance(value, float):
+            out[key] = statistics.median(r[key] for r in runs)
+    out["write_identical_bytes"] = all(r.get("write_identical_bytes", True) for r in runs)
+    return out
+
+
+def _verdicts(results: dict) -> list[str]:
+    """The ratios against the floors, then one PASS/MISS line per target of the issue."""
+    out = []
+    ours, base = results.get("read_manifest"), results.get("baseline")
+    if ours:
+        for floor in ("floor-bytes", "floor-orjson", "pyarrow"):
+            if floor in results:
+                out.append(f"read_manifest / {floor}: {ours['seconds'] / results[floor]['seconds']:.2f}x time, "
+                           f"{ours['peak_rss_mb'] / results[floor]['peak_rss_mb']:.2f}x peak memory")
+
+    def verdict(ok: bool, text: str) -> str:
+        return f"{'PASS' if ok else 'MISS'}  {text}"
+
+    if ours and base:
+        speed = base["seconds"] / ours["seconds"]
+        mem = ours["peak_rss_mb"] / base["peak_rss_mb"]
+        out.append(verdict(speed >= TARGETS["speed-up"],
+                           f"read speed-up over the baseline: {speed:.1f}x (target >= {TARGETS['speed-up']:g}x)"))
+        out.append(verdict(mem <= TARGETS["memory"],
+                           f"read peak memory / baseline's: {mem:.2f} (target <= {TARGETS['memory']})"))
+    else:
+        out.append("MISS  read targets not judged: run both baseline and read_manifest")
+    if ours:
+        ratio = ours["write_seconds"] / ours["seconds"]
+        out.append(verdict(ratio < TARGETS["write/read"],
+                           f"write / read time: {ratio:.2f} (target < {TARGETS['write/read']:g})"))
+        out.append(verdict(ours["write_identical_bytes"], "written file is byte-identical to the one read"))
+    return out
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -11,12 +11,12 @@ import threading
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterable, Iterator
 
 from .errors import ConflictError, NotFoundError, StorageError
 
 __all__ = [
-    "ObjectInfo", "is_s3", "split_s3", "join", "read_bytes", "read_text", "write_bytes",
+    "ObjectInfo", "is_s3", "split_s3", "join", "read_bytes", "read_text", "write_bytes", "write_stream",
     "open_read", "exists", "head", "list_files", "presign", "delete", "s3_client",
     "endpoint_url",
 ]
@@ -62,14 +62,8 @@ def read_bytes(uri: str | os.PathLike) -> bytes:
         bucket, key = split_s3(uri)
         with _s3_errors(uri):
             return s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
-    try:
+    with _local_read_errors(uri):
         return Path(uri).read_bytes()
-    except FileNotFoundError:
-        raise NotFoundError(f"{uri}: no such file; check the path (relative paths start at {os.getcwd()}).") from None
-    except IsADirectoryError:
-        raise StorageError(f"{uri}: is a folder, not a file; name a file inside it.") from None
-    except PermissionError:
-        raise StorageError(f"{uri}: permission denied; check the file's permissions.") from None
 
 
 def read_text(uri: str | os.PathLike, encoding: str = "utf-8") -> str:
@@ -82,14 +76,28 @@ def open_read(uri: str | os.PathLike) -> IO[bytes]:
         bucket, key = split_s3(uri)
         with _s3_errors(uri):
             return s3_client().get_object(Bucket=bucket, Key=key)["Body"]
-    try:
+    with _local_read_errors(uri):
         return open(uri, "rb")
-    except FileNotFoundError:
-        raise NotFoundError(f"{uri}: no such file; check the path.") from None
-    except IsADirectoryError:
-        raise StorageError(f"{uri}: is a folder, not a file; name a file inside it.") from None
-    except PermissionError:
-        raise StorageError(f"{uri}: permission denied; check the file's permissions.") from None
+
+
+class _local_read_errors:
+    """Turn a local file's OSError into a one-line error that says what to do."""
+
+    def __init__(self, uri):
+        self.uri = uri
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        uri = self.uri
+        if isinstance(exc, FileNotFoundError):
+            raise NotFoundError(f"{uri}: no such file; check the path (relative paths start at {os.getcwd()}).") from None
+        if isinstance(exc, IsADirectoryError):
+            raise StorageError(f"{uri}: is a folder, not a file; name a file inside it.") from None
+        if isinstance(exc, PermissionError):
+            raise StorageError(f"{uri}: permission denied; check the file's permissions.") from None
+        return False
 
 
 def exists(uri: str | os.PathLike) -> bool:
@@ -170,6 +178,20 @@ def write_bytes(uri: str | os.PathLike, data: bytes, *, if_none_match: bool = Fa
                     raise ConflictError(f"{uri}: deleted since it was read; read it again and retry.") from None
                 raise
     return _write_local(Path(uri), data, if_none_match=if_none_match, if_match=if_match)
+
+
+def write_stream(uri: str | os.PathLike, chunks: Iterable[bytes | memoryview], *,
+                 if_none_match: bool = False, content_type: str | None = None) -> None:
+    """Write ``chunks`` one after another, so a big file never sits in memory whole.
+
+    Locally they go to a temporary file that then replaces ``uri`` atomically, as with
+    :func:`write_bytes` (but no MD5 is computed); S3 gets one put of the joined chunks for now.
+    ``if_none_match`` as in :func:`write_bytes`.
+    """
+    if is_s3(uri):
+        write_bytes(uri, b"".join(chunks), if_none_match=if_none_match, content_type=content_type)
+        return
+    _write_local(Path(uri), chunks, if_none_match=if_none_match, if_match=None)
 
 
 def delete(uri: str | os.PathLike) -> None:
@@ -313,15 +335,19 @@ def _local_etag(path: Path) -> str:
     return f'"{h.hexdigest()}"'
 
 
-def _write_local(path: Path, data: bytes, *, if_none_match: bool, if_match: str | None) -> str:
+def _write_local(path: Path, data: bytes | Iterable[bytes | memoryview], *, if_none_match: bool,
+                 if_match: str | None) -> str | None:
+    """Write ``data`` (bytes, or chunks to write in turn) and return its ETag (None for chunks)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise StorageError(f"{path}: cannot create its folder ({e.strerror}).") from None
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    whole = isinstance(data, (bytes, bytearray, memoryview))
     try:
         with open(tmp, "wb") as f:
-            f.write(data)
+            for chunk in [data] if whole else data:
+                f.write(chunk)
             f.flush()
             os.fsync(f.fileno())
         with _local_lock, _file_lock(path):
@@ -343,7 +369,10 @@ def _write_local(path: Path, data: bytes, *, if_none_match: bool, if_match: str 
     except IsADirectoryError:
         tmp.unlink(missing_ok=True)
         raise StorageError(f"{path}: is a folder; write to a file name inside it.") from None
-    return f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'
+    except BaseException:  # e.g. the chunks' producer failed: leave no temporary file behind
+        tmp.unlink(missing_ok=True)
+        raise
+    return f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"' if whole else None
 
 
 class _file_lock:

@@ -3,17 +3,18 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import orjson
 import pandas as pd
+import pyarrow.json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gtwidgets
+from gtwidgets import _arrow_read, _arrow_scan, _column_write
 from gtwidgets import manifest as m
-from gtwidgets import tasks
-from gtwidgets.errors import ManifestError
+from gtwidgets import storage, tasks
+from gtwidgets.errors import ConflictError, ManifestError
 
 from shared_fixtures import MANIFEST_FIXTURES
 
@@ -61,7 +62,7 @@ def test_fast_and_exact_readers_give_the_same_frame(path):
 
 def test_fixtures_take_the_arrow_path():
     # if this fails, every read silently became the slow path
-    taken = [m._arrow_frame(p.read_bytes(), validate=True) is not None for p in MANIFEST_FIXTURES]
+    taken = [_arrow_read.arrow_frame(p.read_bytes(), validate=True) is not None for p in MANIFEST_FIXTURES]
     assert all(taken)
 
 
@@ -135,10 +136,20 @@ def test_explicit_null_missing_keys_and_ints_survive(tmp_path):
         assert '"score":3,' in out[0] and '"score":3.0' in out[1]
 
 
+def test_null_among_strings_stays_null():
+    # pandas 3 infers "str" for an object array of strings and None, which would drop the null
+    lines = [{"source-ref": "a"}, {"source-ref": "b", "note": None}, {"source-ref": "c", "note": "x"}]
+    for engine in ("auto", "python"):
+        df = m.frame_from_bytes(manifest_bytes(lines), engine=engine)
+        assert df["note"][1] is None and pd.isna(df["note"][0])
+        assert m.to_manifest(df) == [orjson.dumps(o).decode() for o in lines]
+    assert m.frame_from_objects(lines).gt.objects() == lines
+
+
 def test_int_and_float_in_one_unknown_column_take_the_exact_path():
     lines = [{"source": "a", "n": 1}, {"source": "b", "n": 2.5}]
     data = b"\n".join(orjson.dumps(o) for o in lines) + b"\n"
-    assert m._arrow_frame(data, validate=True) is None  # Arrow would have said 1.0
+    assert _arrow_read.arrow_frame(data, validate=True) is None  # Arrow would have said 1.0
     df = m.frame_from_bytes(data)
     assert [strict(o) for o in df.gt.objects()] == [strict(o) for o in lines]
 
@@ -148,7 +159,7 @@ def test_class_map_with_varying_keys_gets_no_invented_keys(tmp_path):
              for answers in (["a"], ["c", "b"], [])]
     lines = [{"source-ref": f"s3://b/{i}.jpg", **pair} for i, pair in enumerate(lines)]
     data = b"\n".join(orjson.dumps(o) for o in lines) + b"\n"
-    assert m._arrow_frame(data, validate=True) is not None
+    assert _arrow_read.arrow_frame(data, validate=True) is not None
     df = m.frame_from_bytes(data)
     assert df["tags-metadata.class-map"][0] == {"0": "a"}
     assert df["tags-metadata.class-map"][2] == {}
@@ -174,7 +185,7 @@ def test_writer_follows_ground_truth_conventions(tmp_path):
     df["note"] = ['</script> "q" \u2028 \U0001F34C', pd.NA, "x/y"]
     lines = gtwidgets.to_manifest(df)
     first = orjson.loads(lines[0])
-    assert first[f"banana-1-metadata"]["confidence"] == 0.88
+    assert first["banana-1-metadata"]["confidence"] == 0.88
     assert '"confidence":0,' in lines[1] or '"confidence":0}' in lines[1]
     assert '"banana-1":1,' in lines[0]
     assert '"labeling-job/banana-1"' in lines[0]
@@ -314,5 +325,151 @@ def test_property_column_writer_matches_orjson_byte_for_byte(kinds, n, data):
 
 def test_column_writer_takes_plain_classification_frames():
     df = gtwidgets.read_manifest(banana())
-    parts = m._template_parts(df, m._plan(df), {"banana-1"})
+    parts = _column_write.template_parts(df, m._plan(df), {"banana-1"})
     assert parts is not None  # the fast writer is really used for the common case
+
+
+# ---------------------------------------------------------------------------- the fast read in ranges
+
+def manifest_bytes(objs: list[dict]) -> bytes:
+    return b"\n".join(orjson.dumps(o) for o in objs) + b"\n"
+
+
+def classification_lines(n: int) -> list[dict]:
+    return [{"source-ref": f"s3://b/{i}.jpg",
+             **tasks.classification_label("birds", CATEGORIES, CATEGORIES[i % 4], confidence=0.5 + i % 5 / 10,
+                                          creation_date=f"2024-02-29T00:00:{i % 60:02d}.{i:06d}")}
+            for i in range(n)]
+
+
+@pytest.mark.parametrize("ranges", [1, 2, 3, 7])
+def test_ranges_streamed_in_parallel_give_the_exact_frame(ranges, tmp_path):
+    data = manifest_bytes(classification_lines(40))
+    table, facts = _arrow_scan.read_table(data, ranges=ranges)
+    assert facts.lines == table.num_rows == 40
+    assert facts.streamed == (ranges if hasattr(pyarrow.json, "open_json") else 0)  # pyarrow < 20: whole file
+    path = tmp_path / "a.manifest"
+    path.write_bytes(data)
+    exact = m.frame_from_bytes(data, engine="python")
+    assert exact["birds-metadata.creation-date"].dtype == "datetime64[ns]"
+    for source in (data, _arrow_scan.LocalFile(path)):
+        pd.testing.assert_frame_equal(_arrow_read.arrow_frame(source, validate=True, ranges=ranges), exact)
+
+
+@pytest.mark.parametrize("note", [0, 19_000, 20_001, 45_000])
+@pytest.mark.parametrize("where", [0, 17, 29])
+def test_text_facts_are_counted_across_ranges(note, where):
+    objs = classification_lines(30)
+    objs[where]["note"] = "x" * note
+    data = manifest_bytes(objs)[:-1]  # the last line has no newline
+    table, facts = _arrow_scan.read_table(data, ranges=4, line_limit=20_000)
+    assert facts.lines == table.num_rows == 30
+    assert facts.long_lines == (len(orjson.dumps(objs[where])) > 20_000)
+    assert facts.first == data[:4] and facts.valid_utf8
+
+
+def _mutate(line: int, change):
+    def build() -> bytes:
+        objs = classification_lines(40)
+        for o in objs:
+            o["n"] = 1
+        raw = [orjson.dumps(o) for o in objs]
+        raw[line] = change(objs[line], raw[line])
+        return b"\n".join(raw) + b"\n"
+    return build
+
+
+def _with(**extra):
+    return lambda obj, raw: orjson.dumps({**obj, **extra})
+
+
+def _meta(**extra):
+    return lambda obj, raw: orjson.dumps({**obj, "birds-metadata": {**obj["birds-metadata"], **extra}})
+
+
+# (how line 36 of 40 differs, whether Arrow's frame is kept); each is read in 3 ranges, so the
+# difference is in a later range than the one the first schema comes from
+LATE_DIFFERENCES = {
+    "a key only this line has": (_mutate(35, _with(note="late")), True),
+    "an integer confidence among floats": (_mutate(35, _meta(confidence=0)), True),
+    "a date without the canonical T": (_mutate(35, _meta(**{"creation-date": "2024-02-29 00:00:35.000035"})), True),
+    "a float among integers": (_mutate(35, _with(n=2.5)), False),
+    "a whole float among integers": (_mutate(35, _with(n=2.0)), False),
+    "an explicit null": (_mutate(35, _with(note=None)), False),
+    "a blank line": (_mutate(35, lambda obj, raw: b"\n" + raw), False),
+    "two objects on one line": (_mutate(35, lambda obj, raw: raw + raw), False),
+    "invalid UTF-8": (_mutate(35, lambda obj, raw: raw.replace(b"s3://b/", b"s3://\xff/")), False),
+}
+
+
+@pytest.mark.parametrize("case", LATE_DIFFERENCES, ids=str)
+def test_a_difference_in_a_later_range_is_never_guessed(case):
+    build, kept = LATE_DIFFERENCES[case]
+    data = build()
+    fast = _arrow_read.arrow_frame(data, validate=True, ranges=3)
+    assert (fast is not None) == kept
+    try:
+        exact = m.frame_from_bytes(data, engine="python")
+    except ManifestError as e:  # then the default reader must say the same, with the line
+        assert not kept and ":36: " in str(e)
+        with pytest.raises(ManifestError, match=":36: "):
+            m.frame_from_bytes(data)
+        return
+    assert m.to_manifest(exact) == [orjson.dumps(o).decode() for o in parsed_lines(data)]
+    if kept:
+        pd.testing.assert_frame_equal(fast, exact)
+
+
+def test_non_canonical_date_in_a_big_column_keeps_strings():
+    data = LATE_DIFFERENCES["a date without the canonical T"][0]()
+    df = _arrow_read.arrow_frame(data, validate=True, ranges=3)
+    assert df["birds-metadata.creation-date"].dtype != "datetime64[ns]"
+    assert df["birds-metadata.creation-date"][35] == "2024-02-29 00:00:35.000035"
+
+
+# ---------------------------------------------------------------------------- the column writer, streamed
+
+def test_column_writer_escapes_quotes_and_lowers_job_names():
+    objs = classification_lines(6)
+    for i, o in enumerate(objs):
+        o["birds-metadata"]["job-name"] = "labeling-job/Birds-Clone"
+        o["note"] = ["plain", 'say "hi"', "back\\slash", "\u00fcn\u00efcode", "</script>", "x/y"][i]
+    df = m.frame_from_objects(objs)
+    assert _column_write.template_parts(df, m._plan(df), {"birds"}) is not None
+    lower = {"job-name": "labeling-job/birds-clone"}
+    assert m.to_manifest(df) == [orjson.dumps({**o, "birds-metadata": {**o["birds-metadata"], **lower}}).decode()
+                                 for o in objs]
+
+
+def test_failed_rows_are_refused_before_anything_is_created(tmp_path):
+    df = m.frame_from_bytes(manifest_bytes(classification_lines(3)) + b"{oops\n", errors="collect")
+    with pytest.raises(ManifestError, match="1 rows failed to read"):
+        m.write_manifest(df, tmp_path / "out" / "a.manifest")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_value_that_cannot_be_written_leaves_no_file_behind(tmp_path, monkeypatch):
+    monkeypatch.setattr(m, "_CHUNK", 2)  # so it fails after the first chunks went to disk
+    df = m.frame_from_objects(classification_lines(6))
+    df["extra"] = pd.Series([1, 2, 3, 4, {"a set"}, 6], dtype=object)
+    with pytest.raises(TypeError, match="set"):
+        m.write_manifest(df, tmp_path / "a.manifest")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_if_none_match_keeps_the_first_file(tmp_path):
+    df = m.frame_from_objects(classification_lines(3))
+    path = tmp_path / "a.manifest"
+    m.write_manifest(df, path, if_none_match=True)
+    with pytest.raises(ConflictError):
+        m.write_manifest(df.iloc[:1], path, if_none_match=True)
+    assert path.read_bytes() == manifest_bytes(classification_lines(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["a.manifest"]
+
+
+def test_if_none_match_on_s3(s3):
+    df = m.frame_from_objects(classification_lines(3))
+    m.write_manifest(df, f"{s3}/a.manifest", if_none_match=True)
+    with pytest.raises(ConflictError):
+        m.write_manifest(df.iloc[:1], f"{s3}/a.manifest", if_none_match=True)
+    assert storage.read_bytes(f"{s3}/a.manifest") == manifest_bytes(classification_lines(3))

@@ -242,7 +242,7 @@ def test_concurrent_if_match_has_exactly_one_winner(root):
     # localbucket alone ignores If-Match; gtwidgets.s3server's handler adds it.
     uri = storage.join(root, "counter.json")
     etag = storage.write_bytes(uri, b"0")
-    wins = _race(8, lambda i: storage.write_bytes(uri, str(i).encode(), if_match=etag))
+    wins = _race(8, lambda i: storage.write_bytes(uri, str(i + 1).encode(), if_match=etag))
     assert len(wins) == 1
     assert storage.read_text(uri) == str(wins[0])
 

@@ -1,0 +1,310 @@
+"""The fast read path: a manifest through pyarrow's JSON reader, kept only when it is exact.
+
+Arrow parses JSON Lines many times faster than Python, but it merges ``3`` and ``3.0``,
+cannot tell a JSON ``null`` from an absent key, skips blank lines and does not check UTF-8.
+:func:`arrow_frame` therefore returns None (use the exact path) whenever its answer could
+differ from the file's, and checks Ground Truth's rules on whole columns, never row by row.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import tasks
+from ._arrow_scan import contains, read_table
+from ._line_by_line import BOM
+from .validation import CANONICAL_DATE_RE, check_label
+
+_META = tasks.METADATA_SUFFIX
+
+
+def arrow_frame(data, *, validate: bool, ranges: int | None = None) -> pd.DataFrame | None:
+    """The frame via pyarrow, or None when Arrow's answer could differ from the file's.
+
+    ``data`` is the manifest's bytes or a :class:`LocalFile`; ``ranges`` as in :func:`read_table`.
+    """
+    import pyarrow as pa
+
+    table, facts = read_table(data, ranges=ranges)
+    if table is None or facts.first.startswith(BOM[:1]) or not facts.first.strip():
+        return None  # BOM and blank starts are reported by the exact path
+    if validate and facts.long_lines:
+        return None  # size limits are checked exactly, line by line
+    if _has_type(table.schema, pa.types.is_timestamp):  # Arrow turned date strings into timestamps
+        schema = pa.schema([f.with_type(_retype(f.type)) for f in table.schema])
+        del table
+        table, facts = read_table(data, schema=schema, ranges=ranges)
+        if table is None:
+            return None
+    if table.num_rows != facts.lines or table.num_columns == 0:
+        return None  # blank lines (Arrow skips them) or empty objects
+    if not facts.valid_utf8:
+        return None
+    if any(_has_nulls(col) for col in table.columns) and contains(data, b"null"):
+        return None  # explicit nulls: Arrow cannot tell them from absent keys
+    keys = table.column_names
+    if len(set(keys)) != len(keys):
+        return None
+    keyset = set(keys)
+    flat = []
+    for key, col in zip(keys, table.columns):
+        attr = key[: -len(_META)] if key.endswith(_META) else None
+        if (attr and attr in keyset and not tasks.attribute_name_problem(attr)
+                and pa.types.is_struct(col.type) and col.type.num_fields
+                and not _has_empty_struct_rows(col)
+                and not any(f"{key}.{f.name}" in keyset for f in col.type)):
+            flat.append(key)
+    if validate and any(k.endswith(_META) and k[: -len(_META)] in keyset and k not in flat for k in keys):
+        return None  # a label pair that cannot be flattened breaks a rule: let the exact path say which
+    columns: dict[str, pa.ChunkedArray] = {}
+    for key, col in zip(keys, table.columns):
+        if key in flat:
+            for i, f in enumerate(col.type):
+                columns[f"{key}.{f.name}"] = pa.chunked_array(
+                    [c.field(i) if c.null_count == 0 else _struct_child(c, i) for c in col.chunks], f.type)
+        else:
+            columns[key] = col
+    del table
+    for name, col in columns.items():
+        if not _doubles_exact(name, col):
+            return None
+    if validate and not _columns_valid(columns, keys, flat):
+        return None
+    del col
+    out: dict[str, object] = {}
+    for name in list(columns):  # popped, so each Arrow column is freed once pandas has its copy
+        out[name] = _arrow_to_pandas(name, columns.pop(name))
+    frame = pd.DataFrame(out, index=pd.RangeIndex(facts.lines), copy=False)  # the columns are new already
+    if validate and not _labels_valid(frame, flat):
+        return None
+    return frame
+
+
+def _arrow_to_pandas(name: str, col):
+    import pyarrow as pa
+
+    t = col.type
+    if pa.types.is_integer(t):
+        return col.to_pandas(types_mapper={t: pd.Int64Dtype()}.get) if t == pa.int64() else \
+            col.cast(pa.int64()).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+    if pa.types.is_boolean(t):
+        return col.to_pandas(types_mapper={t: pd.BooleanDtype()}.get)
+    if pa.types.is_floating(t):
+        return col.to_pandas()
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        if name.endswith(_META + ".creation-date"):
+            if _canonical_dates(col):
+                try:
+                    return col.cast(pa.timestamp("ns")).to_pandas()
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    pass
+        return col.to_pandas()
+    values = col.to_pylist()
+    if _has_nested_nulls(col):
+        values = [_drop_none(v) for v in values]
+    return pd.Series(np.fromiter((pd.NA if v is None else v for v in values) if col.null_count else values,
+                                 dtype=object, count=len(values)), dtype=object)
+
+
+_DATE_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22, 23, 24, 25]
+_DATE_MARKS = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":", 19: "."}
+
+
+def _canonical_dates(col) -> bool:
+    """Whether every date string is ``YYYY-MM-DDTHH:MM:SS.ffffff`` (then Arrow's cast is lossless).
+
+    Complete columns of 26-byte values are checked as one byte matrix, ten times faster than
+    a regular expression; other chunks take the expression.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for chunk in col.chunks:
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=width)[chunk.offset:chunk.offset + len(chunk) + 1]
+        if chunk.null_count or not len(chunk) or not np.all(np.diff(offsets) == 26):
+            if pc.any(pc.invert(pc.match_substring_regex(chunk, f"^{CANONICAL_DATE_RE.pattern}$"))).as_py():
+                return False
+            continue
+        text = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]].reshape(-1, 26)
+        if not (np.all(text[:, _DATE_DIGITS] - 48 < 10)  # uint8: bytes below "0" wrap round to >= 10
+                and all(np.all(text[:, i] == ord(mark)) for i, mark in _DATE_MARKS.items())):
+            return False
+    return True
+
+
+def _struct_child(chunk, i):
+    """A struct's child with the struct's own nulls applied."""
+    import pyarrow.compute as pc
+
+    return pc.struct_field(chunk, [i])
+
+
+def _has_empty_struct_rows(col) -> bool:
+    """Whether some line has ``{}`` here (kept as an object rather than flattened to nothing)."""
+    import pyarrow.compute as pc
+
+    for chunk in col.chunks:
+        if any(chunk.field(i).null_count == 0 for i in range(chunk.type.num_fields)):
+            continue  # a field every line has: no line is {}
+        valid = pc.is_valid(chunk)
+        none = None
+        for i in range(chunk.type.num_fields):
+            child_null = pc.is_null(chunk.field(i))
+            none = child_null if none is None else pc.and_(none, child_null)
+        if pc.any(pc.and_(valid, none)).as_py():
+            return True
+    return False
+
+
+def _doubles_exact(name: str, col) -> bool:
+    """False when a float column holds integral values whose source may have been ``3`` or ``3.0``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for path, leaf in _leaves(col, name):
+        if not pa.types.is_floating(leaf.type):
+            continue
+        last = path.rsplit(".", 2)
+        if path.endswith(".confidence") or path.endswith("confidence") or (len(last) > 1 and last[-2] == "confidence-map"):
+            continue
+        if len(leaf) and pc.any(pc.equal(leaf, pc.floor(leaf))).as_py():
+            return False
+    return True
+
+
+def _leaves(col, path: str):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = col.type
+    if pa.types.is_struct(t):
+        for i, f in enumerate(t):
+            child = pa.chunked_array([c.field(i) for c in col.chunks], f.type)
+            yield from _leaves(child, f"{path}.{f.name}")
+    elif pa.types.is_list(t) or pa.types.is_large_list(t):
+        yield from _leaves(pc.list_flatten(col), path + "[]")
+    else:
+        yield path, col
+
+
+def _has_nested_nulls(col) -> bool:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = col.type
+    if pa.types.is_struct(t):
+        return any(c.field(i).null_count > c.null_count or _has_nested_nulls(pa.chunked_array([c.field(i)]))
+                   for c in col.chunks for i in range(t.num_fields))
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        flat = pc.list_flatten(col)
+        return flat.null_count > 0 or _has_nested_nulls(flat)
+    return False
+
+
+def _drop_none(v):
+    """Arrow fills keys a line lacks with None; with no JSON null in the file, None means absent."""
+    if type(v) is dict:
+        return {k: _drop_none(x) for k, x in v.items() if x is not None}
+    if type(v) is list:
+        return [_drop_none(x) for x in v]
+    return v
+
+
+def _has_type(schema_or_type, pred) -> bool:
+    import pyarrow as pa
+
+    types = [f.type for f in schema_or_type] if isinstance(schema_or_type, pa.Schema) else [schema_or_type]
+    for t in types:
+        if pred(t):
+            return True
+        if pa.types.is_struct(t) and _has_type(pa.schema(list(t)), pred):
+            return True
+        if (pa.types.is_list(t) or pa.types.is_large_list(t)) and _has_type(t.value_type, pred):
+            return True
+    return False
+
+
+def _retype(t):
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        return pa.string()
+    if pa.types.is_struct(t):
+        return pa.struct([f.with_type(_retype(f.type)) for f in t])
+    if pa.types.is_list(t):
+        return pa.list_(t.value_field.with_type(_retype(t.value_type)))
+    return t
+
+
+def _has_nulls(col) -> bool:
+    return col.null_count > 0 or _has_nested_nulls(col)
+
+
+def _columns_valid(columns: dict, keys: list[str], flat: list[str]) -> bool:
+    """Ground Truth's rules, checked on whole columns; False sends the file to the exact path."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if any(k.startswith("$") for k in keys):
+        return False
+    ref, src = columns.get("source-ref"), columns.get("source")
+    for col in (ref, src):
+        if col is not None and not pa.types.is_string(col.type):
+            return False
+    if ref is None and src is None:
+        return False
+    if ref is not None and src is not None:
+        if pc.any(pc.equal(pc.is_valid(ref), pc.is_valid(src))).as_py():
+            return False
+    elif (ref if ref is not None else src).null_count:
+        return False
+    for meta in flat:
+        attr = meta[: -len(_META)]
+        t = columns.get(f"{meta}.type")
+        if t is None or not pa.types.is_string(t.type):
+            return False
+        kinds = [k for k in pc.unique(t).to_pylist() if k is not None]
+        if len(kinds) != 1 or kinds[0] not in tasks.KNOWN_TYPES or tasks.attribute_name_problem(attr, task_type=kinds[0]):
+            return False
+        if not pc.all(pc.equal(pc.is_valid(columns[attr]), pc.is_valid(t))).as_py():
+            return False
+        human = columns.get(f"{meta}.human-annotated")
+        if human is not None and (not pa.types.is_string(human.type) or not set(
+                pc.unique(human).to_pylist()) <= {"yes", "no", None}):
+            return False
+        conf = columns.get(f"{meta}.confidence")
+        if conf is not None:
+            if not (pa.types.is_integer(conf.type) or pa.types.is_floating(conf.type)):
+                return False
+            lo, hi = pc.min_max(conf).values()
+            if (lo.as_py() is not None and lo.as_py() < 0) or (hi.as_py() is not None and hi.as_py() > 1):
+                return False
+        job = columns.get(f"{meta}.job-name")
+        if job is not None and not pa.types.is_string(job.type):
+            return False
+        if kinds[0] in tasks.SINGLE_LABEL_TYPES:
+            name = columns.get(f"{meta}.class-name")
+            label = columns[attr]
+            if name is None or not pa.types.is_string(name.type) or name.null_count != t.null_count:
+                return False
+            if not pa.types.is_integer(label.type) or (pc.min(label).as_py() or 0) < 0:
+                return False
+    return True
+
+
+def _labels_valid(frame: pd.DataFrame, flat: list[str]) -> bool:
+    """Per-row label/metadata agreement for the task types that columns cannot check."""
+    for meta in flat:
+        attr = meta[: -len(_META)]
+        kinds = frame[f"{meta}.type"].dropna().unique()
+        if len(kinds) == 1 and kinds[0] in tasks.SINGLE_LABEL_TYPES:
+            continue  # fully checked on columns
+        sub = frame[[c for c in frame.columns if c == attr or c.startswith(meta + ".")]]
+        from .manifest import objects  # the writer's own rows: what would be written is what is checked
+
+        for obj in objects(sub):
+            if meta in obj and any(sev == "error" for _, _, sev in check_label(attr, obj.get(attr), obj[meta])):
+                return False
+    return True
+
