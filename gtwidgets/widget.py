@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 import anywidget
 import traitlets as t
 
-from . import cards
+from . import cards, panel_cards
 
 __all__ = ["LabelingWidget", "default_shortcuts", "render_instructions"]
 
@@ -59,7 +59,9 @@ class LabelingWidget(anywidget.AnyWidget):
         self._handlers: dict[str, Callable[[dict], None]] = {
             "cards": self._on_cards, "submit": self._on_submit, "skip": self._on_skip,
             "undo": self._on_undo, "next_unlabeled": self._on_next_unlabeled, "batch": self._on_batch,
+            "series_range": self._on_series_range,
         }
+        self._series_cache = panel_cards.LockedSeriesCache()
         categories = list(job.categories)
         super().__init__(
             title=str(getattr(job, "name", "")),
@@ -104,11 +106,28 @@ class LabelingWidget(anywidget.AnyWidget):
                 self._pool.submit(self._send_card, pos, queue[pos])
 
     def _send_card(self, pos: int, object_id: str) -> None:
+        if panel_cards.wants_panels(self.job, object_id):  # pre-labeled taskInput: image, series, text, facts
+            meta, buffers = panel_cards.panel_card(self.job, object_id, image_size=self.image_size,
+                                                   cache=self._series_cache)
+            self.send({"type": "card", "pos": pos, **meta}, buffers or None)
+            return
         try:
             c = cards.card(self.job, object_id, max_size=self.image_size)
         except Exception as e:
             c = cards.error_card(self.job, object_id, name=str(object_id), message=f"{type(e).__name__}: {e}")
         self.send({"type": "card", "pos": pos, **c.meta}, [c.data] if c.data else None)
+
+    def _on_series_range(self, msg: dict) -> None:
+        """A zoom on a sensor plot: the visible range at full detail, off the message thread."""
+        self._pool.submit(self._send_series_range, msg)
+
+    def _send_series_range(self, msg: dict) -> None:
+        try:
+            meta, buffers = panel_cards.range_reply(self.job, msg, cache=self._series_cache)
+        except Exception as e:
+            self.send({"type": "error", "message": f"zoom failed: {type(e).__name__}: {e}", "request": "series_range"})
+            return
+        self.send(meta, buffers or None)
 
     def _on_submit(self, msg: dict) -> None:
         answer = msg["answer"]

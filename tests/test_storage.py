@@ -244,7 +244,7 @@ def test_concurrent_if_match_has_exactly_one_winner(root):
     etag = storage.write_bytes(uri, b"0")
     wins = _race(8, lambda i: storage.write_bytes(uri, str(i + 1).encode(), if_match=etag))
     assert len(wins) == 1
-    assert storage.read_text(uri) == str(wins[0])
+    assert storage.read_text(uri) == str(wins[0] + 1)
 
 
 def _claim_in_process(path: str, i: int, barrier, results) -> None:

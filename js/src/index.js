@@ -6,11 +6,15 @@ import "./style.css";
 import { CardCache } from "./cache.js";
 import { actionFor, COMMANDS } from "./keys.js";
 import { el, textEl } from "./dom.js";
+import { reviewView } from "./review.js";
 
 const BEHIND = 3;
 
+let ReviewView = null; // review mode (review.js): made on first use, from the labeling view
+
 function render({ model, el: host }) {
-  const view = new LabelingView(model);
+  const View = model.get("mode") === "review" ? (ReviewView ||= reviewView(LabelingView)) : LabelingView;
+  const view = new View(model);
   host.appendChild(view.root);
   view.start();
   return () => view.destroy();
@@ -293,6 +297,7 @@ class LabelingView {
 
   _show(entry) {
     this.stage.replaceChildren(entry.panel.el);
+    if (entry.panel.shown) entry.panel.shown(); // e.g. sensor plots draw once on screen
     this.root.dataset.shown = entry.card.id;
     this.card.dataset.kind = entry.card.kind;
     this.nameEl.textContent = entry.card.name || "";
@@ -349,9 +354,15 @@ class LabelingView {
   _message(msg, buffers) {
     switch (msg && msg.type) {
       case "card":
-        this.cache.receive(msg, buffers && buffers.length ? buffers[0] : null);
+        if (msg.kind === "panels") msg.request = (m) => this._later(m); // panel cards: all buffers, zoom requests
+        this.cache.receive(msg, msg.kind === "panels" ? buffers || [] : buffers && buffers.length ? buffers[0] : null);
         if (msg.pos === this.pos) this._renderCardLabels();
         return;
+      case "series_window": {
+        const entry = this.cache.get(msg.pos);
+        if (entry && entry.card.id === msg.id && entry.panel.receive) entry.panel.receive(msg, buffers || []);
+        return;
+      }
       case "undone":
         if (this.localUndos > 0) {
           this.localUndos -= 1; // shown already; the user may have answered again since

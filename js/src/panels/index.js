@@ -2,8 +2,9 @@
 import * as image from "./image.js";
 import * as text from "./text.js";
 import * as error from "./error.js";
+import * as panelCard from "./panel-card.js";
 
-export const panels = { image, text, error };
+export const panels = { image, text, error, panels: panelCard };
 
 export function createPanel(card, buffer) {
   const panel = panels[card.kind] || error;
