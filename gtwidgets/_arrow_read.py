@@ -12,7 +12,7 @@ import pandas as pd
 
 from . import tasks
 from ._arrow_scan import contains, read_table
-from ._line_by_line import BOM
+from ._line_by_line import BOM, STR
 from .validation import CANONICAL_DATE_RE, check_label
 
 _META = tasks.METADATA_SUFFIX
@@ -98,7 +98,7 @@ def _arrow_to_pandas(name: str, col):
                     return col.cast(pa.timestamp("ns")).to_pandas()
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                     pass
-        return col.to_pandas()
+        return col.to_pandas(types_mapper={t: STR}.get)  # pandas 2 would make objects with None
     values = col.to_pylist()
     if _has_nested_nulls(col):
         values = [_drop_none(v) for v in values]

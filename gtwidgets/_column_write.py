@@ -81,6 +81,9 @@ def _fragment(s: pd.Series, name: str, *, integral: bool = False) -> list | None
         except (TypeError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
             arr = pa.array(s.to_numpy(dtype=object), type=_LS)
         return _string_fragment(arr, name)
+    if dtype == object and pd.api.types.infer_dtype(s, skipna=False) == "string":
+        # text a user assigned on pandas 2 (object dtype there); hasnans above ruled out None
+        return _string_fragment(pa.array(s.to_numpy(), type=_LS), name)
     if isinstance(dtype, pd.Int64Dtype) or (dtype.kind in "iu" and not isinstance(dtype, pd.ArrowDtype)):
         return [pc.cast(pa.array(s.to_numpy(dtype="int64")), _LS)]
     if isinstance(dtype, pd.BooleanDtype) or dtype.kind == "b":

@@ -32,6 +32,20 @@ class _Missing:
 MISSING = _Missing()  # a key the line does not have (distinct from JSON null = None)
 
 
+def _string_dtype() -> pd.StringDtype:
+    """pandas 3's ``str`` dtype, whose missing value is NaN, on pandas 2.2 too.
+
+    pandas 2's default for text, object with None, would read a key a line lacks as a JSON null.
+    """
+    try:
+        return pd.StringDtype("pyarrow", na_value=np.nan)  # pandas >= 2.3: the same as "str" in 3.x
+    except TypeError:
+        return pd.StringDtype("pyarrow_numpy")  # pandas 2.2's name for it
+
+
+STR = _string_dtype()
+
+
 # ============================================================================ reading
 
 @dataclass
@@ -129,7 +143,7 @@ def _series(values: list, name: str):
                     return pd.Series(pd.to_datetime(plain, format="%Y-%m-%dT%H:%M:%S.%f")).astype("datetime64[ns]")
                 except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
                     pass
-        return pd.Series(plain, dtype="str")
+        return pd.Series(plain, dtype=STR)
     if kinds == {int}:
         try:
             return pd.Series(pd.array(plain, dtype="Int64"))
@@ -239,7 +253,7 @@ def _values(s: pd.Series, name: str, *, integral: bool = False) -> tuple[list, b
                       if isinstance(v, dict) else v for v in values]
         return _lower_job_names(values, name), not any_missing
     else:
-        values = _lower_job_names(s.tolist(), name)  # strings (pandas 2 keeps them as objects, above)
+        values = _lower_job_names(s.tolist(), name)  # text: the str dtype (STR), NaN where absent
     if any_missing:
         for i in np.flatnonzero(mask).tolist():
             values[i] = MISSING

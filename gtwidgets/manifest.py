@@ -4,7 +4,7 @@ Layout: one row per line (index = 0-based line = ``datasetObjectId``); one colum
 top-level key; each label attribute's ``<attr>-metadata`` object is flattened one level
 into ``<attr>-metadata.<key>`` columns. Integer columns are nullable ``Int64``; a key a
 line lacks is a missing value and is not written back; a JSON ``null`` is ``None`` in an
-object column. Reading tries pyarrow's JSON reader and falls back to orjson line by line
+object column. Text columns have pandas 3's ``str`` dtype (``string[pyarrow_numpy]`` on pandas 2.2). Reading tries pyarrow's JSON reader and falls back to orjson line by line
 whenever Arrow's result could differ from the file (type conflicts, nulls, ``3`` vs ``3.0``).
 
 This module is the public API; the paths behind it live in private modules: ``_arrow_scan``
