@@ -1,0 +1,13 @@
+// After esbuild: the bundle must never reach for a CDN. plotly.js carries one default URL
+// (topojsonURL, used only by geo traces, which the basic bundle lacks); point it at a local
+// path so the offline promise holds to the letter, and fail the build on any other CDN URL.
+import { readFileSync, writeFileSync } from "node:fs";
+
+const path = "../gtwidgets/static/widget.js";
+let code = readFileSync(path, "utf8").replaceAll("https://cdn.plot.ly/un/", "./topojson/");
+const cdn = code.match(/https?:\/\/(cdn\.|unpkg\.com|esm\.sh|cdn\.jsdelivr)[^"'`\s]*/);
+if (cdn) {
+  console.error(`widget.js still names a CDN: ${cdn[0]}`);
+  process.exit(1);
+}
+writeFileSync(path, code);
