@@ -36,7 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if not hasattr(args, "passthrough"):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.passthrough = list(args.passthrough) + extra  # e.g. options for jupyter lab
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         argv.append("--no-browser")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         argv.append("--allow-root")
-    argv += args.jupyter_args
+    argv += args.passthrough
     os.execv(sys.executable, argv)
     return 0  # not reached
 
@@ -53,9 +53,9 @@ def run(args: argparse.Namespace) -> int:
 def register_cli(subparsers) -> None:
     p = subparsers.add_parser(
         "lab", help="start the local S3 store and open JupyterLab on the fashion capstone",
-        description="Start (or reuse) the local S3 store and open JupyterLab on a capstone notebook.")
+        description="Start (or reuse) the local S3 store and open JupyterLab on a capstone notebook. "
+                    "Other options (e.g. --ServerApp.port=8888) go to jupyter lab.")
     p.add_argument("--notebook", default=DEFAULT_NOTEBOOK, help=f"notebook to open (default {DEFAULT_NOTEBOOK})")
     p.add_argument("--port", type=int, default=0, help="port of the local S3 store (default: reuse or pick one)")
     p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
-    p.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="further options for jupyter lab")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, passthrough=[])  # any other option goes to jupyter lab
