@@ -32,11 +32,14 @@ def write_previews(folder: str | Path) -> list[Path]:
     out = []
     for name, items, columns, thumb in (("fashion", fashion, 10, 96), ("traffic-signs", signs, 10, 96),
                                         ("welding", welds, 3, (240, 200))):
+        # smooth studio backgrounds band without dithering; busy scenes look better without it
+        dither = Image.Dither.FLOYDSTEINBERG if name == "fashion" else Image.Dither.NONE
         path = folder / f"{name}.png"
         sheet = contact_sheet([im for _, im in items], columns=columns, thumb=thumb,
                               labels=[c for c, _ in items])
         # 256 colours keep the repository small; octree keeps the rare dark pixels (holes, pores)
-        sheet = sheet.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+        palette = sheet.quantize(256, method=Image.Quantize.FASTOCTREE)
+        sheet = sheet.quantize(palette=palette, dither=dither)  # Pillow dithers only to a given palette
         sheet.save(path, optimize=True)
         out.append(path)
     return out
