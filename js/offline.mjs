@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 
 const path = "../gtwidgets/static/widget.js";
-let code = readFileSync(path, "utf8").replaceAll("https://cdn.plot.ly/un/", "./topojson/");
+let code = readFileSync(path, "utf8").replace(/https:\/\/cdn\.plot\.ly\/un\//g, "./topojson/");
 const cdn = code.match(/https?:\/\/(cdn\.|unpkg\.com|esm\.sh|cdn\.jsdelivr)[^"'`\s]*/);
 if (cdn) {
   console.error(`widget.js still names a CDN: ${cdn[0]}`);
