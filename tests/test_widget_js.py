@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import os
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -14,11 +12,7 @@ from PIL import Image
 pytestmark = pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"),
                                 reason="needs /usr/bin/chromium (apt-get install chromium)")
 
-STATIC = Path(__file__).resolve().parents[1] / "gtwidgets" / "static"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
-ORIGIN = "http://gtwidgets.test"
+from bundle_page import CHROMIUM, CHROMIUM_ARGS, open_harness
 
 # The fake model is the anywidget API the widget uses; the fake kernel answers like widget.py.
 HARNESS = """<!doctype html><html><head><link rel="stylesheet" href="/widget.css"></head><body>
@@ -65,7 +59,7 @@ CATEGORIES = ["cat", "dog", "bird", "other"]
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
 def _jpeg(color) -> str:
@@ -97,24 +91,8 @@ def widget(page):
                                    "per_minute": 0, "eta_seconds": None, "done": False},
                       "sync_status": {"state": "saved", "pending": 0, "message": ""}, **state},
         }
-        # "</" cannot end the script element early: JSON escapes "/" as needed here.
-        html = HARNESS.replace('<div id="host">', '<script type="application/json" id="cfg">'
-                               + json.dumps(cfg).replace("</", "<\\/") + '</script><div id="host">')
-        page.route(f"{ORIGIN}/**", lambda route: route.fulfill(**_serve(route.request.url, html)))
-        page.goto(f"{ORIGIN}/index.html")
-        page.wait_for_function("window.ready === true")
-        page.locator(".gtw-root").focus()
-        return page
+        return open_harness(page, HARNESS, cfg)
     return open_widget
-
-
-def _serve(url: str, html: str) -> dict:
-    name = url.rsplit("/", 1)[-1]
-    if name == "widget.js":
-        return {"body": (STATIC / "widget.js").read_bytes(), "content_type": "text/javascript"}
-    if name == "widget.css":
-        return {"body": (STATIC / "widget.css").read_bytes(), "content_type": "text/css"}
-    return {"body": html, "content_type": "text/html"}
 
 
 def shown(page) -> str:

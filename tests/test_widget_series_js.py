@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import os
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -14,11 +12,7 @@ from PIL import Image
 pytestmark = pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"),
                                 reason="needs /usr/bin/chromium (apt-get install chromium)")
 
-STATIC = Path(__file__).resolve().parents[1] / "gtwidgets" / "static"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
-ORIGIN = "http://gtwidgets.test"
+from bundle_page import CHROMIUM, CHROMIUM_ARGS, open_harness
 CATEGORIES = ["Good Weld", "Burn Through", "Not sure"]
 
 # A fake kernel that makes panel cards (image + 3 signals) and answers zooms with denser data.
@@ -78,7 +72,7 @@ window.ready = true;
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
 def _jpeg() -> str:
@@ -96,22 +90,8 @@ def widget(page):
                          "total": n, "position": 0, "prefetch": 5,
                          "progress": {"labeled": 0, "skipped": 0, "total": n, "per_class": {}, "done": False},
                          "sync_status": {"state": "saved", "pending": 0, "message": ""}}}
-        html = HARNESS.replace('<div id="host"', '<script type="application/json" id="cfg">'
-                               + json.dumps(cfg).replace("</", "<\\/") + '</script><div id="host"')
-        page.route(f"{ORIGIN}/**", lambda route: route.fulfill(**_serve(route.request.url, html)))
-        page.goto(f"{ORIGIN}/index.html")
-        page.wait_for_function("window.ready === true")
-        page.locator(".gtw-root").focus()
-        return page
+        return open_harness(page, HARNESS, cfg)
     return open_widget
-
-
-def _serve(url: str, html: str) -> dict:
-    name = url.rsplit("/", 1)[-1]
-    if name in ("widget.js", "widget.css"):
-        return {"body": (STATIC / name).read_bytes(),
-                "content_type": "text/javascript" if name.endswith(".js") else "text/css"}
-    return {"body": html, "content_type": "text/html"}
 
 
 def _shown(page, object_id: str) -> None:
