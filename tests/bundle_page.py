@@ -30,3 +30,31 @@ def _serve(url: str, html: str) -> dict:
         return {"body": (STATIC / name).read_bytes(),
                 "content_type": "text/javascript" if name.endswith(".js") else "text/css"}
     return {"body": html, "content_type": "text/html"}
+
+
+# Plotly counts a double click when two presses land within its doubleClickDelay (500 ms), and it
+# counts from the press that started the previous drag too. Playwright's dblclick is four round
+# trips to the browser: right after a zoom drag its first press fell just inside that window and its
+# release just outside, so plotly saw two single clicks (a flaky CI failure, reproduced by timing the
+# events). This helper waits until the last press is out of the window, as a person's hand would, then
+# dispatches the whole gesture in one page task on the element a real click would hit.
+_DOUBLE_CLICK = """async ([x, y, settle]) => {
+  await new Promise((done) => setTimeout(done, settle));
+  const target = document.elementFromPoint(x, y);
+  const at = { bubbles: true, cancelable: true, composed: true, clientX: x, clientY: y, button: 0, view: window };
+  for (const detail of [1, 2]) {
+    target.dispatchEvent(new PointerEvent("pointerdown", { ...at, detail, buttons: 1, pointerType: "mouse" }));
+    target.dispatchEvent(new MouseEvent("mousedown", { ...at, detail, buttons: 1 }));
+    target.dispatchEvent(new PointerEvent("pointerup", { ...at, detail, pointerType: "mouse" }));
+    target.dispatchEvent(new MouseEvent("mouseup", { ...at, detail }));
+    target.dispatchEvent(new MouseEvent("click", { ...at, detail }));
+  }
+  target.dispatchEvent(new MouseEvent("dblclick", { ...at, detail: 2 }));
+  return target.getAttribute("class");
+}"""
+PLOTLY_DOUBLE_CLICK_MS = 500
+
+
+def double_click(page, x: float, y: float) -> str:
+    """Double-click at page coordinates (x, y) as one gesture; returns the hit element's class."""
+    return page.evaluate(_DOUBLE_CLICK, [x, y, PLOTLY_DOUBLE_CLICK_MS + 100])

@@ -12,7 +12,7 @@ from PIL import Image
 pytestmark = pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"),
                                 reason="needs /usr/bin/chromium (apt-get install chromium)")
 
-from bundle_page import CHROMIUM, CHROMIUM_ARGS, open_harness
+from bundle_page import CHROMIUM, CHROMIUM_ARGS, double_click, open_harness
 CATEGORIES = ["Good Weld", "Burn Through", "Not sure"]
 
 # A fake kernel that makes panel cards (image + 3 signals) and answers zooms with denser data.
@@ -159,7 +159,7 @@ def test_zoom_fetches_the_visible_range_and_double_click_resets(widget):
     assert series.get_attribute("data-zoomed") == f"{zoom['start']},{zoom['end']}"
     # keys still label after using the mouse on the plot
     assert page.evaluate("document.activeElement.classList.contains('gtw-root')")
-    page.mouse.dblclick(box["x"] + box["width"] * 0.5, y)
+    assert "nsewdrag" in double_click(page, box["x"] + box["width"] * 0.5, y)
     _painted(page, 3)
     assert series.get_attribute("data-zoomed") == "" and series.get_attribute("data-points") == "1200"
     assert len(sent(page, "series_range")) == 1  # the overview is kept: reset asks nothing

@@ -6,6 +6,8 @@ import orjson
 import pytest
 from playwright.sync_api import expect
 
+from bundle_page import double_click  # tests/ is on sys.path
+
 from gtwidgets import storage
 from gtwidgets.datasets import make_welding
 from gtwidgets.welding import WELDING_CATEGORIES
@@ -66,7 +68,7 @@ def test_label_five_welds_by_keyboard_with_plots_and_zoom(lab, moto_server, s3, 
         orjson.loads(storage.read_bytes(welds["source"][0]))["sensor_data"]["s3Path"]).splitlines()[1:]]
     inside = sum(1 for row in raw if start <= float(row[0]) <= end)
     assert int(series.get_attribute("data-points")) == 3 * (inside + 2)  # every sample, 3 signals
-    page.mouse.dblclick(box["x"] + box["width"] * 0.45, y)
+    assert "nsewdrag" in double_click(page, box["x"] + box["width"] * 0.45, y)
     expect(series).to_have_attribute("data-zoomed", "", timeout=15_000)
     assert page.evaluate("document.activeElement.classList.contains('gtw-root')")
 
