@@ -78,7 +78,9 @@ def thumbnail(data: bytes, *, max_size: tuple[int, int] = DEFAULT_SIZE,
             im.load()
             im = ImageOps.exif_transpose(im)
             im = _to_display_mode(im)
-            im.thumbnail((max_w, max_h), Image.Resampling.BICUBIC, reducing_gap=2.0)
+            # Bilinear: Pillow scales its support with the factor, so it is antialiased like
+            # bicubic for downscaling, and about 30% cheaper (cards are made as fast as keys go).
+            im.thumbnail((max_w, max_h), Image.Resampling.BILINEAR, reducing_gap=2.0)
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as e:
         raise ImageDataError(f"cannot decode the image ({_reason(e)})") from None
     out = io.BytesIO()

@@ -18,7 +18,7 @@ import traitlets as t
 from . import cards
 from .agreement import disagreements
 from .errors import JobError
-from .widget import LabelingWidget
+from .widget import DEFAULT_PREFETCH, LabelingWidget
 
 __all__ = ["ReviewWidget", "review_queue"]
 
@@ -42,7 +42,7 @@ class ReviewWidget(LabelingWidget):
     mode = t.Unicode("review").tag(sync=True)
     reviewer = t.Unicode("").tag(sync=True)  # shown with decisions made in this view
 
-    def __init__(self, job, *, reviewer: str | None = None, prefetch: int = 5,
+    def __init__(self, job, *, reviewer: str | None = None, prefetch: int = DEFAULT_PREFETCH,
                  image_size: tuple[int, int] = cards.DEFAULT_SIZE, shortcuts: Sequence[str] | None = None,
                  workers: int = 4):
         if reviewer is not None and not str(reviewer).strip():
@@ -126,17 +126,8 @@ class ReviewWidget(LabelingWidget):
 
     # ------------------------------------------------------------------ job -> traits
 
-    def _refresh(self) -> None:
-        with self._refresh_lock:
-            if self._refresh_timer is not None:
-                self._refresh_timer.cancel()
-                self._refresh_timer = None
-        progress, status = self._progress(), dict(self.job.sync_status())
-        with self.hold_sync():
-            if progress != self.progress:
-                self.progress = progress
-            if status != self.sync_status:
-                self.sync_status = status
+    def _current_progress(self) -> dict:
+        return self._progress()
 
     def _progress(self) -> dict:
         """The same shape as ``job.progress()``, counted over the review queue."""

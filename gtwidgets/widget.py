@@ -23,6 +23,9 @@ __all__ = ["LabelingWidget", "default_shortcuts", "render_instructions"]
 _STATIC = Path(__file__).parent / "static"
 _RESERVED_KEYS = set("jkszum?")  # navigation and commands (m: the widget swallows it anyway)
 _EXTRA_KEYS = [k for k in "qwertyiopadfghlxcvbn" if k not in _RESERVED_KEYS]
+# Cards kept decoded ahead of the one shown. At machine speed (40 keys a second in
+# bench/label_latency.py) five ran dry under load; ten did not. About 2 MB of browser memory a card.
+DEFAULT_PREFETCH = 10
 _REFRESH_DELAY = 0.15  # seconds: progress/sync updates from the uploader thread are batched
 _log = logging.getLogger(__name__)
 
@@ -44,12 +47,14 @@ class LabelingWidget(anywidget.AnyWidget):
     instructions_html = t.Unicode("").tag(sync=True)
     full_instructions_html = t.Unicode("").tag(sync=True)
     total = t.Int(0).tag(sync=True)
-    position = t.Int(0).tag(sync=True)  # the card shown: the browser reports it, reads it at render
-    prefetch = t.Int(5).tag(sync=True)
+    # The card shown: the browser reports it with each batch and reads it when a view opens. It is
+    # synced back with the progress updates, not per key, so a key press costs one message back.
+    position = t.Int(0).tag(sync=True)
+    prefetch = t.Int(DEFAULT_PREFETCH).tag(sync=True)
     progress = t.Dict().tag(sync=True)
     sync_status = t.Dict().tag(sync=True)
 
-    def __init__(self, job, *, prefetch: int = 5, image_size: tuple[int, int] = cards.DEFAULT_SIZE,
+    def __init__(self, job, *, prefetch: int = DEFAULT_PREFETCH, image_size: tuple[int, int] = cards.DEFAULT_SIZE,
                  shortcuts: Sequence[str] | None = None, workers: int = 4):
         self.job = job
         self.image_size = tuple(image_size)
@@ -62,6 +67,7 @@ class LabelingWidget(anywidget.AnyWidget):
             "series_range": self._on_series_range,
         }
         self._series_cache = panel_cards.LockedSeriesCache()
+        self._shown_position: int | None = None
         categories = list(job.categories)
         super().__init__(
             title=str(getattr(job, "name", "")),
@@ -97,7 +103,8 @@ class LabelingWidget(anywidget.AnyWidget):
             if isinstance(inner, dict) and inner.get("type") != "batch":
                 self._on_message(self, inner, None)
         if isinstance(msg.get("position"), int) and 0 <= msg["position"] <= self.total:
-            self.position = msg["position"]
+            self._shown_position = msg["position"]
+            self._refresh_soon()
 
     def _on_cards(self, msg: dict) -> None:
         queue = self.job.queue
@@ -174,12 +181,17 @@ class LabelingWidget(anywidget.AnyWidget):
             if self._refresh_timer is not None:
                 self._refresh_timer.cancel()
                 self._refresh_timer = None
-        progress, status = dict(self.job.progress()), dict(self.job.sync_status())
+        progress, status, shown = self._current_progress(), dict(self.job.sync_status()), self._shown_position
         with self.hold_sync():
+            if shown is not None and shown != self.position:
+                self.position = shown
             if progress != self.progress:
                 self.progress = progress
             if status != self.sync_status:
                 self.sync_status = status
+
+    def _current_progress(self) -> dict:
+        return dict(self.job.progress())
 
     # ------------------------------------------------------------------ helpers
 

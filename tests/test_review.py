@@ -13,6 +13,7 @@ from gtwidgets.errors import JobError
 from gtwidgets.job import LabelingJob
 from gtwidgets.review import ReviewWidget, review_queue
 from gtwidgets.widget import LabelingWidget
+from test_widget import wait_for_traits  # tests/ is on sys.path
 
 CATS = ["cat", "dog", "bird"]
 # object 0: unanimous; 1: 2-1; 2: 2-1; 3: all different (lowest confidence, first in review)
@@ -105,7 +106,7 @@ def test_a_decision_is_an_adjudication_that_wins_in_the_output(reviewed, monkeyp
     w._on_message(w, {"type": "batch", "position": 2, "messages": [
         {"type": "submit", "id": first, "answer": overrule, "spent": 1.0},
         {"type": "submit", "id": second, "answer": consolidated[second], "spent": 0.5}]}, [])
-    assert w.position == 2
+    wait_for_traits(w, position=2)
     table = reviewed.adjudications
     assert table[["object_id", "label", "reviewer"]].values.tolist() == sorted(
         [[first, overrule, "teacher"], [second, consolidated[second], "teacher"]])

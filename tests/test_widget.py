@@ -38,17 +38,27 @@ class Browser:
             return self.messages[start:]
 
 
-def wait_for_progress(widget: LabelingWidget, **expected) -> dict:
-    """Progress updates are batched (a key press does not wait for them): wait for these values."""
+def _wait_until(widget: LabelingWidget, traits: list[str], ok) -> None:
+    """Progress and position go to the browser batched (a key press does not wait for them)."""
     seen = threading.Event()
 
     def check(_change=None):
-        if all(widget.progress.get(k) == v for k, v in expected.items()):
+        if ok():
             seen.set()
-    widget.observe(check, "progress")
+    widget.observe(check, traits)
     check()
-    assert seen.wait(30), (widget.progress, expected)
-    widget.unobserve(check, "progress")
+    assert seen.wait(30), {k: getattr(widget, k) for k in traits}
+    widget.unobserve(check, traits)
+
+
+def wait_for_traits(widget: LabelingWidget, **expected) -> None:
+    """Wait until these traits hold these values."""
+    _wait_until(widget, list(expected), lambda: all(getattr(widget, k) == v for k, v in expected.items()))
+
+
+def wait_for_progress(widget: LabelingWidget, **expected) -> dict:
+    """Wait for these values in the progress trait."""
+    _wait_until(widget, ["progress"], lambda: all(widget.progress.get(k) == v for k, v in expected.items()))
     return widget.progress
 
 
@@ -122,7 +132,8 @@ def test_a_batch_is_handled_in_order_and_reports_the_position(image_job):
     replies = Browser(w).ask({"type": "batch", "position": 1, "messages": [
         {"type": "submit", "id": "0", "answer": "dog"}, {"type": "undo"},
         {"type": "submit", "id": "0", "answer": "cat"}, {"type": "cards", "positions": [2]}]}, replies=2)
-    assert image_job.answer("0") == ["cat"] and w.position == 1
+    assert image_job.answer("0") == ["cat"]
+    wait_for_traits(w, position=1)  # sent back with the next progress update, not per key
     assert sorted(m["type"] for m, _ in replies) == ["card", "undone"]
 
 

@@ -31,7 +31,7 @@ class LabelingView {
     this.shownAt = performance.now();
     this.cache = new CardCache({
       behind: BEHIND,
-      ahead: Math.max(1, model.get("prefetch") || 5),
+      ahead: Math.max(1, model.get("prefetch") || 10),
       request: (positions) => this._later({ type: "cards", positions }),
     });
     this._build();
