@@ -9,6 +9,7 @@ import { el, textEl } from "./dom.js";
 import { reviewView } from "./review.js";
 
 const BEHIND = 3;
+const SEND_GAP = 60; // ms between two batches to the kernel, at most 16 requests a second
 
 let ReviewView = null; // review mode (review.js): made on first use, from the labeling view
 
@@ -27,6 +28,7 @@ class LabelingView {
     this.history = []; // positions answered or skipped in this page, for instant undo
     this.localUndos = 0; // undos already shown; their replies from the kernel only confirm
     this.outbox = []; // messages to the kernel, sent in order once the new card is painted
+    this.sentAt = -Infinity; // when the last batch went
     this.selected = new Set(); // multi-label picks on the current card
     this.shownAt = performance.now();
     this.cache = new CardCache({
@@ -278,18 +280,22 @@ class LabelingView {
   }
 
   /** Queue a message for the kernel. Messages go after the next paint, in order, as one batch
-   * carrying the position shown: one kernel request a key press, and the paint never waits. */
+   * carrying the position shown, and at most one batch per SEND_GAP: each kernel request makes
+   * the kernel and JupyterLab's busy/idle indicators work (about 10 ms of the page's time), so
+   * keys pressed faster than that share a request. The paint never waits. */
   _later(msg) {
     if (msg) this.outbox.push(msg);
     if (this.flushing) return;
     this.flushing = true;
-    requestAnimationFrame(() => setTimeout(() => this._flush(), 0));
-    setTimeout(() => this._flush(), 100); // rAF does not run in a hidden tab; messages must still go out
+    const gap = Math.max(0, this.sentAt + SEND_GAP - performance.now());
+    requestAnimationFrame(() => setTimeout(() => this._flush(), gap));
+    setTimeout(() => this._flush(), 100 + gap); // rAF does not run in a hidden tab; messages must still go out
   }
 
   _flush() {
     if (!this.flushing) return;
     this.flushing = false;
+    this.sentAt = performance.now();
     const messages = this.outbox;
     this.outbox = [];
     this.model.send({ type: "batch", position: this.pos, messages });
