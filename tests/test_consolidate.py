@@ -179,6 +179,22 @@ def test_hand_made_cases_single_label():
     assert meta["human-annotated"] == "yes"
 
 
+def test_the_order_of_answers_changes_nothing():
+    """The EM sums answers per object and per worker cell; shuffled rows must give the same result."""
+    truth, labels = simulate(300, [0.9, 0.6, 0.4], 3, seed=5, missing=0.3)
+    names = np.array(CATS[:3], dtype=object)
+    obj, wrk = np.nonzero(labels >= 0)
+    answers = pd.DataFrame({"object_id": obj.astype(str), "worker_id": [f"w{w}" for w in wrk],
+                            "answer": names[labels[obj, wrk]]})
+    shuffled = answers.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    assert not shuffled["object_id"].is_monotonic_increasing
+    kw = dict(label_attribute="x", batches="none", stop="converged", smoothing=1e-4, max_epochs=50)
+    a, b = consolidate(answers, CATS[:3], **kw), consolidate(shuffled, CATS[:3], **kw)
+    assert a["label"].tolist() == b["label"].tolist() and a["confidence"].tolist() == b["confidence"].tolist()
+    assert (a.set_index("object_id")["label"].reindex([str(i) for i in range(300)]).to_numpy()
+            == names[truth]).mean() > 0.8
+
+
 def test_output_is_in_line_number_order():
     answers = table({"10": ["cat"], "2": ["dog"], "1": ["bird"]})
     assert consolidate(answers, CATS, label_attribute="x")["object_id"].tolist() == ["1", "2", "10"]
