@@ -23,6 +23,7 @@ import orjson
 import pandas as pd
 
 from . import storage, tasks
+from .decisions import DecisionStore, DecisionWork, decision_key, latest
 from .errors import ConflictError, JobError, NotFoundError, StorageError
 from .journal import Journal
 from .sync import Uploader
@@ -123,7 +124,11 @@ class LabelingJob:
         self._lock = threading.RLock()
         self._answers: dict[str, Answer] = {}        # this worker's current answers
         self._others: dict[str, dict[str, Answer]] = {}  # other workers' answers seen in the store
-        self._adjudications: dict[str, dict] = {}    # object id -> reviewer's decision
+        self._adjudications: dict[str, dict] = {}    # object id -> decision made through this job
+        self._decision_store = DecisionStore(self.job_dir, ITERATION)
+        self._decisions_synced: dict[str, str | None] = {}  # object id -> our decision file in the store
+        self._decisions_dirty: set[str] = set()
+        self._others_decisions: dict[str, dict] = {}  # object id -> latest decision by other reviewers
         self._store_cache: dict[str, list[dict]] = {}  # worker-response file -> its answers
         self._synced: dict[str, tuple[str, str] | None] = {}  # object id -> (key, token) now in the store
         self._skipped: set[str] = set()
@@ -302,8 +307,9 @@ class LabelingJob:
     def label_pair(self, object_id: str) -> dict | None:
         """``{attr: ..., attr-metadata: ...}`` for an answered object (one worker: confidence 0)."""
         oid = str(object_id)
-        if oid in self._adjudications:
-            return self._adjudicated_pair(oid)
+        decision = self._all_decisions().get(oid)
+        if decision is not None:
+            return self._adjudicated_pair(decision)
         if callable(self.consolidation):
             return self._custom_pair(oid)
         if self.workers_per_object > 1:
@@ -331,8 +337,8 @@ class LabelingJob:
                 labeled = self._consolidated_pairs()
             else:
                 labeled = {oid: self.label_pair(oid) for oid in self._answers}
-            for oid in self._adjudications:
-                labeled[oid] = self._adjudicated_pair(oid)
+            for oid, decision in self._all_decisions().items():
+                labeled[oid] = self._adjudicated_pair(decision)
         lines = list(self._input_lines)
         for oid, pair in labeled.items():
             if pair is None:
@@ -384,6 +390,14 @@ class LabelingJob:
         rec = {"op": "adjudicate", "id": oid, "labels": list(labels),
                "reviewer": _worker_id(reviewer if reviewer is not None else self.worker_id),
                "time": _fmt(datetime.now(timezone.utc))}
+        self._record_decision(rec)
+
+    def withdraw_adjudication(self, object_id) -> None:
+        """Take back the decision made through this job: the object's label is consolidated again
+        (or another reviewer's decision stands)."""
+        self._record_decision({"op": "withdraw", "id": self._check_id(object_id)})
+
+    def _record_decision(self, rec: dict) -> None:
         with self._lock:
             rec["seq"] = self.journal.append(rec)[0]
             self._apply(rec)
@@ -393,10 +407,16 @@ class LabelingJob:
 
     @property
     def adjudications(self) -> pd.DataFrame:
+        """Every reviewer's standing decision, from this kernel and from the output store."""
         rows = [{"object_id": oid, "label": d["labels"] if self.multi_label else d["labels"][0],
                  "reviewer": d["reviewer"], "time": pd.Timestamp(d["time"])}
-                for oid, d in sorted(self._adjudications.items(), key=lambda kv: int(kv[0]))]
+                for oid, d in sorted(self._all_decisions().items(), key=lambda kv: int(kv[0]))]
         return pd.DataFrame(rows, columns=["object_id", "label", "reviewer", "time"])
+
+    def _all_decisions(self) -> dict[str, dict]:
+        with self._lock:
+            ids = set(self._adjudications) | set(self._others_decisions)
+            return {oid: latest([self._adjudications.get(oid), self._others_decisions.get(oid)]) for oid in ids}
 
     def refresh(self) -> None:
         """Read the other workers' answers from the output store (new files only)."""
@@ -412,7 +432,19 @@ class LabelingJob:
                     if wid not in others.setdefault(oid, {}) or others[oid][wid].submitted < a.submitted:
                         others[oid][wid] = a
             self._others = others
+        self._refresh_decisions()
         self._changed()
+
+    def _refresh_decisions(self) -> None:
+        """Other reviewers' decisions from the store (ours are known from the journal)."""
+        found = self._decision_store.scan()
+        with self._lock:
+            ours = {oid: {k for k in (self._decisions_synced.get(oid),) if k}
+                    | ({decision_key(self._adjudications[oid])} if oid in self._adjudications else set())
+                    for oid in found}
+            self._others_decisions = {
+                oid: d for oid, files in found.items() if oid in self._position
+                for d in [latest(dec for key, dec in files.items() if key not in ours[oid])] if d}
 
     @property
     def output_manifest_uri(self) -> str:
@@ -435,9 +467,24 @@ class LabelingJob:
                 else:
                     self._dirty.discard(oid)
             work.sort(key=lambda w: self._position.get(w[0], 0))
+            for oid in list(self._decisions_dirty):
+                decision = self._adjudications.get(oid)
+                have = self._decisions_synced.get(oid)
+                if have != (decision_key(decision) if decision else None):
+                    work.append(DecisionWork(oid, decision, have))
+                else:
+                    self._decisions_dirty.discard(oid)
             return work
 
     def do_work(self, item):
+        if isinstance(item, DecisionWork):
+            key = self._decision_store.write(item.object_id, item.decision) if item.decision else None
+            if item.old_key and item.old_key != key:
+                try:
+                    self._decision_store.delete(item.object_id, item.old_key)
+                except NotFoundError:
+                    pass
+            return item, key
         oid, answer, old_key = item
         new_key = None
         if answer is not None:
@@ -449,11 +496,12 @@ class LabelingJob:
     def work_done(self, results: list) -> None:
         if not results:
             return
-        records = [{"op": "synced", "id": oid, "have": have} for oid, have in results]
+        records = [{"op": "decision-synced", "id": item.object_id, "key": have} if isinstance(item, DecisionWork)
+                   else {"op": "synced", "id": item, "have": have} for item, have in results]
         self.journal.append(*records)
         with self._lock:
-            for oid, have in results:
-                self._synced[oid] = have
+            for rec in records:
+                self._apply(rec)
             self._manifest_dirty = True
 
     def after_batch(self, *, final: bool) -> None:
@@ -575,8 +623,7 @@ class LabelingJob:
         table = self.consolidated()
         return {str(oid): pair for oid, pair in zip(table["object_id"], table["pair"]) if pair}
 
-    def _adjudicated_pair(self, oid: str) -> dict:
-        d = self._adjudications[oid]
+    def _adjudicated_pair(self, d: dict) -> dict:
         date = tasks.format_creation_date(_parse_time(d["time"]))
         if self.multi_label:
             return tasks.multilabel_label(self.label_attribute, self.categories, d["labels"], job_name=self.name,
@@ -648,8 +695,14 @@ class LabelingJob:
             self._skipped.discard(rec["id"])
         elif op == "skip":
             self._skipped.add(rec["id"])
-        elif op == "adjudicate":
-            self._adjudications[rec["id"]] = rec
+        elif op in ("adjudicate", "withdraw"):
+            if op == "adjudicate":
+                self._adjudications[rec["id"]] = rec
+            else:
+                self._adjudications.pop(rec["id"], None)
+            self._decisions_dirty.add(rec["id"])
+        elif op == "decision-synced":
+            self._decisions_synced[rec["id"]] = rec.get("key")
         elif op == "synced":
             have = rec.get("have")
             self._synced[rec["id"]] = tuple(have) if have else None
@@ -717,8 +770,19 @@ class LabelingJob:
                             storage.delete(self.worker_response_uri(oid, stale))
                         except StorageError:
                             pass
+        try:
+            found = self._decision_store.scan()
+        except StorageError:
+            found = {}
+        with self._lock:
+            for oid, key in list(self._decisions_synced.items()):
+                if key and key not in found.get(oid, {}):
+                    self._decisions_synced[oid] = None  # the store lost our decision: write it again
+                    self._decisions_dirty.add(oid)
         if self.workers_per_object > 1:
             self.refresh()
+        else:
+            self._refresh_decisions()
 
     def _journal_path(self, journal_dir) -> Path:
         root = Path(journal_dir or os.environ.get("GTWIDGETS_HOME") or Path.home() / ".gtwidgets")

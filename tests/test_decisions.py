@@ -1,0 +1,71 @@
+"""A reviewer's decision is shared through the store: it wins in whoever writes the output
+manifest next, survives a lost journal, and can be withdrawn (moto S3 server)."""
+from __future__ import annotations
+
+import orjson
+import pandas as pd
+
+from gtwidgets import storage
+from gtwidgets.decisions import decision_key, latest
+from gtwidgets.job import LabelingJob
+
+CATS = ["cat", "dog", "bird"]
+VOTES = {"ann": ["cat", "dog", "bird"], "bob": ["cat", "dog", "cat"], "cyd": ["cat", "cat", "bird"]}
+
+
+def _job(output, journals, worker, *, journal=None):
+    frame = pd.DataFrame({"source": ["a purring thing", "a barking thing", "a singing thing"]})
+    return LabelingJob("pets", input=frame, categories=CATS, output=output, worker_id=worker,
+                       workers_per_object=3, journal_dir=journals / (journal or worker), manifest_interval=0)
+
+
+def _labels(output) -> list[str]:
+    body = storage.read_bytes(storage.join(output, "pets", "manifests", "output", "output.manifest"))
+    return [orjson.loads(line)["pets-metadata"]["class-name"] for line in body.splitlines()]
+
+
+def test_a_decision_wins_in_another_workers_manifest_and_can_be_withdrawn(s3, tmp_path):
+    output, journals = f"{s3}/jobs", tmp_path / "journals"
+    jobs = {w: _job(output, journals, w) for w in VOTES}
+    for w, answers in VOTES.items():
+        for i, a in enumerate(answers[:2]):
+            jobs[w].submit(i, a)
+        assert jobs[w].flush(30)
+    reviewer = _job(output, journals, "teacher")
+    reviewer.adjudicate(1, "bird", reviewer="teacher")  # overrules dog (2 of 3)
+    assert reviewer.flush(30)
+    files = storage.list_files(f"{output}/pets/annotations/adjudication/iteration-1/1/")
+    assert len(files) == 1 and orjson.loads(storage.read_bytes(files[0]))["labels"] == ["bird"]
+
+    # A worker who never saw the review finishes the last object and writes the manifest.
+    for w, answers in VOTES.items():
+        jobs[w].submit(2, answers[2])
+    assert all(j.flush(30) for j in jobs.values())
+    assert _labels(output) == ["cat", "bird", "bird"]  # the decision stands in the worker's write
+    assert jobs["cyd"].adjudications[["object_id", "label", "reviewer"]].values.tolist() == [["1", "bird", "teacher"]]
+
+    # The reviewer's journal is lost: the decision is still known, from the store.
+    reviewer.close()
+    again = _job(output, journals, "teacher", journal="teacher-new-machine")
+    assert again.adjudications["label"].tolist() == ["bird"]
+    again.close()
+
+    # Withdrawn through the original journal: the file goes, consolidation labels the object again.
+    reviewer = _job(output, journals, "teacher")
+    reviewer.withdraw_adjudication(1)
+    assert reviewer.flush(30)
+    assert storage.list_files(f"{output}/pets/annotations/adjudication/iteration-1/") == []
+    assert reviewer.adjudications.empty
+    jobs["ann"].refresh()
+    assert jobs["ann"].adjudications.empty and jobs["ann"].flush(30)
+    assert _labels(output) == ["cat", "dog", "bird"]
+    for j in (*jobs.values(), reviewer):
+        j.close()
+
+
+def test_the_latest_decision_stands_and_a_changed_one_is_a_new_file():
+    early = {"reviewer": "a", "labels": ["cat"], "time": "2026-12-02T10:00:00.000001Z"}
+    late = {"reviewer": "b", "labels": ["dog"], "time": "2026-12-02T10:00:00.000002Z"}
+    assert latest([early, None, late]) is late and latest([None]) is None
+    assert decision_key(early) != decision_key({**early, "time": late["time"]})
+    assert decision_key(early) != decision_key({**early, "reviewer": "b"})
