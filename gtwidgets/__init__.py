@@ -28,6 +28,7 @@ _PUBLIC = {
     "welding_job": "welding",
     # widgets
     "LabelingWidget": "widget",
+    "ReviewWidget": "review",
     # errors
     "GtError": "errors",
     "ManifestError": "errors",
