@@ -12,6 +12,31 @@ STATIC = Path(__file__).resolve().parents[1] / "gtwidgets" / "static"
 ORIGIN = "http://gtwidgets.test"
 
 
+# The anywidget model API the widget uses, faked: state from the page's config, listeners, and
+# `send` that records each batch and passes its messages to the harness's `kernel(msg)`
+# (unless cfg.autoReply is false); `reply(msg, buffers)` is the kernel speaking back.
+FAKE_MODEL = """
+const cfg = JSON.parse(document.getElementById("cfg").textContent);
+const listeners = {};
+const state = cfg.state;
+Object.assign(window, { sent: [], saves: [], positions: [] });
+const model = {
+  get: (k) => state[k],
+  set(k, v) { state[k] = v; (listeners["change:" + k] || []).forEach((f) => f()); },
+  save_changes() { window.saves.push({ ...state }); },
+  on(ev, f) { (listeners[ev] ||= []).push(f); },
+  off(ev, f) { listeners[ev] = f ? (listeners[ev] || []).filter((g) => g !== f) : []; },
+  send(batch) {  // the view sends one batch at a time, with the position it shows
+    window.positions.push(batch.position);
+    for (const msg of batch.messages) { window.sent.push(msg); if (cfg.autoReply !== false) kernel(msg); }
+  },
+};
+function reply(msg, buffers = []) {
+  setTimeout(() => (listeners["msg:custom"] || []).forEach((f) => f(msg, buffers)), 0);
+}
+"""
+
+
 def open_harness(page, harness: str, cfg: dict):
     """Serve ``harness`` (which reads its config from ``#cfg``) with the real bundle; focus the widget."""
     # "</" cannot end the script element early: JSON escapes "/" as needed here.
@@ -53,6 +78,17 @@ _DOUBLE_CLICK = """async ([x, y, settle]) => {
   return target.getAttribute("class");
 }"""
 PLOTLY_DOUBLE_CLICK_MS = 500
+
+
+def drag_across(page, box: dict, start: float, end: float) -> None:
+    """A zoom drag along the middle of ``box`` from ``start`` to ``end`` (fractions of its width),
+    in small steps as a hand moves, so plotly sees a drag rather than a click."""
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * start, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * (start + end) / 2, y, steps=5)
+    page.mouse.move(box["x"] + box["width"] * end, y, steps=5)
+    page.mouse.up()
 
 
 def double_click(page, x: float, y: float) -> str:

@@ -12,31 +12,14 @@ from PIL import Image
 pytestmark = pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"),
                                 reason="needs /usr/bin/chromium (apt-get install chromium)")
 
-from bundle_page import CHROMIUM, CHROMIUM_ARGS, open_harness
+from bundle_page import CHROMIUM, CHROMIUM_ARGS, FAKE_MODEL, open_harness
 
 # The fake model is the anywidget API the widget uses; the fake kernel answers like widget.py.
 HARNESS = """<!doctype html><html><head><link rel="stylesheet" href="/widget.css"></head><body>
 <div id="host"></div>
 <script type="module">
 import widget from "/widget.js";
-const cfg = JSON.parse(document.getElementById("cfg").textContent);
-const listeners = {};
-const state = cfg.state;
-const model = {
-  get: (k) => state[k],
-  set(k, v) { state[k] = v; (listeners["change:" + k] || []).forEach((f) => f()); },
-  save_changes() { window.saves.push({ ...state }); },
-  on(ev, f) { (listeners[ev] ||= []).push(f); },
-  off(ev, f) { listeners[ev] = f ? (listeners[ev] || []).filter((g) => g !== f) : []; },
-  send(batch) {  // the view sends one batch a frame, with the position it shows
-    window.positions.push(batch.position);
-    for (const msg of batch.messages) { window.sent.push(msg); if (cfg.autoReply) kernel(msg); }
-  },
-};
-const bytes = cfg.images.map((b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
-function reply(msg, buffers = []) {
-  setTimeout(() => (listeners["msg:custom"] || []).forEach((f) => f(msg, buffers)), 0);
-}
+""" + FAKE_MODEL + """const bytes = cfg.images.map((b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
 function kernel(msg) {
   if (msg.type !== "cards") return;
   for (const pos of msg.positions) {
@@ -44,7 +27,7 @@ function kernel(msg) {
     reply({ type: "card", pos, ...c }, c.kind === "image" ? [new DataView(bytes[c.image].buffer)] : []);
   }
 }
-Object.assign(window, { sent: [], saves: [], positions: [], model, reply, kernel, bytes,
+Object.assign(window, { model, reply, kernel, bytes,
   live: new Set(), documentKeys: [] });
 const create = URL.createObjectURL, revoke = URL.revokeObjectURL;
 URL.createObjectURL = (b) => { const u = create(b); window.live.add(u); return u; };

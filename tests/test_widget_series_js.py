@@ -12,7 +12,7 @@ from PIL import Image
 pytestmark = pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"),
                                 reason="needs /usr/bin/chromium (apt-get install chromium)")
 
-from bundle_page import CHROMIUM, CHROMIUM_ARGS, double_click, open_harness
+from bundle_page import CHROMIUM, CHROMIUM_ARGS, FAKE_MODEL, double_click, drag_across, open_harness
 CATEGORIES = ["Good Weld", "Burn Through", "Not sure"]
 
 # A fake kernel that makes panel cards (image + 3 signals) and answers zooms with denser data.
@@ -20,21 +20,7 @@ HARNESS = """<!doctype html><html><head><link rel="stylesheet" href="/widget.css
 <div id="host" style="width: 960px"></div>
 <script type="module">
 import widget from "/widget.js";
-const cfg = JSON.parse(document.getElementById("cfg").textContent);
-const listeners = {};
-const state = cfg.state;
-const model = {
-  get: (k) => state[k],
-  set(k, v) { state[k] = v; (listeners["change:" + k] || []).forEach((f) => f()); },
-  save_changes() {},
-  on(ev, f) { (listeners[ev] ||= []).push(f); },
-  off(ev, f) { listeners[ev] = f ? (listeners[ev] || []).filter((g) => g !== f) : []; },
-  send(batch) { for (const msg of batch.messages) { window.sent.push(msg); kernel(msg); } },
-};
-const jpeg = Uint8Array.from(atob(cfg.image), (c) => c.charCodeAt(0));
-function reply(msg, buffers = []) {
-  setTimeout(() => (listeners["msg:custom"] || []).forEach((f) => f(msg, buffers)), 0);
-}
+""" + FAKE_MODEL + """const jpeg = Uint8Array.from(atob(cfg.image), (c) => c.charCodeAt(0));
 function signal(n, t0, t1, k) {  // n points over [t0, t1]; each column a different wave
   const t = new Float64Array(n), y = new Float32Array(n);
   for (let i = 0; i < n; i++) { t[i] = t0 + (t1 - t0) * i / (n - 1); y[i] = Math.sin(t[i] / (50 * (k + 1))) * (k + 1); }
@@ -64,7 +50,7 @@ function kernel(msg) {
     reply(meta, bufs);
   }
 }
-Object.assign(window, { sent: [], model, reply, kernel });
+Object.assign(window, { model, reply, kernel });
 window.cleanup = widget.render({ model, el: document.getElementById("host") });
 window.ready = true;
 </script></body></html>"""
@@ -144,12 +130,7 @@ def test_zoom_fetches_the_visible_range_and_double_click_resets(widget):
     _shown(page, "w0")
     _painted(page)
     box = page.locator(".gtw-stage .gtw-series .nsewdrag").first.bounding_box()
-    y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + box["width"] * 0.25, y)
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.4, y, steps=5)
-    page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=5)
-    page.mouse.up()
+    drag_across(page, box, 0.25, 0.5)
     (zoom,) = sent(page, "series_range")
     assert zoom["id"] == "w0" and zoom["pos"] == 0 and zoom["panel"] == 1
     assert 500 < zoom["start"] < 1500 < zoom["end"] < 2500  # about a quarter of [0, 4000]
@@ -159,7 +140,7 @@ def test_zoom_fetches_the_visible_range_and_double_click_resets(widget):
     assert series.get_attribute("data-zoomed") == f"{zoom['start']},{zoom['end']}"
     # keys still label after using the mouse on the plot
     assert page.evaluate("document.activeElement.classList.contains('gtw-root')")
-    assert "nsewdrag" in double_click(page, box["x"] + box["width"] * 0.5, y)
+    assert "nsewdrag" in double_click(page, box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
     _painted(page, 3)
     assert series.get_attribute("data-zoomed") == "" and series.get_attribute("data-points") == "1200"
     assert len(sent(page, "series_range")) == 1  # the overview is kept: reset asks nothing

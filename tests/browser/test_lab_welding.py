@@ -6,7 +6,7 @@ import orjson
 import pytest
 from playwright.sync_api import expect
 
-from bundle_page import double_click  # tests/ is on sys.path
+from bundle_page import double_click, drag_across  # tests/ is on sys.path
 
 from gtwidgets import storage
 from gtwidgets.datasets import make_welding
@@ -55,12 +55,7 @@ def test_label_five_welds_by_keyboard_with_plots_and_zoom(lab, moto_server, s3, 
 
     # Zoom on the plot: the kernel sends the range at full detail through the real comm.
     box = series.locator(".nsewdrag").first.bounding_box()
-    y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + box["width"] * 0.40, y)
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.45, y, steps=4)
-    page.mouse.move(box["x"] + box["width"] * 0.50, y, steps=4)
-    page.mouse.up()
+    drag_across(page, box, 0.40, 0.50)
     expect(series).to_have_attribute("data-painted", "2", timeout=15_000)
     zoomed = series.get_attribute("data-zoomed")
     start, end = map(float, zoomed.split(","))
@@ -68,7 +63,7 @@ def test_label_five_welds_by_keyboard_with_plots_and_zoom(lab, moto_server, s3, 
         orjson.loads(storage.read_bytes(welds["source"][0]))["sensor_data"]["s3Path"]).splitlines()[1:]]
     inside = sum(1 for row in raw if start <= float(row[0]) <= end)
     assert int(series.get_attribute("data-points")) == 3 * (inside + 2)  # every sample, 3 signals
-    assert "nsewdrag" in double_click(page, box["x"] + box["width"] * 0.45, y)
+    assert "nsewdrag" in double_click(page, box["x"] + box["width"] * 0.45, box["y"] + box["height"] / 2)
     expect(series).to_have_attribute("data-zoomed", "", timeout=15_000)
     assert page.evaluate("document.activeElement.classList.contains('gtw-root')")
 
