@@ -584,11 +584,15 @@ class LabelingJob:
         except Exception as e:
             raise JobError(f"the consolidation function raised {type(e).__name__}: {e}") from e
         responses.write_consolidation_response(self.job_dir, ITERATION, response, when=when)
+        # Journaled, so a restart does not call the function again for the same answers.
+        records = [{"op": "consolidated", "id": oid, "token": tokens.get(oid, ""),
+                    "label": content[self.label_attribute], "date": tasks.format_creation_date(when)}
+                   for oid, content in parsed.items() if oid in self._position and self.label_attribute in content]
         with self._lock:
-            for oid, content in parsed.items():
-                if oid in self._position and self.label_attribute in content:
-                    self._custom_labels[oid] = (tokens.get(oid, ""), content[self.label_attribute],
-                                                tasks.format_creation_date(when))
+            if records:
+                self.journal.append(*records)
+            for rec in records:
+                self._apply(rec)
             self._manifest_dirty = True
         return [oid for oid in parsed if oid in self._position]
 
@@ -701,6 +705,8 @@ class LabelingJob:
             else:
                 self._adjudications.pop(rec["id"], None)
             self._decisions_dirty.add(rec["id"])
+        elif op == "consolidated":
+            self._custom_labels[rec["id"]] = (rec["token"], rec["label"], rec["date"])
         elif op == "decision-synced":
             self._decisions_synced[rec["id"]] = rec.get("key")
         elif op == "synced":

@@ -109,3 +109,31 @@ def test_the_shared_sample_events_work(s3):
     assert [o["datasetObjectId"] for o in out] == ["0", "2"]
     content = out[0]["consolidatedAnnotation"]["content"]["test-label-attribute"]
     assert content["annotatedResult"]["boundingBoxes"][0]["label"] == "Red"
+
+
+def test_a_restart_does_not_consolidate_the_same_answers_again(tmp_path):
+    calls = []
+
+    def counting(event):
+        calls.append(event["payload"]["s3Uri"])
+        return default_consolidation(event)
+
+    def open_job():
+        return LabelingJob("welds", input=welds(), categories=CATS, output=str(tmp_path / "out"),
+                           worker_id="w", journal_dir=tmp_path / "j", consolidation=counting)
+    job = open_job()
+    job.submit(0, "Burn Through")
+    job.submit(2, "Good Weld")
+    assert job.flush(timeout=30) and len(calls) == 1
+    job.close()
+    again = open_job()  # a kernel restart: same output, same journal
+    assert again.flush(timeout=30)
+    assert len(calls) == 1  # nothing new to consolidate
+    lines = [orjson.loads(x) for x in storage.read_bytes(again.output_manifest_uri).splitlines()]
+    assert [line.get("welds", {}).get("crowd-image-classifier", {}).get("label") for line in lines] == [
+        "Burn Through", None, "Good Weld", None]
+    again.submit(0, "Not sure")  # a changed answer is consolidated again
+    assert again.flush(timeout=30) and len(calls) == 2
+    line = orjson.loads(storage.read_bytes(again.output_manifest_uri).splitlines()[0])
+    assert line["welds"]["crowd-image-classifier"]["label"] == "Not sure"
+    again.close()
