@@ -23,9 +23,10 @@ __all__ = ["LabelingWidget", "default_shortcuts", "render_instructions"]
 _STATIC = Path(__file__).parent / "static"
 _RESERVED_KEYS = set("jkszum?")  # navigation and commands (m: the widget swallows it anyway)
 _EXTRA_KEYS = [k for k in "qwertyiopadfghlxcvbn" if k not in _RESERVED_KEYS]
-# Cards kept decoded ahead of the one shown. At machine speed (40 keys a second in
-# bench/label_latency.py) five ran dry under load; ten did not. About 2 MB of browser memory a card.
-DEFAULT_PREFETCH = 10
+# Cards kept decoded ahead of the one shown. The browser asks for more in chunks of half this,
+# so at machine speed (bench/label_latency.py) 16 keep the next card ready where 5 and 10 ran
+# dry. About 2 MB of browser memory a card.
+DEFAULT_PREFETCH = 16
 _REFRESH_DELAY = 0.15  # seconds: progress/sync updates from the uploader thread are batched
 _log = logging.getLogger(__name__)
 

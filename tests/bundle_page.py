@@ -37,6 +37,14 @@ function reply(msg, buffers = []) {
 """
 
 
+def sent(page, kind: str) -> list[dict]:
+    """Messages of one kind the view has sent. Answers wait for their batch (up to the view's
+    SEND_GAP after the last one); a pagehide event sends what waits, as closing the tab does."""
+    page.evaluate("""() => new Promise((r) => requestAnimationFrame(() => setTimeout(() => {
+      window.dispatchEvent(new PageTransitionEvent("pagehide")); setTimeout(r, 0); }, 0)))""")
+    return [m for m in page.evaluate("window.sent") if m["type"] == kind]
+
+
 def open_harness(page, harness: str, cfg: dict):
     """Serve ``harness`` (which reads its config from ``#cfg``) with the real bundle; focus the widget."""
     # "</" cannot end the script element early: JSON escapes "/" as needed here.

@@ -12,7 +12,7 @@ from PIL import Image
 pytestmark = pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"),
                                 reason="needs /usr/bin/chromium (apt-get install chromium)")
 
-from bundle_page import CHROMIUM, CHROMIUM_ARGS, FAKE_MODEL, open_harness
+from bundle_page import CHROMIUM, CHROMIUM_ARGS, FAKE_MODEL, open_harness, sent
 
 # The fake model is the anywidget API the widget uses; the fake kernel answers like widget.py.
 HARNESS = """<!doctype html><html><head><link rel="stylesheet" href="/widget.css"></head><body>
@@ -82,12 +82,6 @@ def shown(page) -> str:
     return page.locator(".gtw-root").get_attribute("data-shown")
 
 
-def sent(page, kind: str) -> list[dict]:
-    """Messages of one kind the view sent; it sends after the next paint, so let a frame pass."""
-    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 120)))")
-    return [m for m in page.evaluate("window.sent") if m["type"] == kind]
-
-
 def test_number_keys_submit_and_show_the_next_card_at_once(widget):
     page = widget()
     page.wait_for_function("document.querySelector('.gtw-root').dataset.shown === 'id0'")
@@ -100,6 +94,23 @@ def test_number_keys_submit_and_show_the_next_card_at_once(widget):
     assert all(m["spent"] >= 0 for m in submits)
     assert page.evaluate("window.positions.at(-1)") == 2
     assert page.locator(".gtw-pos").inner_text() == "3 / 20"
+
+
+def test_answers_go_out_by_themselves_a_burst_shares_one_request_and_leaving_sends_the_rest(widget):
+    page = widget()
+    page.wait_for_function("document.querySelector('.gtw-root').dataset.shown === 'id0'")
+    page.wait_for_function("window.live.size >= 6")
+    before = page.evaluate("window.positions.length")
+    keys = """(keys) => { const root = document.querySelector('.gtw-root');
+      for (const key of keys) root.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true }));
+      return window.sent.filter((m) => m.type === 'submit').length; }"""
+    assert page.evaluate(keys, ["1", "2", "3"]) == 0  # sent after the paint, never in the key press
+    page.wait_for_function("window.sent.filter((m) => m.type === 'submit').length === 3")  # by itself
+    assert page.evaluate("window.positions.length") == before + 1 and page.evaluate("window.positions.at(-1)") == 3
+    # Right after a batch the next answer waits for the next one; leaving the page sends it at once.
+    assert page.evaluate(keys, ["4"]) == 3
+    page.evaluate("window.dispatchEvent(new PageTransitionEvent('pagehide'))")
+    assert [m["answer"] for m in page.evaluate("window.sent") if m["type"] == "submit"] == ["cat", "dog", "bird", "other"]
 
 
 def test_keys_never_reach_jupyterlab_and_esc_leaves(widget):
@@ -202,8 +213,11 @@ def test_browser_keeps_only_a_window_of_cards(widget):
     live = page.evaluate("window.live.size")
     assert live <= 3 + 5 + 1, live  # 3 behind, 5 ahead, the one shown
     assert page.evaluate("document.querySelectorAll('img').length") == 1
-    asked = [p for m in sent(page, "cards") for p in m["positions"]]
-    assert len(asked) == len(set(asked)) and max(asked) == 45  # each card asked for once
+    requests = sent(page, "cards")
+    asked = [p for m in requests for p in m["positions"]]
+    assert len(asked) == len(set(asked))  # each card asked for once
+    # in chunks: at most 2 short of the window's end (40 + 5), one request per 3 cards or so
+    assert 43 <= max(asked) <= 45 and len(requests) <= 1 + 40 // 3, (max(asked), len(requests))
 
 
 def test_slow_kernel_shows_loading_then_the_card(widget):

@@ -12,7 +12,7 @@ from PIL import Image
 pytestmark = pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"),
                                 reason="needs /usr/bin/chromium (apt-get install chromium)")
 
-from bundle_page import CHROMIUM, CHROMIUM_ARGS, FAKE_MODEL, double_click, drag_across, open_harness
+from bundle_page import CHROMIUM, CHROMIUM_ARGS, FAKE_MODEL, double_click, drag_across, open_harness, sent
 CATEGORIES = ["Good Weld", "Burn Through", "Not sure"]
 
 # A fake kernel that makes panel cards (image + 3 signals) and answers zooms with denser data.
@@ -93,11 +93,6 @@ def _ytitles(page) -> list[str]:
         .filter((t) => /^y\\d*title$/.test(t.getAttribute('class'))).map((t) => t.textContent).filter(Boolean)""")
 
 
-def sent(page, kind: str) -> list[dict]:
-    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 150)))")
-    return [m for m in page.evaluate("window.sent") if m["type"] == kind]
-
-
 def test_panel_card_shows_image_plots_and_facts_and_keys_still_label(widget):
     page = widget()
     _shown(page, "w0")
@@ -131,6 +126,7 @@ def test_zoom_fetches_the_visible_range_and_double_click_resets(widget):
     _painted(page)
     box = page.locator(".gtw-stage .gtw-series .nsewdrag").first.bounding_box()
     drag_across(page, box, 0.25, 0.5)
+    page.wait_for_function("window.sent.some((m) => m.type === 'series_range')")  # goes by itself
     (zoom,) = sent(page, "series_range")
     assert zoom["id"] == "w0" and zoom["pos"] == 0 and zoom["panel"] == 1
     assert 500 < zoom["start"] < 1500 < zoom["end"] < 2500  # about a quarter of [0, 4000]

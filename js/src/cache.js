@@ -8,6 +8,9 @@ export class CardCache {
     this.request = request; // (positions: number[]) => void
     this.behind = behind;
     this.ahead = ahead;
+    // Cards are asked for in chunks, once this many are missing from the window (or the card
+    // shown is): each request costs a kernel round trip, so not one a key press.
+    this.refill = Math.max(1, Math.ceil(ahead / 2));
     this.entries = new Map(); // pos -> {card, panel, decoded}
     this.pending = new Set();
     this.waiters = new Map(); // pos -> [callback]
@@ -15,7 +18,7 @@ export class CardCache {
     this.hi = -1;
   }
 
-  /** Keep [pos - behind, pos + ahead] and ask the kernel for what is missing, nearest first. */
+  /** Keep [pos - behind, pos + ahead]; ask the kernel for what is missing, nearest first, in chunks. */
   want(pos, total) {
     this.lo = Math.max(0, pos - this.behind);
     this.hi = Math.min(total - 1, pos + this.ahead);
@@ -29,7 +32,8 @@ export class CardCache {
         if (p >= this.lo && p <= this.hi && !this.entries.has(p) && !this.pending.has(p)) missing.push(p);
       }
     }
-    if (missing.length) {
+    const now = missing.length && (missing[0] === pos || missing.length >= this.refill);
+    if (now) {
       missing.forEach((p) => this.pending.add(p));
       this.request(missing);
     }

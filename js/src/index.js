@@ -9,7 +9,9 @@ import { el, textEl } from "./dom.js";
 import { reviewView } from "./review.js";
 
 const BEHIND = 3;
-const SEND_GAP = 60; // ms between two batches to the kernel, at most 16 requests a second
+// ms between two batches to the kernel when none is urgent. A person's keys are further apart,
+// so each goes at once; a burst of keys shares one kernel request.
+const SEND_GAP = 250;
 
 let ReviewView = null; // review mode (review.js): made on first use, from the labeling view
 
@@ -29,12 +31,13 @@ class LabelingView {
     this.localUndos = 0; // undos already shown; their replies from the kernel only confirm
     this.outbox = []; // messages to the kernel, sent in order once the new card is painted
     this.sentAt = -Infinity; // when the last batch went
+    this.batchNo = 0;
     this.selected = new Set(); // multi-label picks on the current card
     this.shownAt = performance.now();
     this.cache = new CardCache({
       behind: BEHIND,
-      ahead: Math.max(1, model.get("prefetch") || 10),
-      request: (positions) => this._later({ type: "cards", positions }),
+      ahead: Math.max(1, model.get("prefetch") || 16),
+      request: (positions) => this._later({ type: "cards", positions }, { urgent: true }),
     });
     this._build();
     this.onMsg = (msg, buffers) => this._message(msg, buffers);
@@ -43,6 +46,9 @@ class LabelingView {
 
   start() {
     const m = this.model;
+    // Closing or reloading the tab: answers still waiting for their batch go now.
+    this.onHide = () => this.flushing && this._flush();
+    window.addEventListener("pagehide", this.onHide);
     m.on("msg:custom", this.onMsg);
     m.on("change:progress", this.onChange);
     m.on("change:sync_status", this.onChange);
@@ -56,6 +62,7 @@ class LabelingView {
 
   destroy() {
     const m = this.model;
+    window.removeEventListener("pagehide", this.onHide);
     m.off("msg:custom", this.onMsg);
     m.off("change:progress", this.onChange);
     m.off("change:sync_status", this.onChange);
@@ -280,21 +287,24 @@ class LabelingView {
   }
 
   /** Queue a message for the kernel. Messages go after the next paint, in order, as one batch
-   * carrying the position shown, and at most one batch per SEND_GAP: each kernel request makes
-   * the kernel and JupyterLab's busy/idle indicators work (about 10 ms of the page's time), so
-   * keys pressed faster than that share a request. The paint never waits. */
-  _later(msg) {
+   * carrying the position shown, and at most one batch per SEND_GAP unless one is urgent (cards
+   * to fetch): each kernel request costs the page its busy/idle updates (a few ms each in
+   * JupyterLab), so keys pressed faster than that share a request. The paint never waits. */
+  _later(msg, { urgent = false } = {}) {
     if (msg) this.outbox.push(msg);
-    if (this.flushing) return;
+    if (this.flushing && (this.urgent || !urgent)) return;
     this.flushing = true;
-    const gap = Math.max(0, this.sentAt + SEND_GAP - performance.now());
-    requestAnimationFrame(() => setTimeout(() => this._flush(), gap));
-    setTimeout(() => this._flush(), 100 + gap); // rAF does not run in a hidden tab; messages must still go out
+    this.urgent = urgent;
+    const gap = urgent ? 0 : Math.max(0, this.sentAt + SEND_GAP - performance.now());
+    const batch = ++this.batchNo; // a timer of an earlier batch must not send this one early
+    requestAnimationFrame(() => setTimeout(() => this._flush(batch), gap));
+    setTimeout(() => this._flush(batch), 100 + gap); // rAF does not run in a hidden tab; messages must still go out
   }
 
-  _flush() {
-    if (!this.flushing) return;
+  _flush(batch = this.batchNo) {
+    if (!this.flushing || batch !== this.batchNo) return;
     this.flushing = false;
+    this.urgent = false;
     this.sentAt = performance.now();
     const messages = this.outbox;
     this.outbox = [];
@@ -360,7 +370,7 @@ class LabelingView {
   _message(msg, buffers) {
     switch (msg && msg.type) {
       case "card":
-        if (msg.kind === "panels") msg.request = (m) => this._later(m); // panel cards: all buffers, zoom requests
+        if (msg.kind === "panels") msg.request = (m) => this._later(m, { urgent: true }); // panel cards: all buffers, zoom requests
         this.cache.receive(msg, msg.kind === "panels" ? buffers || [] : buffers && buffers.length ? buffers[0] : null);
         if (msg.pos === this.pos) this._renderCardLabels();
         return;
