@@ -50,6 +50,11 @@ const model = {
   off(ev, f) { listeners[ev] = (listeners[ev] || []).filter((g) => g !== f); },
   async send(batch) {
     for (const msg of batch.messages) {
+      if (msg.type === "asset") {  // plotly.js, asked for by the first plot (as widget.py answers)
+        const js = await (await fetch(`/${msg.name}.js`)).arrayBuffer();
+        listeners["msg:custom"].forEach((f) => f({ type: "asset", name: msg.name }, [new DataView(js)]));
+        continue;
+      }
       if (msg.type !== "cards" || window.mode === "none") continue;
       for (const pos of msg.positions.filter((p) => p === window.target)) {  // cards ahead: not timed, not sent
         const t0 = performance.now();

@@ -21,6 +21,7 @@ from . import cards, panel_cards
 __all__ = ["LabelingWidget", "default_shortcuts", "render_instructions"]
 
 _STATIC = Path(__file__).parent / "static"
+_ASSETS = {"plotly": "plotly.js"}  # what the browser may ask for by name, loaded on first use
 _RESERVED_KEYS = set("jkszum?")  # navigation and commands (m: the widget swallows it anyway)
 _EXTRA_KEYS = [k for k in "qwertyiopadfghlxcvbn" if k not in _RESERVED_KEYS]
 # Cards kept decoded ahead of the one shown. The browser asks for more in chunks of half this,
@@ -65,7 +66,7 @@ class LabelingWidget(anywidget.AnyWidget):
         self._handlers: dict[str, Callable[[dict], None]] = {
             "cards": self._on_cards, "submit": self._on_submit, "skip": self._on_skip,
             "undo": self._on_undo, "next_unlabeled": self._on_next_unlabeled, "batch": self._on_batch,
-            "series_range": self._on_series_range,
+            "series_range": self._on_series_range, "asset": self._on_asset,
         }
         self._series_cache = panel_cards.LockedSeriesCache()
         self._shown_position: int | None = None
@@ -136,6 +137,15 @@ class LabelingWidget(anywidget.AnyWidget):
             self.send({"type": "error", "message": f"zoom failed: {type(e).__name__}: {e}", "request": "series_range"})
             return
         self.send(meta, buffers or None)
+
+    def _on_asset(self, msg: dict) -> None:
+        """plotly.js for the first plot in the page: not in the widget's bundle, which image and
+        text jobs load without it."""
+        name = msg.get("name")
+        if name not in _ASSETS:
+            self.send({"type": "asset", "name": name, "error": f"no asset named {name!r}"})
+            return
+        self.send({"type": "asset", "name": name}, [(_STATIC / _ASSETS[name]).read_bytes()])
 
     def _on_submit(self, msg: dict) -> None:
         answer = msg["answer"]

@@ -59,7 +59,7 @@ def open_harness(page, harness: str, cfg: dict):
 
 def _serve(url: str, html: str) -> dict:
     name = url.rsplit("/", 1)[-1]
-    if name in ("widget.js", "widget.css"):
+    if name in ("widget.js", "widget.css", "plotly.js"):
         return {"body": (STATIC / name).read_bytes(),
                 "content_type": "text/javascript" if name.endswith(".js") else "text/css"}
     return {"body": html, "content_type": "text/html"}

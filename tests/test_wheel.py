@@ -26,7 +26,7 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_the_wheel_carries_the_bundle_and_the_notebooks_and_nothing_of_the_build(wheel):
     names = zipfile.ZipFile(wheel).namelist()
-    for name in ("gtwidgets/static/widget.js", "gtwidgets/static/widget.css"):
+    for name in ("gtwidgets/static/widget.js", "gtwidgets/static/widget.css", "gtwidgets/static/plotly.js"):
         assert name in names
         packed = zipfile.ZipFile(wheel).read(name)
         assert packed == (ROOT / name).read_bytes()  # the bundle built from js/, byte for byte

@@ -104,6 +104,18 @@ def test_a_zoom_on_a_panel_that_is_not_a_series_is_an_error_message(welding_widg
     assert reply["type"] == "error" and "not a Series" in reply["message"]
 
 
+def test_plotly_comes_from_the_package_when_the_first_plot_asks(welding_widget):
+    from gtwidgets.widget import _STATIC
+
+    widget, browser, _ = welding_widget
+    (reply, buffers), = browser.ask({"type": "asset", "name": "plotly"})
+    assert reply == {"type": "asset", "name": "plotly"}
+    assert buffers == [(_STATIC / "plotly.js").read_bytes()] and b"newPlot" in buffers[0]
+    assert b"newPlot" not in (_STATIC / "widget.js").read_bytes()  # image and text jobs never load it
+    (reply, buffers), = browser.ask({"type": "asset", "name": "../../etc/passwd"})
+    assert "no asset named" in reply["error"] and buffers == []
+
+
 def _write_weld(root: str, i: int, csv: bytes | None, *, dataset: bytes | None = None) -> str:
     """A dataset JSON (and its CSV) for one weld; image from a real weld of make_welding."""
     sensor = storage.join(root, f"sensor-{i}.csv")

@@ -7,6 +7,7 @@ import { CardCache } from "./cache.js";
 import { actionFor, COMMANDS } from "./keys.js";
 import { el, textEl } from "./dom.js";
 import { reviewView } from "./review.js";
+import { forgetPending, receiveAsset } from "./panels/plotly.js";
 
 const BEHIND = 3;
 // ms between two batches to the kernel when none is urgent. A person's keys are further apart,
@@ -75,6 +76,7 @@ class LabelingView {
     }
     this.flushing = false;
     this.cache.clear();
+    forgetPending();
   }
 
   get total() {
@@ -374,6 +376,8 @@ class LabelingView {
         this.cache.receive(msg, msg.kind === "panels" ? buffers || [] : buffers && buffers.length ? buffers[0] : null);
         if (msg.pos === this.pos) this._renderCardLabels();
         return;
+      case "asset":
+        return receiveAsset(msg, buffers);
       case "series_window": {
         const entry = this.cache.get(msg.pos);
         if (entry && entry.card.id === msg.id && entry.panel.receive) entry.panel.receive(msg, buffers || []);

@@ -1,10 +1,11 @@
-// Sensor series panel: plotly.js (bundled, no CDN) over typed arrays from the kernel.
+// Sensor series panel: plotly.js (shipped in the package, loaded on first use, no CDN) over
+// typed arrays from the kernel.
 // The kernel sends each signal downsampled with peaks kept (MinMax-LTTB); zooming asks
 // for the visible range at full detail (`series_range`), double-click goes back to the
 // overview. The plot is drawn once the card is first shown, after its image has painted,
 // so a key press never waits on plotly. dispose() purges the plot.
-import Plotly from "plotly.js-basic-dist-min";
 import { textEl } from "../dom.js";
+import { loadPlotly } from "./plotly.js";
 
 const CONFIG = { displayModeBar: false, scrollZoom: false, responsive: false, doubleClick: "reset", showTips: false };
 const COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
@@ -62,6 +63,7 @@ export function create(meta, buffers, ctx = {}) {
   let seq = 0;
   let timer = null;
   let zoomed = null; // [x0, x1] while zoomed in
+  let Plotly = null; // the module, once loaded
 
   const layout = (range) => {
     const n = meta.overlay ? 1 : Math.max(1, overview.length);
@@ -126,9 +128,13 @@ export function create(meta, buffers, ctx = {}) {
       el.replaceChildren(textEl("div", "gtw-error-text", `${meta.title}: no values to plot`));
       return;
     }
-    paint(overview, null).then(() => {
-      if (!disposed) plot.on("plotly_relayout", onRelayout);
-    });
+    loadPlotly(ctx.request).then((module) => {
+      if (disposed) return;
+      Plotly = module;
+      return paint(overview, null).then(() => {
+        if (!disposed) plot.on("plotly_relayout", onRelayout);
+      });
+    }, (e) => el.replaceChildren(textEl("div", "gtw-error-text", `${meta.title}: cannot load the plotting library (${e && e.message})`)));
   };
 
   // Using the plot must not take the keyboard away from the widget: the notebook never sees
@@ -162,7 +168,7 @@ export function create(meta, buffers, ctx = {}) {
     dispose() {
       disposed = true;
       clearTimeout(timer);
-      if (drawn) Plotly.purge(plot);
+      if (Plotly) Plotly.purge(plot);
     },
   };
 }
