@@ -419,7 +419,13 @@ class LabelingJob:
             return {oid: latest([self._adjudications.get(oid), self._others_decisions.get(oid)]) for oid in ids}
 
     def refresh(self) -> None:
-        """Read the other workers' answers from the output store (new files only)."""
+        """Read the other workers' answers and the reviewers' decisions from the output store."""
+        self._refresh_answers()
+        self._refresh_decisions()
+        self._changed()
+
+    def _refresh_answers(self) -> None:
+        """Other workers' answers (new files only)."""
         found = self._scan_store()
         with self._lock:
             others: dict[str, dict[str, Answer]] = {}
@@ -432,19 +438,23 @@ class LabelingJob:
                     if wid not in others.setdefault(oid, {}) or others[oid][wid].submitted < a.submitted:
                         others[oid][wid] = a
             self._others = others
-        self._refresh_decisions()
-        self._changed()
 
-    def _refresh_decisions(self) -> None:
+    def _refresh_decisions(self, found: dict[str, dict[str, dict]] | None = None) -> None:
         """Other reviewers' decisions from the store (ours are known from the journal)."""
-        found = self._decision_store.scan()
+        if found is None:
+            found = self._decision_store.scan()
         with self._lock:
-            ours = {oid: {k for k in (self._decisions_synced.get(oid),) if k}
-                    | ({decision_key(self._adjudications[oid])} if oid in self._adjudications else set())
-                    for oid in found}
-            self._others_decisions = {
-                oid: d for oid, files in found.items() if oid in self._position
-                for d in [latest(dec for key, dec in files.items() if key not in ours[oid])] if d}
+            others: dict[str, dict] = {}
+            for oid, files in found.items():
+                if oid not in self._position:
+                    continue
+                ours = {self._decisions_synced.get(oid)}
+                if oid in self._adjudications:
+                    ours.add(decision_key(self._adjudications[oid]))
+                decision = latest(d for key, d in files.items() if key not in ours)
+                if decision is not None:
+                    others[oid] = decision
+            self._others_decisions = others
 
     @property
     def output_manifest_uri(self) -> str:
@@ -785,10 +795,9 @@ class LabelingJob:
                 if key and key not in found.get(oid, {}):
                     self._decisions_synced[oid] = None  # the store lost our decision: write it again
                     self._decisions_dirty.add(oid)
+        self._refresh_decisions(found)
         if self.workers_per_object > 1:
-            self.refresh()
-        else:
-            self._refresh_decisions()
+            self._refresh_answers()
 
     def _journal_path(self, journal_dir) -> Path:
         root = Path(journal_dir or os.environ.get("GTWIDGETS_HOME") or Path.home() / ".gtwidgets")
