@@ -56,6 +56,7 @@ class ReviewWidget(LabelingWidget):
         self._skipped: set[str] = set()
         self._decided_at: list[float] = []
         super().__init__(job, prefetch=prefetch, image_size=image_size, shortcuts=shortcuts, workers=workers)
+        self._handlers["withdraw"] = self._on_withdraw
         with self.hold_sync():
             self.title = f"Review: {job.name}"
             self.reviewer = reviewer if reviewer is not None else job.worker_id
@@ -105,6 +106,21 @@ class ReviewWidget(LabelingWidget):
             self._decisions[object_id] = _decision_row(row)
             self._skipped.discard(object_id)
             self._decided_at.append(time.time())
+        self._refresh_soon()
+
+    def _on_withdraw(self, msg: dict) -> None:
+        """The reviewer takes a decision back: the consolidated label stands again."""
+        object_id = str(msg["id"])
+        if object_id not in self._index:
+            raise ValueError(f"object {object_id} is not under review here")
+        self.job.withdraw_adjudication(object_id)
+        table = self.job.adjudications
+        standing = table[table["object_id"] == object_id]  # another reviewer's decision, if any
+        with self._review_lock:
+            if standing.empty:
+                self._decisions.pop(object_id, None)
+            else:
+                self._decisions[object_id] = _decision_row(standing.iloc[0])
         self._refresh_soon()
 
     def _on_skip(self, msg: dict) -> None:

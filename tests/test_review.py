@@ -125,6 +125,21 @@ def test_a_decision_is_an_adjudication_that_wins_in_the_output(reviewed, monkeyp
     assert lines[0]["pets-metadata"]["class-name"] == "cat"  # not reviewed: consolidated as before
 
 
+def test_a_withdrawn_decision_leaves_the_output_to_consolidation(reviewed, monkeypatch):
+    w = ReviewWidget(reviewed, reviewer="teacher")
+    first = w.queue[0]
+    consolidated = dict(zip(reviewed.consolidated()["object_id"], reviewed.consolidated()["label"]))
+    overrule = next(c for c in CATS if c != consolidated[first])
+    w._on_message(w, {"type": "submit", "id": first, "answer": overrule}, [])
+    assert w._progress()["labeled"] == 1
+    w._on_message(w, {"type": "withdraw", "id": first}, [])
+    assert reviewed.adjudications.empty and w._progress()["labeled"] == 0
+    assert reviewed.flush(30)
+    lines = [orjson.loads(x) for x in storage.read_bytes(reviewed.output_manifest_uri).splitlines()]
+    assert lines[int(first)]["pets-metadata"]["class-name"] == consolidated[first]
+    w.close()
+
+
 def test_next_undecided_skip_and_undo_stay_in_the_review(reviewed, monkeypatch):
     w = ReviewWidget(reviewed, reviewer="teacher")
     browser = Browser(w, monkeypatch)
@@ -225,6 +240,20 @@ def test_keys_decide_enter_accepts_and_z_goes_back(review_page):
     assert sent(page, "undo") == []  # a decision is changed, not withdrawn
     page.keyboard.press("3")  # change it
     assert [(m["id"], m["answer"]) for m in sent(page, "submit")][-1] == ("id1", "bird")
+
+
+def test_delete_withdraws_the_decision_on_this_card(review_page):
+    page = review_page
+    page.keyboard.press("1")  # decide id0: cat
+    assert shown(page) == "id1"
+    page.keyboard.press("Delete")  # nothing decided here yet
+    assert "no decision here to withdraw" in page.locator(".gtw-error").inner_text()
+    page.keyboard.press("k")
+    assert shown(page) == "id0" and page.locator(".gtw-answer").inner_text() == "decision: cat (by teacher)"
+    page.keyboard.press("Delete")
+    assert page.locator(".gtw-answer").inner_text() == ""
+    assert [m["id"] for m in sent(page, "withdraw")] == ["id0"]
+    assert "withdraw this item's decision" in page.locator(".gtw-help").inner_text()
 
 
 def test_end_of_review_says_what_is_left(widget):

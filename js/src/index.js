@@ -194,6 +194,7 @@ class LabelingView {
       case "next": return this.go(this.pos + 1);
       case "prev": return this.go(this.pos - 1);
       case "undo": return this.undo();
+      case "withdraw": return this.withdraw();
       case "skip": return this.skip();
       case "unlabeled": return this.nextUnlabeled();
       case "help": return this.toggleHelp();
@@ -253,6 +254,9 @@ class LabelingView {
     }
     this._later({ type: "undo" });
   }
+
+  /** Review mode only (a worker's answer is undone, not withdrawn). */
+  withdraw() {}
 
   nextUnlabeled() {
     const entry = this.cache.get(this.pos);

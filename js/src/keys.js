@@ -21,6 +21,7 @@ export function actionFor(event, shortcuts) {
     case "ArrowRight": case "j": case "J": return { type: "next" };
     case "ArrowLeft": case "k": case "K": return { type: "prev" };
     case "Backspace": case "z": case "Z": return { type: "undo" };
+    case "Delete": return { type: "withdraw" };
     case "s": case "S": return { type: "skip" };
     case "u": case "U": return { type: "unlabeled" };
     case "?": return { type: "help" };

@@ -10,6 +10,7 @@ export const REVIEW_COMMANDS = [
   ["→ or j", "next item"],
   ["← or k", "previous item"],
   ["Backspace or z", "back to the last item decided (press another category to change it)"],
+  ["Delete", "withdraw this item's decision (the consolidated label stands again)"],
   ["s", "skip this item"],
   ["u", "jump to the next undecided item"],
   ["?", "show or hide these shortcuts"],
@@ -53,7 +54,17 @@ export function reviewView(Base) {
       super._answer(answer);
     }
 
-    /** A decision is changed, not withdrawn: go back to the last card decided or skipped. */
+    /** Delete: take back the decision on this card; the consolidated label stands again. */
+    withdraw() {
+      const entry = this.pos < this.total ? this.cache.get(this.pos) : null;
+      if (!entry || !entry.decoded || !entry.card.answer) return this.showError("no decision here to withdraw");
+      entry.card.answer = null;
+      if (entry.card.review) entry.card.review.adjudication = null;
+      this._renderCardLabels();
+      this._later({ type: "withdraw", id: entry.card.id });
+    }
+
+    /** Going back does not withdraw: it returns to the last card decided or skipped. */
     undo() {
       const pos = this.history.pop();
       if (pos === undefined) return this.showError("nothing to go back to");
