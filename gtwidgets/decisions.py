@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import orjson
 
 from . import storage
-from .errors import NotFoundError, StorageError
+from .responses import scan_object_files
 
 __all__ = ["DecisionStore", "DecisionWork", "decision_key", "latest"]
 
@@ -65,37 +63,12 @@ class DecisionStore:
 
     def scan(self) -> dict[str, dict[str, dict]]:
         """object id -> {file name -> decision} for every decision file in the store."""
-        try:
-            uris = storage.list_files(self.prefix + "/", suffixes=(".json",))
-        except NotFoundError:
-            return {}
-        new = [u for u in uris if u not in self._cache]
-        fresh: dict[str, dict | None] = {}
-        if new:
-            with ThreadPoolExecutor(8) as pool:
-                for uri, decision, final in pool.map(self._read, new):
-                    fresh[uri] = decision
-                    if final:  # a read that failed for now is tried again next time
-                        self._cache[uri] = decision
-        found: dict[str, dict[str, dict]] = {}
-        for uri in uris:
-            decision = self._cache.get(uri, fresh.get(uri))
-            if decision:
-                parts = uri.split("/") if storage.is_s3(uri) else Path(uri).parts
-                found.setdefault(parts[-2], {})[parts[-1]] = decision
-        return found
+        return scan_object_files(self.prefix, cache=self._cache, parse=_parse_decision)
 
-    @staticmethod
-    def _read(uri: str) -> tuple[str, dict | None, bool]:
-        """(file, decision or None, whether that answer is final)."""
-        try:
-            doc = orjson.loads(storage.read_bytes(uri))
-        except NotFoundError:
-            return uri, None, False  # withdrawn since the listing
-        except StorageError:
-            return uri, None, False
-        except orjson.JSONDecodeError:
-            return uri, None, True
-        ok = (isinstance(doc, dict) and isinstance(doc.get("reviewer"), str) and isinstance(doc.get("time"), str)
-              and isinstance(doc.get("labels"), list) and doc["labels"])
-        return uri, doc if ok else None, True
+
+def _parse_decision(body: bytes) -> dict:
+    doc = orjson.loads(body)
+    if not (isinstance(doc, dict) and isinstance(doc.get("reviewer"), str) and isinstance(doc.get("time"), str)
+            and isinstance(doc.get("labels"), list) and doc["labels"]):
+        raise ValueError("not a decision document")
+    return doc

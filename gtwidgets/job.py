@@ -129,7 +129,7 @@ class LabelingJob:
         self._decisions_synced: dict[str, str | None] = {}  # object id -> our decision file in the store
         self._decisions_dirty: set[str] = set()
         self._others_decisions: dict[str, dict] = {}  # object id -> latest decision by other reviewers
-        self._store_cache: dict[str, list[dict]] = {}  # worker-response file -> its answers
+        self._store_cache: dict[str, list[dict] | None] = {}  # worker-response file -> its answers
         self._synced: dict[str, tuple[str, str] | None] = {}  # object id -> (key, token) now in the store
         self._skipped: set[str] = set()
         self._dirty: set[str] = set()                # objects whose store copy may be out of date
@@ -649,34 +649,12 @@ class LabelingJob:
 
     def _scan_store(self) -> dict[str, list[tuple[str, dict]]]:
         """object id -> [(file name, answer entry)] for every worker-response file in the store."""
-        prefix = storage.join(self.job_dir, "annotations", "worker-response", f"iteration-{ITERATION}") + "/"
-        try:
-            uris = storage.list_files(prefix, suffixes=(".json",))
-        except NotFoundError:
-            return {}
-        new = [u for u in uris if u not in self._store_cache]
-        if new:
-            from concurrent.futures import ThreadPoolExecutor
+        from .responses import scan_object_files
 
-            def read(uri):
-                try:
-                    return uri, _parse_answers(storage.read_bytes(uri))
-                except NotFoundError:
-                    return uri, None  # deleted (an undo) since the listing
-                except (StorageError, ValueError):
-                    return uri, []
-            with ThreadPoolExecutor(8) as pool:
-                for uri, entries in pool.map(read, new):
-                    if entries is not None:
-                        self._store_cache[uri] = entries
-        found: dict[str, list[tuple[str, dict]]] = {}
-        for uri in uris:
-            parts = uri.rstrip("/").split("/") if storage.is_s3(uri) else Path(uri).parts
-            oid, key = parts[-2], parts[-1]
-            if oid in self._position:
-                for entry in self._store_cache.get(uri, ()):
-                    found.setdefault(oid, []).append((key, entry))
-        return found
+        prefix = storage.join(self.job_dir, "annotations", "worker-response", f"iteration-{ITERATION}")
+        files = scan_object_files(prefix, cache=self._store_cache, parse=_parse_answers)
+        return {oid: [(key, entry) for key, entries in by_key.items() for entry in entries]
+                for oid, by_key in files.items() if oid in self._position and any(by_key.values())}
 
     def _put_answer(self, a: Answer) -> str:
         doc = {"answers": [{

@@ -13,6 +13,7 @@ import re
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import orjson
@@ -26,7 +27,7 @@ __all__ = [
     "COLUMNS", "read_worker_responses", "read_consolidation_batches", "find_job_dirs",
     "answer_from_content", "answer_content", "worker_response_document", "worker_response_path",
     "write_worker_responses", "consolidation_request_path", "consolidation_response_path",
-    "write_consolidation_request", "write_consolidation_response",
+    "write_consolidation_request", "write_consolidation_response", "scan_object_files",
 ]
 
 #: Columns of the tidy answers table, in order.
@@ -255,6 +256,33 @@ def _relative(path: str, root: str) -> str:
     root = str(root).rstrip("/")
     rel = path[len(root):] if path.startswith(root) else path
     return rel.replace("\\", "/").lstrip("/")
+
+
+def scan_object_files(prefix: str, *, cache: dict[str, Any], parse) -> dict[str, dict[str, Any]]:
+    """``object id -> {file name -> parse(bytes)}`` for the ``.json`` files in ``prefix/<id>/``.
+
+    For jobs that look at the store again and again: ``cache`` (file -> parsed) keeps what was
+    read, so each file is read once. A file gone since the listing, or unreadable for now, is
+    tried again next time; one ``parse`` refuses (ValueError) is left out for good.
+    """
+    try:
+        uris = storage.list_files(prefix.rstrip("/") + "/", suffixes=(".json",))
+    except storage.NotFoundError:
+        return {}
+    new = [u for u in uris if u not in cache]
+    for uri, blob in zip(new, _read_all(new)):
+        if isinstance(blob, Exception):
+            continue
+        try:
+            cache[uri] = parse(blob)
+        except ValueError:
+            cache[uri] = None
+    found: dict[str, dict[str, Any]] = {}
+    for uri in uris:
+        if cache.get(uri) is not None:
+            parts = uri.split("/") if storage.is_s3(uri) else Path(uri).parts
+            found.setdefault(parts[-2], {})[parts[-1]] = cache[uri]
+    return found
 
 
 def _read_all(paths: Sequence[str]) -> list[bytes | Exception]:
