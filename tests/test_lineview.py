@@ -73,3 +73,14 @@ def test_a_row_that_is_not_there_says_which_are():
     df = frame_from_bytes(b'{"source":"a"}\n{"source":"b"}\n')
     with pytest.raises(KeyError, match="0 to 1"):
         show_line(df, 5)
+
+
+def test_the_row_shows_creation_date_as_the_manifest_holds_it():
+    line = {"source-ref": "s3://b/1.jpg", "pets": 1,
+            "pets-metadata": {"class-name": "dog", "job-name": "labeling-job/pets", "confidence": 0,
+                              "type": "groundtruth/image-classification", "human-annotated": "yes",
+                              "creation-date": "2024-05-06T09:10:00.000000"}}
+    view = show_line(frame_from_bytes(orjson.dumps(line) + b"\n"), 0)
+    assert "2024-05-06T09:10:00.000000" in view._repr_html_().split("DataFrame row")[1]
+    row_text = repr(view).split("as a DataFrame row:")[1]
+    assert row_text.split("pets-metadata.creation-date")[1].split("\n")[0].strip() == "2024-05-06T09:10:00.000000"
