@@ -10,7 +10,7 @@ import pandas as pd
 from gtwidgets import LabelingJob, storage
 from gtwidgets.lambdas import default_consolidation
 
-from shared_fixtures import LAMBDA_EVENTS
+from shared_fixtures import LAMBDA_EVENTS, needs_shared
 
 CATS = ["Good Weld", "Burn Through", "Not sure"]
 
@@ -98,6 +98,7 @@ def test_default_consolidation_for_custom_jobs(tmp_path):
     job.close()
 
 
+@needs_shared
 def test_the_shared_sample_events_work(s3):
     """AWS's recipe events: the payload uploaded where the event points, consolidated by ours."""
     event = json.loads((LAMBDA_EVENTS / "annotation_consolidation_test_event.json").read_text())

@@ -11,12 +11,12 @@ import gtwidgets as gt
 from gtwidgets.lineview import ManifestLine, show_line
 from gtwidgets.manifest import frame_from_bytes
 
-from shared_fixtures import MANIFEST_FIXTURES
+from shared_fixtures import OWN_MANIFESTS, manifest_params
 
 HOSTILE = "<script>alert('x')</script> & <img src=x onerror=alert(1)>"
 
 
-@pytest.mark.parametrize("path", MANIFEST_FIXTURES, ids=lambda p: p.name.split("__")[0])
+@pytest.mark.parametrize("path", manifest_params())
 def test_every_line_shows_the_object_the_file_holds(path):
     df = gt.read_manifest(path)
     lines = path.read_bytes().splitlines()
@@ -53,7 +53,7 @@ def test_hostile_strings_are_escaped_in_html():
 
 
 def test_plain_text_in_ipython_is_the_repr():
-    df = gt.read_manifest(MANIFEST_FIXTURES[0])
+    df = gt.read_manifest(OWN_MANIFESTS[0])
     view = show_line(df, 0)
     assert pretty(view) == repr(view)
     assert "as a DataFrame row:" in pretty(view)
