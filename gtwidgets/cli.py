@@ -12,7 +12,7 @@ import sys
 from . import __version__
 from .errors import GtError
 
-_COMMAND_MODULES = ("validation", "inputs", "s3server", "consolidate", "lab")
+_COMMAND_MODULES = ("inputs", "s3server", "consolidate", "lab")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Label data in Jupyter in SageMaker Ground Truth's formats.")
     parser.add_argument("--version", action="version", version=f"gtwidgets {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _register_validate(sub)
     for name in _COMMAND_MODULES:
         try:
             module = importlib.import_module(f".{name}", __package__)
@@ -51,6 +52,42 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _register_validate(subparsers) -> None:
+    p = subparsers.add_parser(
+        "validate", help="check manifests against Ground Truth's rules",
+        description="Check manifest files or s3:// URIs; print every problem as file:line: what; fix. "
+                    "Exit 1 when any file has errors (what Ground Truth refuses); warnings (rules Ground "
+                    "Truth does not enforce on files it reads) fail only with --strict.")
+    p.add_argument("sources", nargs="+", metavar="FILE_OR_URI")
+    p.add_argument("--no-warnings", action="store_true", help="print errors only")
+    p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    p.set_defaults(func=_cli_validate)
+
+
+def _cli_validate(args: argparse.Namespace) -> int:
+    from .manifests import validate_manifest
+
+    errors = warnings = 0
+    for source in args.sources:
+        try:
+            problems = validate_manifest(source)
+        except GtError as e:
+            print(f"{source}: {e}")
+            errors += 1
+            continue
+        for p in problems:
+            if p.severity == "error" or not args.no_warnings:
+                print(p)
+        errors += sum(p.severity == "error" for p in problems)
+        warnings += sum(p.severity == "warning" for p in problems)
+    files = len(args.sources)
+    summary = f"{files} file{'s' * (files != 1)}: {errors} error{'s' * (errors != 1)}, " \
+              f"{warnings} warning{'s' * (warnings != 1)}"
+    failed = errors or (args.strict and warnings)
+    print(("FAILED: " if failed else "OK: ") + summary)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ def manifest_from_prefix(prefix: str | os.PathLike, *, extensions: tuple[str, ..
     ``dataset-<YYYYMMDDTHHMMSS>.manifest`` (UTC, like the console), never over an existing file;
     its location is in ``df.attrs["gtwidgets"]["source"]``.
     """
-    from .manifest import frame_from_objects, write_manifest
+    from .manifests import frame_from_objects, write_manifest
 
     exts = tuple(e if e.startswith(".") else "." + e for e in extensions)
     if not exts:

@@ -160,7 +160,7 @@ class LabelingJob:
 
     def item(self, object_id: str) -> dict:
         """The input manifest line of a data object."""
-        from .manifest import object_from_row
+        from .manifests import object_from_row
 
         return object_from_row(self.frame, int(object_id))
 
@@ -327,7 +327,7 @@ class LabelingJob:
     def output_lines(self) -> list[bytes]:
         """The output manifest, one JSON line per input line, in input order (unlabeled lines unchanged)."""
         if self._input_lines is None:
-            from .manifest import to_manifest
+            from .manifests import to_manifest
 
             self._input_lines = [line.encode() for line in to_manifest(self.frame)]
         with self._lock:
@@ -350,7 +350,7 @@ class LabelingJob:
 
     def to_manifest(self) -> pd.DataFrame:
         """The output manifest as a DataFrame (the same layout ``read_manifest`` gives)."""
-        from .manifest import frame_from_objects
+        from .manifests import frame_from_objects
 
         return frame_from_objects([orjson.loads(line) for line in self.output_lines()])
 
@@ -917,7 +917,7 @@ def _load_input(input) -> pd.DataFrame:
     if isinstance(input, pd.DataFrame):
         frame = input
     elif isinstance(input, (str, os.PathLike)):
-        from .manifest import read_manifest
+        from .manifests import read_manifest
 
         frame = read_manifest(input)
     else:

@@ -12,7 +12,7 @@ from typing import Hashable
 import orjson
 import pandas as pd
 
-from .manifest import ERROR_COLUMN, RAW_COLUMN, object_from_row
+from .manifests import ERROR_COLUMN, RAW_COLUMN, object_from_row
 from .tasks import format_creation_date
 
 __all__ = ["ManifestLine", "show_line"]

@@ -9,7 +9,7 @@ from IPython.lib.pretty import pretty
 
 import gtwidgets as gt
 from gtwidgets.lineview import ManifestLine, show_line
-from gtwidgets.manifest import frame_from_bytes
+from gtwidgets.manifests import frame_from_bytes
 
 from shared_fixtures import OWN_MANIFESTS, manifest_params
 

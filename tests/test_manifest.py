@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gtwidgets
-from gtwidgets import _arrow_read, _arrow_scan, _column_write
-from gtwidgets import manifest as m
+from gtwidgets.manifests import _arrow_read, _arrow_scan, _column_write
+from gtwidgets.manifests import api as m
 from gtwidgets import storage, tasks
 from gtwidgets.errors import ConflictError, ManifestError
 

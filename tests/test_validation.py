@@ -8,7 +8,7 @@ import pytest
 import gtwidgets
 from gtwidgets import cli, storage, tasks
 from gtwidgets.errors import ManifestError
-from gtwidgets.validation import Problem, validate_manifest
+from gtwidgets.manifests import Problem, validate_manifest
 
 from shared_fixtures import OWN, manifest_params
 

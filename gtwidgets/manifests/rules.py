@@ -1,4 +1,4 @@
-"""The rules of a Ground Truth manifest, and ``gtwidgets validate`` that reports every break.
+"""The rules of a Ground Truth manifest: what ``validate_manifest`` and ``gtwidgets validate`` report.
 
 Each rule returns a :class:`Problem` that prints as ``file:line: what is wrong; what to do``.
 Errors are what Ground Truth refuses (a line that is not a JSON object, no or two sources, a
@@ -9,17 +9,15 @@ every file Ground Truth writes. ``gtwidgets validate --strict`` fails on warning
 """
 from __future__ import annotations
 
-import argparse
-import os
 import re
 from dataclasses import dataclass
 from typing import Iterable, Literal
 
 import orjson
 
-from . import tasks
+from .. import tasks
 
-__all__ = ["Problem", "validate_manifest", "check_object", "check_label", "register_cli"]
+__all__ = ["Problem", "check_object", "check_label", "check_size", "label_pairs"]
 
 Severity = Literal["error", "warning"]
 
@@ -42,19 +40,6 @@ class Problem:
         text = f"{where}: {self.message}; {self.fix}"
         return text if self.severity == "error" else f"{text} (warning)"
 
-
-def validate_manifest(source: str | os.PathLike, *, warnings: bool = True) -> list[Problem]:
-    """Every problem of a manifest file or ``s3://`` URI, in line order.
-
-    Reads the whole file with the exact (line by line) parser, so it reports every line,
-    not only the first. ``warnings=False`` keeps only errors.
-    """
-    from .manifest import parse_lines
-    from . import storage
-
-    name = str(source)
-    parsed = parse_lines(storage.read_bytes(source), name=name, validate=True)
-    return [p for p in parsed.problems if warnings or p.severity == "error"]
 
 
 def check_object(obj: dict, *, file: str, line: int) -> list[Problem]:
@@ -263,38 +248,3 @@ def _short(v: object) -> str:
 
 
 # ---------------------------------------------------------------------------- CLI
-
-def register_cli(subparsers) -> None:
-    p = subparsers.add_parser(
-        "validate", help="check manifests against Ground Truth's rules",
-        description="Check manifest files or s3:// URIs; print every problem as file:line: what; fix. "
-                    "Exit 1 when any file has errors (what Ground Truth refuses); warnings (rules Ground "
-                    "Truth does not enforce on files it reads) fail only with --strict.")
-    p.add_argument("sources", nargs="+", metavar="FILE_OR_URI")
-    p.add_argument("--no-warnings", action="store_true", help="print errors only")
-    p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
-    p.set_defaults(func=_cli_validate)
-
-
-def _cli_validate(args: argparse.Namespace) -> int:
-    from .errors import GtError
-
-    errors = warnings = 0
-    for source in args.sources:
-        try:
-            problems = validate_manifest(source)
-        except GtError as e:
-            print(f"{source}: {e}")
-            errors += 1
-            continue
-        for p in problems:
-            if p.severity == "error" or not args.no_warnings:
-                print(p)
-        errors += sum(p.severity == "error" for p in problems)
-        warnings += sum(p.severity == "warning" for p in problems)
-    files = len(args.sources)
-    summary = f"{files} file{'s' * (files != 1)}: {errors} error{'s' * (errors != 1)}, " \
-              f"{warnings} warning{'s' * (warnings != 1)}"
-    failed = errors or (args.strict and warnings)
-    print(("FAILED: " if failed else "OK: ") + summary)
-    return 1 if failed else 0

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import tasks
+from .. import tasks
 from ._arrow_scan import contains, read_table
 from ._line_by_line import BOM, STR
-from .validation import CANONICAL_DATE_RE
+from .rules import CANONICAL_DATE_RE
 
 _META = tasks.METADATA_SUFFIX
 
