@@ -147,9 +147,15 @@ class LabelingJob:
         self._settle_wanted = False
         self._hashes: list[str] | None = None        # each input line's source, hashed
 
-        self._bind_input()
+        missing = self._check_input()
         self.journal = Journal(self._journal_path(journal_dir))
-        self._replay()
+        try:
+            self._replay()
+            if missing:
+                self._record_input()
+        except BaseException:
+            self.journal.close()
+            raise
         self._adopt_remote()
         self._uploader = Uploader(self, on_state=self._changed, max_delay=retry_max_delay)
         self._uploader.poke()
@@ -826,39 +832,48 @@ class LabelingJob:
             self._hashes = [_short_hash(v) for v in self.frame[self._source_key].astype(str)]
         return self._hashes
 
-    def _bind_input(self) -> None:
+    def _check_input(self) -> bool:
         """Check at open that the output can be written and was made from this input.
 
         Answers are kept by line number (Ground Truth's datasetObjectId), so ``<job>/gtwidgets/
         input.json`` records each line's source; a changed line refuses the job, lines added at
-        the end are fine. Offline, labeling goes on and the uploader says so.
+        the end are fine. Offline, labeling goes on and the uploader says so. Returns whether
+        the record is still to be written (after the journal agreed, see ``_record_input``).
         """
-        uri = storage.join(self.job_dir, "gtwidgets", "input.json")
-        mine = {"source-key": self._source_key, "lines": len(self.frame), "sources": "".join(self._source_hashes())}
         try:
             try:
-                theirs = orjson.loads(storage.read_bytes(uri))
+                theirs = orjson.loads(storage.read_bytes(self._input_uri))
             except PermanentStorageError:
                 raise
             except NotFoundError:
-                try:
-                    storage.write_bytes(uri, orjson.dumps(mine), if_none_match=True, content_type="application/json")
-                    return
-                except ConflictError:  # another worker opened it first
-                    theirs = orjson.loads(storage.read_bytes(uri))
-            old, new = str(theirs.get("sources", "")), mine["sources"]
-            if new.startswith(old):
-                if len(new) > len(old):
-                    storage.write_bytes(uri, orjson.dumps(mine), content_type="application/json")
-                return
+                return True
+            old, new = str(theirs.get("sources", "")), "".join(self._source_hashes())
+            if new.startswith(old) and len(new) > len(old):
+                self._record_input(replace=True)
         except PermanentStorageError as e:
             raise type(e)(f"cannot use output {self.output!r}: {e}") from None
         except (StorageError, orjson.JSONDecodeError):
-            return  # offline (or a damaged record of it): the journal's own check still holds
-        if old.startswith(new):
-            return  # lines removed at the end: their answers are simply not shown
-        raise JobError(f"{uri}: this job's output was made from another input manifest: "
+            return False  # offline (or a damaged record of it): the journal's own check still holds
+        if new.startswith(old) or old.startswith(new):
+            return False  # lines added or removed at the end: no answer moves
+        raise JobError(f"{self._input_uri}: this job's output was made from another input manifest: "
                        f"{_first_change(old, new, self.frame[self._source_key])}. {_MOVED_FIX}")
+
+    def _record_input(self, *, replace: bool = False) -> None:
+        mine = {"source-key": self._source_key, "lines": len(self.frame), "sources": "".join(self._source_hashes())}
+        try:
+            storage.write_bytes(self._input_uri, orjson.dumps(mine), if_none_match=not replace,
+                                content_type="application/json")
+        except ConflictError:
+            self._check_input()  # another worker opened it first: it must be the same input
+        except PermanentStorageError as e:
+            raise type(e)(f"cannot use output {self.output!r}: {e}") from None
+        except StorageError:
+            pass  # offline: recorded by a later opening
+
+    @property
+    def _input_uri(self) -> str:
+        return storage.join(self.job_dir, "gtwidgets", "input.json")
 
     def _settle(self) -> None:
         """Settle this worker's files against another notebook's with its own journal (on flush)."""

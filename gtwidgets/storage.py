@@ -92,7 +92,7 @@ class _local_read_errors:
 
     def __exit__(self, exc_type, exc, tb):
         uri = self.uri
-        if isinstance(exc, FileNotFoundError):
+        if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
             raise NotFoundError(f"{uri}: no such file; check the path (relative paths start at {os.getcwd()}).") from None
         if isinstance(exc, IsADirectoryError):
             raise StorageError(f"{uri}: is a folder, not a file; name a file inside it.") from None
