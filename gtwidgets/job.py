@@ -13,6 +13,7 @@ import os
 import random
 import threading
 import time
+import warnings
 import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -24,8 +25,8 @@ import pandas as pd
 
 from . import storage, tasks
 from .decisions import DecisionStore, DecisionWork, decision_key, latest
-from .errors import ConflictError, JobError, NotFoundError, StorageError
-from .journal import Journal
+from .errors import ConflictError, JobError, NotFoundError, PermanentStorageError, StorageError
+from .journal import Journal, JournalWarning
 from .sync import Uploader
 
 __all__ = ["LabelingJob", "Answer"]
@@ -140,9 +141,21 @@ class LabelingJob:
         self._manifest_written_at = 0.0
         self._manifest_interval = manifest_interval
         self._input_lines: list[bytes] | None = None
+        self._by_seq: dict[int, dict] = {}            # answer and skip records undo may name
+        self._retired: dict[str, set[str]] = {}       # object id -> our files a sound record replaced
+        self._stale: dict[str, set[str]] = {}         # object id -> our older files, dropped after the upload
+        self._settle_wanted = False
+        self._hashes: list[str] | None = None        # each input line's source, hashed
 
+        missing = self._check_input()
         self.journal = Journal(self._journal_path(journal_dir))
-        self._replay()
+        try:
+            self._replay()
+            if missing:
+                self._record_input()
+        except BaseException:
+            self.journal.close()
+            raise
         self._adopt_remote()
         self._uploader = Uploader(self, on_state=self._changed, max_delay=retry_max_delay)
         self._uploader.poke()
@@ -243,44 +256,52 @@ class LabelingJob:
         rec = {"op": "answer", "id": oid, "labels": list(labels), "worker": self.worker_id,
                "accepted": _fmt(now - timedelta(seconds=spent)), "submitted": _fmt(now),
                "spent": round(spent, 3),
-               "key": _response_key(now, self.worker_id if self.workers_per_object > 1 else None)}
-        with self._lock:
+               "key": _response_key(now, self.worker_id if self.workers_per_object > 1 else None),
+               "src": self._source_hash(oid)}
+        with self._lock, self.journal.locked():
+            self._catch_up()  # another notebook's answer to this object is the one this replaces
             prev = self._answers.get(oid)
             if prev is not None:
                 rec["prev"] = _answer_record(prev)
             rec["seq"] = self.journal.append(rec)[0]
-            self._apply(rec)
-            self._history.append(rec)
+            self._take(rec, own=True)
             self._session_times.append(time.time())
         self._uploader.poke()
         self._changed()
 
     def skip(self, object_id) -> None:
         oid = self._check_id(object_id)
-        rec = {"op": "skip", "id": oid}
-        with self._lock:
+        rec = {"op": "skip", "id": oid, "src": self._source_hash(oid)}
+        with self._lock, self.journal.locked():
+            self._catch_up()
             rec["seq"] = self.journal.append(rec)[0]
-            self._apply(rec)
-            self._history.append(rec)
+            self._take(rec, own=True)
         self._changed()
 
     def undo(self) -> str | None:
         """Revert this worker's last answer or skip; returns its object id (None if nothing to undo)."""
-        with self._lock:
+        with self._lock, self.journal.locked():
+            self._catch_up()  # the other notebook may have undone one of the records we share
             if not self._history:
                 return None
-            target = self._history.pop()
+            target = self._history[-1]
             rec = {"op": "undo", "target": target["seq"]}
             rec["seq"] = self.journal.append(rec)[0]
-            self._revert(target)
+            self._take(rec, own=True)
         self._uploader.poke()
         self._changed()
         return target["id"]
 
     def flush(self, timeout: float | None = 60.0) -> bool:
-        """Wait until every answer and the output manifest are in the output store."""
+        """Wait until every answer and the output manifest are in the output store.
+
+        Returns False if that did not happen by ``timeout``, or at once when the store refuses
+        for good (``sync_status()["message"]`` says why). Also settles this worker's answers
+        given in another notebook with its own journal: the newest answer of an object wins.
+        """
         with self._lock:
             self._manifest_dirty = True
+            self._settle_wanted = True
         return self._uploader.flush(timeout)
 
     def close(self, timeout: float = 10.0) -> bool:
@@ -420,6 +441,7 @@ class LabelingJob:
 
     def refresh(self) -> None:
         """Read the other workers' answers and the reviewers' decisions from the output store."""
+        self._catch_up()
         self._refresh_answers()
         self._refresh_decisions()
         self._changed()
@@ -499,8 +521,15 @@ class LabelingJob:
         new_key = None
         if answer is not None:
             new_key = self._put_answer(answer)
-        if old_key and old_key != new_key:
-            storage.delete(self.worker_response_uri(oid, old_key))
+        with self._lock:  # only files a sound journal record retired, or older than the one just put
+            drop = {old_key} & self._retired.get(oid, set()) if old_key else set()
+            if new_key is not None:
+                drop |= self._stale.get(oid, set())
+        for key in drop - {new_key}:
+            storage.delete(self.worker_response_uri(oid, key))
+        if new_key is not None:
+            with self._lock:
+                self._stale.pop(oid, None)
         return oid, (new_key, answer.token) if answer is not None else None
 
     def work_done(self, results: list) -> None:
@@ -517,6 +546,10 @@ class LabelingJob:
     def after_batch(self, *, final: bool) -> None:
         if final and callable(self.consolidation):
             self.run_consolidation()
+        if final and self._settle_wanted:
+            self._settle()
+        if self._catch_up():
+            self._manifest_dirty = True
         now = time.monotonic()
         if not self._manifest_dirty:
             return
@@ -526,6 +559,10 @@ class LabelingJob:
             self._manifest_dirty = False
         try:
             self._write_output_manifest()
+            for _ in range(10):  # another notebook on this journal answered meanwhile: include it
+                if not self._catch_up():
+                    break
+                self._write_output_manifest()
         except BaseException:
             with self._lock:
                 self._manifest_dirty = True
@@ -683,6 +720,9 @@ class LabelingJob:
         if "id" in rec:
             self._dirty.add(rec["id"])
         if op == "answer":
+            prev = rec.get("prev")
+            if prev and prev.get("key") != rec.get("key"):
+                self._retired.setdefault(rec["id"], set()).add(prev["key"])
             self._answers[rec["id"]] = _answer_from_record(rec)
             self._skipped.discard(rec["id"])
         elif op == "skip":
@@ -705,32 +745,193 @@ class LabelingJob:
         oid = target["id"]
         self._dirty.add(oid)
         if target["op"] == "answer":
+            current = self._answers.get(oid)
+            if current is None or current.token != _answer_from_record(target).token:
+                return  # a later answer (from another notebook on this journal) stands
             prev = target.get("prev")
             if prev:
                 self._answers[oid] = _answer_from_record(prev)
             else:
                 self._answers.pop(oid, None)
+            if not prev or prev.get("key") != target.get("key"):
+                self._retired.setdefault(oid, set()).add(current.key)
         elif target["op"] == "skip":
             self._skipped.discard(oid)
 
     def _replay(self) -> None:
-        by_seq: dict[int, dict] = {}
         for rec in self.journal.records():
-            if rec.get("op") == "undo":
-                target = by_seq.get(rec.get("target"))
-                if target is not None:
-                    self._revert(target)
-                    if self._history and self._history[-1] is target:
-                        self._history.pop()
-                    else:
-                        self._history = [h for h in self._history if h is not target]
-                continue
-            if rec.get("op") == "answer" and rec.get("id") not in self._position:
-                continue
+            self._take(rec, own=True, strict=True)
+
+    def _catch_up(self) -> bool:
+        """Take what other notebooks sharing this journal wrote since we last looked.
+
+        Returns whether it changed an answer, skip or decision (not only upload bookkeeping).
+        """
+        changed = False
+        with self._lock:
+            for rec in self.journal.tail():
+                changed |= self._take(rec, own=False)
+        return changed
+
+    def _take(self, rec: dict, *, own: bool, strict: bool = False) -> bool:
+        """Apply one journal record; ``own`` ones join the history this instance's undo walks back.
+
+        A record for another data object than the input now has at its line raises JobError
+        when ``strict`` (opening the job); any unusable record is skipped with a warning.
+        """
+        op = rec.get("op")
+        try:
+            if op == "undo":
+                target = self._by_seq.pop(rec.get("target"), None)
+                if target is None:
+                    return False
+                self._revert(target)
+                if self._history and self._history[-1] is target:
+                    self._history.pop()
+                else:  # the other notebook undid a record both had replayed
+                    self._history = [h for h in self._history if h is not target]
+                return True
+            if op in ("answer", "skip"):
+                if rec.get("id") not in self._position:
+                    return False
+                self._check_source(rec)
             self._apply(rec)
-            if rec.get("op") in ("answer", "skip"):
-                by_seq[rec["seq"]] = rec
-                self._history.append(rec)
+            if op in ("answer", "skip"):
+                self._by_seq[rec["seq"]] = rec
+                if own:
+                    self._history.append(rec)
+            return op not in ("synced", "decision-synced")
+        except JobError as e:
+            if strict:
+                raise
+            warnings.warn(str(e), JournalWarning, stacklevel=2)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            warnings.warn(f"{self.journal.path}: record seq={rec.get('seq')!r} cannot be used "
+                          f"({type(e).__name__}: {e}); skipped, the output store says the rest.",
+                          JournalWarning, stacklevel=2)
+        return False
+
+    def _check_source(self, rec: dict) -> None:
+        """An answer belongs to the data object it was given to, never to whatever is at its line now."""
+        src = rec.get("src")
+        oid = rec["id"]
+        if src is None or src == self._source_hash(oid):
+            return
+        hashes = self._source_hashes()
+        moved = f" (that object is line {hashes.index(src) + 1} now)" if src in hashes else ""
+        raise JobError(
+            f"{self.journal.path}: the {rec['op']} for object {oid} was given to another data object than "
+            f"line {int(oid) + 1} of the input now holds ({self.source(oid)[1]!r}){moved}: the input "
+            f"manifest changed since. {_MOVED_FIX}")
+
+    def _source_hash(self, oid: str) -> str:
+        return self._source_hashes()[int(oid)]
+
+    def _source_hashes(self) -> list[str]:
+        if self._hashes is None:
+            self._hashes = [_short_hash(v) for v in self.frame[self._source_key].astype(str)]
+        return self._hashes
+
+    def _check_input(self) -> bool:
+        """Check at open that the output can be written and was made from this input.
+
+        Answers are kept by line number (Ground Truth's datasetObjectId), so ``<job>/gtwidgets/
+        input.json`` records each line's source; a changed line refuses the job, lines added at
+        the end are fine. Offline, labeling goes on and the uploader says so. Returns whether
+        the record is still to be written (after the journal agreed, see ``_record_input``).
+        """
+        try:
+            try:
+                theirs = orjson.loads(storage.read_bytes(self._input_uri))
+            except PermanentStorageError:
+                raise
+            except NotFoundError:
+                return True
+            old, new = str(theirs.get("sources", "")), "".join(self._source_hashes())
+            if new.startswith(old) and len(new) > len(old):
+                self._record_input(replace=True)
+        except PermanentStorageError as e:
+            raise type(e)(f"cannot use output {self.output!r}: {e}") from None
+        except (StorageError, orjson.JSONDecodeError):
+            return False  # offline (or a damaged record of it): the journal's own check still holds
+        if new.startswith(old) or old.startswith(new):
+            return False  # lines added or removed at the end: no answer moves
+        raise JobError(f"{self._input_uri}: this job's output was made from another input manifest: "
+                       f"{_first_change(old, new, self.frame[self._source_key])}. {_MOVED_FIX}")
+
+    def _record_input(self, *, replace: bool = False) -> None:
+        mine = {"source-key": self._source_key, "lines": len(self.frame), "sources": "".join(self._source_hashes())}
+        try:
+            storage.write_bytes(self._input_uri, orjson.dumps(mine), if_none_match=not replace,
+                                content_type="application/json")
+        except ConflictError:
+            self._check_input()  # another worker opened it first: it must be the same input
+        except PermanentStorageError as e:
+            raise type(e)(f"cannot use output {self.output!r}: {e}") from None
+        except StorageError:
+            pass  # offline: recorded by a later opening
+
+    @property
+    def _input_uri(self) -> str:
+        return storage.join(self.job_dir, "gtwidgets", "input.json")
+
+    def _settle(self) -> None:
+        """Settle this worker's files against another notebook's with its own journal (on flush)."""
+        self._settle_wanted = False
+        try:
+            found = self._scan_store()
+        except StorageError:
+            self._settle_wanted = True
+            raise
+        if self._settle_own(found):
+            with self._lock:
+                self._manifest_dirty = True
+
+    def _settle_own(self, found: dict[str, list[tuple[str, dict]]]) -> bool:
+        """One file of this worker per object: the newest answer wins (by submission time).
+
+        Another notebook with its own journal (a copy, another machine) may have answered later;
+        its file is adopted. An older file of ours is deleted only when a sound journal record
+        retired it or a newer answer of ours is in the store; one older than an answer still to
+        upload goes after that upload. Returns whether an answer changed.
+        """
+        mine = {oid: [(k, e) for k, e in entries if e.get("workerId") == self.worker_id]
+                for oid, entries in found.items()}
+        mine = {oid: v for oid, v in mine.items() if v}
+        changed = False
+        drop = []
+        with self._lock:
+            for oid, have in list(self._synced.items()):
+                if have and have[0] not in {k for k, _ in mine.get(oid, ())}:
+                    self._synced[oid] = None
+                    self._dirty.add(oid)  # the store lost it (a deleted bucket): upload again
+            for oid, files in mine.items():
+                current = self._answers.get(oid)
+                retired = self._retired.get(oid, set()) - {current.key if current else None}
+                live = [(k, e) for k, e in files if k not in retired]
+                best = max(live, key=lambda f: _newness(_entry_time(f[1]), f[0]), default=None)
+                if best is not None and (current is None or _newness(_entry_time(best[1]), best[0])
+                                         > _newness(current.submitted, current.key)):
+                    current = _answer_from_entry(oid, best[1], best[0], self.multi_label)
+                    self._answers[oid] = current
+                    self._synced[oid] = (best[0], current.token)
+                    self._dirty.add(oid)
+                    changed = True
+                keep = current.key if current else None
+                in_store = any(k == keep for k, _ in files)
+                for key, _ in files:
+                    if key == keep:
+                        continue
+                    if key in retired or in_store:
+                        drop.append((oid, key))
+                    elif current is not None:
+                        self._stale.setdefault(oid, set()).add(key)
+        for oid, key in drop:
+            try:
+                storage.delete(self.worker_response_uri(oid, key))
+            except StorageError:
+                pass  # still there next time
+        return changed
 
     def _adopt_remote(self) -> None:
         """Learn what the output store already holds (another machine, a lost journal, other workers)."""
@@ -738,32 +939,7 @@ class LabelingJob:
             found = self._scan_store()
         except StorageError:
             return  # offline at start: the uploader will report it; labeling goes on
-        mine = {oid: [(k, e) for k, e in entries if e.get("workerId") == self.worker_id]
-                for oid, entries in found.items()}
-        mine = {oid: v for oid, v in mine.items() if v}
-        for oid, have in list(self._synced.items()):
-            if have and have[0] not in {k for k, _ in mine.get(oid, ())}:
-                self._synced[oid] = None
-                self._dirty.add(oid)  # the store lost it (a deleted bucket): upload again
-        with self._lock:
-            for oid, found in mine.items():
-                keys = [k for k, _ in found]
-                have = self._synced.get(oid)
-                if oid not in self._synced and oid not in self._answers:
-                    key, entry = max(found, key=lambda f: f[1].get("submissionTime", ""))
-                    answer = _answer_from_entry(oid, entry, key, self.multi_label)
-                    self._answers[oid] = answer
-                    self._synced[oid] = (key, answer.token)
-                    self._dirty.add(oid)
-                    keys.remove(key)
-                elif have and have[0] in keys:
-                    keys.remove(have[0])
-                for stale in keys:  # e.g. a crash between writing a new answer and deleting the old
-                    if self._answers.get(oid) is None or self._answers[oid].key != stale:
-                        try:
-                            storage.delete(self.worker_response_uri(oid, stale))
-                        except StorageError:
-                            pass
+        self._settle_own(found)
         try:
             found = self._decision_store.scan()
         except StorageError:
@@ -831,6 +1007,37 @@ def _natural_key(col: pd.Series) -> pd.Series:
 
 def _fmt(when: datetime) -> str:
     return when.astimezone(timezone.utc).strftime(_TIME_FORMAT)
+
+
+_MOVED_FIX = ("Answers are kept by line number (Ground Truth's datasetObjectId), so they would land on "
+              "other objects. Open the job with the input it was started with, or give the edited "
+              "manifest a job of its own (another name or output).")
+
+
+def _short_hash(source: str) -> str:
+    return hashlib.sha1(source.encode()).hexdigest()[:8]
+
+
+def _first_change(old: str, new: str, sources: pd.Series) -> str:
+    """Where two inputs' hashed sources (8 characters a line) part, in a user's words."""
+    old_lines = [old[i:i + 8] for i in range(0, len(old), 8)]
+    new_lines = [new[i:i + 8] for i in range(0, len(new), 8)]
+    i = next((i for i, (a, b) in enumerate(zip(old_lines, new_lines)) if a != b), min(len(old_lines), len(new_lines)))
+    sizes = f" (it had {len(old_lines)} lines, the input has {len(new_lines)})" if len(old_lines) != len(new_lines) else ""
+    if i >= len(new_lines):
+        return f"lines {i + 1}.. are gone{sizes}"
+    where = (f"which was line {old_lines.index(new_lines[i]) + 1} then" if new_lines[i] in old_lines
+             else "which it did not have")
+    return f"line {i + 1} now holds {str(sources.iloc[i])!r}, {where}{sizes}"
+
+
+def _entry_time(entry: dict) -> datetime:
+    return _parse_time(entry.get("submissionTime") or "1970-01-01T00:00:00")
+
+
+def _newness(submitted: datetime, key: str) -> tuple:
+    """Order of two answers of one worker: submission time to the millisecond (what the store keeps), then file."""
+    return submitted.replace(microsecond=submitted.microsecond // 1000 * 1000), key
 
 
 def _parse_time(text: str) -> datetime:

@@ -5,6 +5,7 @@ configuration (profiles, region, ``AWS_ENDPOINT_URL``) and botocore's retries.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import threading
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
-from .errors import ConflictError, NotFoundError, StorageError
+from .errors import BucketNotFoundError, ConflictError, NotFoundError, PermanentStorageError, StorageError
 
 __all__ = [
     "ObjectInfo", "is_s3", "split_s3", "join", "read_bytes", "read_text", "write_bytes", "write_stream",
@@ -91,7 +92,7 @@ class _local_read_errors:
 
     def __exit__(self, exc_type, exc, tb):
         uri = self.uri
-        if isinstance(exc, FileNotFoundError):
+        if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
             raise NotFoundError(f"{uri}: no such file; check the path (relative paths start at {os.getcwd()}).") from None
         if isinstance(exc, IsADirectoryError):
             raise StorageError(f"{uri}: is a folder, not a file; name a file inside it.") from None
@@ -308,11 +309,11 @@ class _s3_errors:
                 raise ConflictError(f"{uri}: someone else wrote this object first; read it again and retry.") from None
             if code == "NoSuchBucket":
                 bucket = split_s3(uri)[0]
-                raise NotFoundError(f"{uri}: bucket {bucket!r} does not exist; create it or check its name and region.") from None
+                raise BucketNotFoundError(f"{uri}: bucket {bucket!r} does not exist; create it or check its name and region.") from None
             if code in ("NoSuchKey", "404", "NotFound"):
                 raise NotFoundError(f"{uri}: no such object; check the key.") from None
             if code in ("AccessDenied", "403", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-                raise StorageError(
+                raise PermanentStorageError(
                     f"{uri}: access denied ({code}); check that your credentials (AWS_PROFILE) "
                     "may read and write this bucket."
                 ) from None
@@ -325,6 +326,7 @@ class _s3_errors:
 # ---------------------------------------------------------------------------- local files
 
 _local_lock = threading.Lock()
+_REFUSED = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST}  # retrying will not help
 
 
 def _local_etag(path: Path) -> str:
@@ -341,7 +343,8 @@ def _write_local(path: Path, data: bytes | Iterable[bytes | memoryview], *, if_n
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise StorageError(f"{path}: cannot create its folder ({e.strerror}).") from None
+        error = PermanentStorageError if e.errno in _REFUSED else StorageError
+        raise error(f"{path}: cannot create its folder ({e.strerror}); choose an output you can write to.") from None
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     whole = isinstance(data, (bytes, bytearray, memoryview))
     try:
@@ -365,10 +368,16 @@ def _write_local(path: Path, data: bytes | Iterable[bytes | memoryview], *, if_n
                 os.replace(tmp, path)
     except PermissionError:
         tmp.unlink(missing_ok=True)
-        raise StorageError(f"{path}: permission denied; choose a folder you can write to.") from None
+        raise PermanentStorageError(f"{path}: permission denied; choose a folder you can write to.") from None
     except IsADirectoryError:
         tmp.unlink(missing_ok=True)
         raise StorageError(f"{path}: is a folder; write to a file name inside it.") from None
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        if isinstance(e, StorageError):
+            raise
+        error = PermanentStorageError if e.errno in _REFUSED else StorageError
+        raise error(f"{path}: cannot write ({e.strerror}); choose a folder you can write to, or free space.") from None
     except BaseException:  # e.g. the chunks' producer failed: leave no temporary file behind
         tmp.unlink(missing_ok=True)
         raise
