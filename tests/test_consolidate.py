@@ -341,3 +341,28 @@ def test_cli_reads_a_label_category_file_or_infers_names(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "sorted order" in captured.err
     assert [orjson.loads(l)["birds-job"] for l in captured.out.splitlines()] == [1, 0, 2]
+
+
+def test_cli_skips_and_names_answers_that_cannot_be_used(tmp_path, capsys):
+    write_gt_job(tmp_path)
+    from gtwidgets import storage
+    ok = {"answerContent": {"crowd-image-classifier": {"label": "Owl"}}, "workerId": "public.us-east-1.W9",
+          "submissionTime": "2019-04-18T16:19:00Z"}
+    bad = {"3": {"answers": [dict(ok, submissionTime="yesterday"), dict(ok, workerId="public.us-east-1.W8")]},
+           "4": {"answers": [1, "x"]},
+           "5": {"answers": [{"workerId": "public.us-east-1.W1"}, ok]},
+           "6": {"answers": [dict(ok, answerContent={"crowd-image-classifier": {"label": "Ow"}}), ok]}}
+    folder = tmp_path / "birds-job" / "annotations" / "worker-response" / "iteration-1"
+    for oid, doc in bad.items():
+        storage.write_bytes(str(folder / oid / "2019-04-18_16:30:00.json"), orjson.dumps(doc))
+    code = cli.main(["consolidate", str(tmp_path), "--categories", "Duck,Owl,Swan"])
+    captured = capsys.readouterr()
+    lines = [orjson.loads(line) for line in captured.out.splitlines()]
+    assert code == 1
+    assert [line["datasetObjectId"] for line in lines] == ["0", "1", "2", "3", "5", "6"]
+    assert all(line["birds-job-metadata"]["confidence"] == 0 for line in lines[3:])  # one usable answer each
+    err = captured.err
+    assert "iteration-1/3/2019-04-18_16:30:00.json: answer 1 has submissionTime 'yesterday'" in err
+    assert "iteration-1/4/2019-04-18_16:30:00.json: answer 1 has no answerContent" in err
+    assert "iteration-1/5/2019-04-18_16:30:00.json: answer 1 has no answerContent" in err
+    assert "iteration-1/6/2019-04-18_16:30:00.json: object 6, worker public.us-east-1.W9: answer 'Ow'" in err
