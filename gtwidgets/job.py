@@ -24,7 +24,7 @@ import orjson
 import pandas as pd
 
 from . import storage, tasks
-from .decisions import DecisionStore, DecisionWork, decision_key, latest
+from .decisions import DecisionStore, DecisionWork, latest, store_order, stored_as
 from .responses import answer_from_content, answer_problem, answer_time
 from .errors import ConflictError, JobError, NotFoundError, StorageError
 from .journal import Journal
@@ -438,7 +438,13 @@ class LabelingJob:
     def _all_decisions(self) -> dict[str, dict]:
         with self._lock:
             ids = set(self._adjudications) | set(self._others_decisions)
-            return {oid: latest([self._adjudications.get(oid), self._others_decisions.get(oid)]) for oid in ids}
+            return {oid: latest([self._own_decision(oid), self._others_decisions.get(oid)]) for oid in ids}
+
+    def _own_decision(self, oid: str) -> dict | None:
+        """The decision made through this job, with its place in the store's order (none yet: last)."""
+        mine = self._adjudications.get(oid)
+        synced = self._decisions_synced.get(oid)
+        return {**mine, "order": store_order(synced)} if mine and stored_as(synced, mine) else mine
 
     def refresh(self) -> None:
         """Read the other workers' answers and the reviewers' decisions from the output store."""
@@ -470,10 +476,9 @@ class LabelingJob:
             for oid, files in found.items():
                 if oid not in self._position:
                     continue
-                ours = {self._decisions_synced.get(oid)}
-                if oid in self._adjudications:
-                    ours.add(decision_key(self._adjudications[oid]))
-                decision = latest(d for key, d in files.items() if key not in ours)
+                synced, mine = self._decisions_synced.get(oid), self._adjudications.get(oid)
+                decision = latest(d for key, d in files.items()
+                                  if key != synced and not (mine and stored_as(key, mine)))
                 if decision is not None:
                     others[oid] = decision
             self._others_decisions = others
@@ -502,7 +507,7 @@ class LabelingJob:
             for oid in list(self._decisions_dirty):
                 decision = self._adjudications.get(oid)
                 have = self._decisions_synced.get(oid)
-                if have != (decision_key(decision) if decision else None):
+                if not (stored_as(have, decision) if decision else have is None):
                     work.append(DecisionWork(oid, decision, have))
                 else:
                     self._decisions_dirty.discard(oid)
