@@ -25,9 +25,9 @@ import pandas as pd
 
 from . import storage, tasks
 from .decisions import DecisionStore, DecisionWork, latest, store_order, stored_as
-from .responses import answer_from_content, answer_problem, answer_time
 from .errors import ConflictError, JobError, NotFoundError, StorageError
 from .journal import Journal
+from .responses import answer_from_content, answer_problem, answer_time
 from .sync import Uploader
 
 __all__ = ["LabelingJob", "Answer"]
