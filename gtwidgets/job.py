@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import getpass
 import hashlib
+import logging
 import os
 import random
 import threading
@@ -18,18 +19,21 @@ import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import orjson
 import pandas as pd
 
 from . import storage, tasks
-from .decisions import DecisionStore, DecisionWork, decision_key, latest
+from .decisions import DecisionStore, DecisionWork, latest, store_order, stored_as
 from .errors import ConflictError, JobError, NotFoundError, PermanentStorageError, StorageError
 from .journal import Journal, JournalWarning
+from .responses import answer_from_content, answer_problem, answer_time
 from .sync import Uploader
 
 __all__ = ["LabelingJob", "Answer"]
+
+_log = logging.getLogger(__name__)
 
 ITERATION = 1
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
@@ -130,7 +134,9 @@ class LabelingJob:
         self._decisions_synced: dict[str, str | None] = {}  # object id -> our decision file in the store
         self._decisions_dirty: set[str] = set()
         self._others_decisions: dict[str, dict] = {}  # object id -> latest decision by other reviewers
-        self._store_cache: dict[str, list[dict] | None] = {}  # worker-response file -> its answers
+        self._store_cache: dict[str, tuple | None] = {}  # worker-response file -> (usable answers, problems)
+        self._problems: dict[str, str] = {}  # worker-response file set aside -> why (job.problems)
+        self._problems_logged: set[str] = set()
         self._synced: dict[str, tuple[str, str] | None] = {}  # object id -> (key, token) now in the store
         self._skipped: set[str] = set()
         self._dirty: set[str] = set()                # objects whose store copy may be out of date
@@ -238,7 +244,23 @@ class LabelingJob:
             state = "uploading"
         message = self._uploader.message if state != "saved" else (
             f"all answers saved to {self.job_dir}")
-        return {"state": state, "pending": pending, "message": message}
+        status = {"state": state, "pending": pending, "message": message}
+        if self._problems:  # the widget shows the message of a state it does not know
+            uri, why = list(self._problems.items())[0]
+            more = f" and {len(self._problems) - 1} more" if len(self._problems) > 1 else ""
+            status["problems"] = len(self._problems)
+            if state == "saved":
+                status["state"] = "problems"
+                status["message"] = f"saved; skipped {uri}: {why}{more} (see job.problems)"
+        return status
+
+    @property
+    def problems(self) -> pd.DataFrame:
+        """Worker-response files (or answers in them) set aside because they cannot be read or do
+        not fit this job, and why; everything else is labeled and consolidated as usual."""
+        with self._lock:
+            rows = list(self._problems.items())
+        return pd.DataFrame(rows, columns=["uri", "reason"])
 
     def on_change(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` (from any thread) when progress or the sync state changes."""
@@ -437,7 +459,13 @@ class LabelingJob:
     def _all_decisions(self) -> dict[str, dict]:
         with self._lock:
             ids = set(self._adjudications) | set(self._others_decisions)
-            return {oid: latest([self._adjudications.get(oid), self._others_decisions.get(oid)]) for oid in ids}
+            return {oid: latest([self._own_decision(oid), self._others_decisions.get(oid)]) for oid in ids}
+
+    def _own_decision(self, oid: str) -> dict | None:
+        """The decision made through this job, with its place in the store's order (none yet: last)."""
+        mine = self._adjudications.get(oid)
+        synced = self._decisions_synced.get(oid)
+        return {**mine, "order": store_order(synced)} if mine and stored_as(synced, mine) else mine
 
     def refresh(self) -> None:
         """Read the other workers' answers and the reviewers' decisions from the output store."""
@@ -470,10 +498,9 @@ class LabelingJob:
             for oid, files in found.items():
                 if oid not in self._position:
                     continue
-                ours = {self._decisions_synced.get(oid)}
-                if oid in self._adjudications:
-                    ours.add(decision_key(self._adjudications[oid]))
-                decision = latest(d for key, d in files.items() if key not in ours)
+                synced, mine = self._decisions_synced.get(oid), self._adjudications.get(oid)
+                decision = latest(d for key, d in files.items()
+                                  if key != synced and not (mine and stored_as(key, mine)))
                 if decision is not None:
                     others[oid] = decision
             self._others_decisions = others
@@ -502,7 +529,7 @@ class LabelingJob:
             for oid in list(self._decisions_dirty):
                 decision = self._adjudications.get(oid)
                 have = self._decisions_synced.get(oid)
-                if have != (decision_key(decision) if decision else None):
+                if not (stored_as(have, decision) if decision else have is None):
                     work.append(DecisionWork(oid, decision, have))
                 else:
                     self._decisions_dirty.discard(oid)
@@ -618,7 +645,8 @@ class LabelingJob:
             {self.element: ({"labels": list(a)} if self.multi_label else {"label": a})} for a in batch["answer"]])
         payload = lambdas.consolidation_payload(batch, {oid: self.item(oid) for oid in todo})
         when = datetime.now(timezone.utc)
-        request_uri = responses.write_consolidation_request(self.job_dir, ITERATION, payload, when=when)
+        batch_name = responses.consolidation_batch_name(when)  # request and response share it
+        request_uri = responses.write_consolidation_request(self.job_dir, ITERATION, payload, name=batch_name)
         event = lambdas.consolidation_event(
             job_name=self.name, label_attribute=self.label_attribute, payload_uri=request_uri,
             output_config=storage.join(self.job_dir, "annotations"), label_categories=self.categories,
@@ -630,7 +658,7 @@ class LabelingJob:
             raise
         except Exception as e:
             raise JobError(f"the consolidation function raised {type(e).__name__}: {e}") from e
-        responses.write_consolidation_response(self.job_dir, ITERATION, response, when=when)
+        responses.write_consolidation_response(self.job_dir, ITERATION, response, name=batch_name)
         # Journaled, so a restart does not call the function again for the same answers.
         records = [{"op": "consolidated", "id": oid, "token": tokens.get(oid, ""),
                     "label": content[self.label_attribute], "date": tasks.format_creation_date(when)}
@@ -689,9 +717,44 @@ class LabelingJob:
         from .responses import scan_object_files
 
         prefix = storage.join(self.job_dir, "annotations", "worker-response", f"iteration-{ITERATION}")
-        files = scan_object_files(prefix, cache=self._store_cache, parse=_parse_answers)
-        return {oid: [(key, entry) for key, entries in by_key.items() for entry in entries]
-                for oid, by_key in files.items() if oid in self._position and any(by_key.values())}
+        files = scan_object_files(prefix, cache=self._store_cache, parse=self._usable_answers,
+                                  problems=self._problems)
+        found: dict[str, list[tuple[str, dict]]] = {}
+        for oid, by_key in files.items():
+            for key, (entries, problems) in by_key.items():
+                if problems:
+                    self._problems[self.worker_response_uri(oid, key)] = "; ".join(problems)
+                if oid in self._position:
+                    found.setdefault(oid, []).extend((key, entry) for entry in entries)
+        self._report_problems()
+        return {oid: entries for oid, entries in found.items() if entries}
+
+    def _usable_answers(self, body: bytes) -> tuple[list[dict], list[str]]:
+        """A worker-response file's answers that fit this job, and why the others do not."""
+        try:
+            answers = _parse_answers(body)
+        except orjson.JSONDecodeError as e:
+            raise ValueError(f"not JSON ({e}); restore the file or delete it") from None
+        except ValueError:
+            raise ValueError('not a worker response (expected {"answers": [...]}); fix or delete the file') from None
+        good, problems = [], []
+        for n, entry in enumerate(answers, 1):
+            why = answer_problem(entry, categories=self.categories, multi_label=self.multi_label)
+            if why is None:
+                good.append(entry)
+            else:
+                problems.append(f"answer {n} {why}; fix or remove that answer")
+        return good, problems
+
+    def _report_problems(self) -> None:
+        """Log each set-aside file once and tell the views; labeling goes on without it."""
+        new = [uri for uri in list(self._problems) if uri not in self._problems_logged]
+        for uri in new:
+            self._problems_logged.add(uri)
+            _log.warning("%s: skipped: %s (a fixed file is read when the job is opened again)",
+                         uri, self._problems[uri])
+        if new:
+            self._changed()
 
     def _put_answer(self, a: Answer) -> str:
         doc = {"answers": [{
@@ -1077,12 +1140,13 @@ def _answer_record(a: Answer) -> dict:
 
 
 def _answer_from_entry(oid: str, entry: dict, key: str, multi_label: bool) -> Answer:
-    content = next(iter(entry.get("answerContent", {}).values()), {})
-    labels = content.get("labels") if multi_label else [content.get("label")]
-    submitted = _parse_time(entry.get("submissionTime", "1970-01-01T00:00:00"))
-    accepted = _parse_time(entry["acceptanceTime"]) if entry.get("acceptanceTime") else submitted
-    return Answer(oid, entry["workerId"], tuple(labels or ()), accepted, submitted,
-                  float(entry.get("timeSpentInSeconds", 0.0)), key)
+    """An answer from the store, already checked by ``responses.answer_problem``."""
+    answer = answer_from_content(entry.get("answerContent"))
+    labels = (answer,) if isinstance(answer, str) else tuple(answer or ())
+    submitted = answer_time(entry.get("submissionTime")) or datetime(1970, 1, 1, tzinfo=timezone.utc)
+    accepted = answer_time(entry.get("acceptanceTime")) or submitted
+    return Answer(oid, entry["workerId"], labels, accepted, submitted,
+                  float(entry.get("timeSpentInSeconds") or 0.0), key)
 
 
 def _parse_answers(body: bytes) -> list[dict]:

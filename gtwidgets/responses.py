@@ -10,6 +10,7 @@ re-consolidate a real Ground Truth job, and writing them lets Ground Truth tools
 from __future__ import annotations
 
 import re
+import uuid
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -27,7 +28,8 @@ __all__ = [
     "COLUMNS", "read_worker_responses", "read_consolidation_batches", "find_job_dirs",
     "answer_from_content", "answer_content", "worker_response_document", "worker_response_path",
     "write_worker_responses", "consolidation_request_path", "consolidation_response_path",
-    "write_consolidation_request", "write_consolidation_response", "scan_object_files",
+    "write_consolidation_request", "write_consolidation_response", "consolidation_batch_name",
+    "scan_object_files", "answer_problem", "answer_time",
 ]
 
 #: Columns of the tidy answers table, in order.
@@ -44,6 +46,7 @@ _REQUEST_RE = re.compile(
 _JOB_RE = re.compile(r"^(.*?)/?annotations/worker-response/iteration-\d+/")
 # Seen as 2021-11-18_02:19:51 and 2023-04-17_15_48_07 in real jobs.
 _STAMP_RE = re.compile(r"(\d{4}-\d{2}-\d{2})[_T](\d{2})[:_](\d{2})[:_](\d{2})")
+_ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 _READ_THREADS = 16
 
 
@@ -164,6 +167,51 @@ def answer_content(answer: str | Sequence[str], *, element: str | None = None) -
     return {element or MULTI_CLASSIFIER_ELEMENT: {"labels": list(answer)}}
 
 
+def answer_problem(entry: Any, *, categories: Sequence[str] | None = None,
+                   multi_label: bool | None = None) -> str | None:
+    """Why one entry of a worker-response file's ``answers`` cannot be used, or None if it can.
+
+    Checked so that one damaged or mistyped answer is set aside (and named) instead of stopping
+    everyone: the shape, the worker id, the times and, given ``categories``, the label(s).
+    """
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("answerContent"), Mapping):
+        return "has no answerContent object"
+    worker = entry.get("workerId")
+    if not isinstance(worker, str) or not worker.strip():
+        return "has an empty workerId"
+    for key in ("submissionTime", "acceptanceTime"):
+        if entry.get(key) is not None and answer_time(entry[key]) is None:
+            return f"has {key} {entry[key]!r}, not a time like 2024-01-01T10:00:00.000Z"
+    spent = entry.get("timeSpentInSeconds")
+    if spent is not None and (isinstance(spent, bool) or not isinstance(spent, (int, float))):
+        return f"has timeSpentInSeconds {spent!r}, not a number"
+    if categories is None:
+        return None
+    answer = answer_from_content(entry["answerContent"])
+    names = (answer,) if isinstance(answer, str) else answer
+    if not names or (multi_label is False and not isinstance(answer, str)):
+        kind = "a list of labels" if multi_label else "one label"
+        return f"holds no answer this job can use (it expects {kind} from a classifier)"
+    unknown = [n for n in names if n not in categories]
+    if unknown:
+        return f"answers {unknown[0]!r}, which is not one of the categories {list(categories)!r}"
+    return None
+
+
+def answer_time(value: Any) -> datetime | None:
+    """An answer's ``submissionTime``/``acceptanceTime`` as an aware UTC datetime (None: not an ISO time)."""
+    if not isinstance(value, str) or not _ISO_RE.match(value):
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, OverflowError):
+        return None
+    if ts is pd.NaT:
+        return None
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts.to_pydatetime()
+
+
 # ---------------------------------------------------------------------------- writing
 
 def worker_response_document(answers: Iterable[Mapping], *, element: str | None = None) -> dict:
@@ -211,27 +259,42 @@ def write_worker_responses(answers: pd.DataFrame, job_dir: str, *, element: str 
     return written
 
 
-def consolidation_request_path(job_dir: str, iteration: int, when: datetime | None = None) -> str:
+def consolidation_batch_name(when: datetime | None = None) -> str:
+    """``<YYYY-MM-DD_HH:MM:SS>.<microseconds>_<random>``: Ground Truth's stamp made unique per batch.
+
+    Names to the second let two batches in one second overwrite each other's request and
+    response files; the microseconds keep the files in time order, the suffix keeps them apart.
+    """
+    return _utc(when).strftime("%Y-%m-%d_%H:%M:%S.%f") + "_" + uuid.uuid4().hex[:8]
+
+
+def consolidation_request_path(job_dir: str, iteration: int, when: datetime | None = None, *,
+                               name: str | None = None) -> str:
+    """Where a batch's request goes; ``name`` (from :func:`consolidation_batch_name`) pairs it with its response."""
     return storage.join(str(job_dir), REQUEST_DIR, f"iteration-{int(iteration)}",
-                        _utc(when).strftime("%Y-%m-%d_%H:%M:%S") + ".json")
+                        (name or consolidation_batch_name(when)) + ".json")
 
 
-def consolidation_response_path(job_dir: str, iteration: int, when: datetime | None = None) -> str:
+def consolidation_response_path(job_dir: str, iteration: int, when: datetime | None = None, *,
+                                name: str | None = None) -> str:
     return storage.join(str(job_dir), RESPONSE_DIR, f"iteration-{int(iteration)}",
-                        _utc(when).strftime("%Y-%m-%d_%H:%M:%S") + ".json")
+                        (name or consolidation_batch_name(when)) + ".json")
 
 
 def write_consolidation_request(job_dir: str, iteration: int, payload: list[dict],
-                                when: datetime | None = None) -> str:
-    """Write a consolidation-request (Lambda payload) file; returns its path (the event's ``payload.s3Uri``)."""
-    path = consolidation_request_path(job_dir, iteration, when)
+                                when: datetime | None = None, *, name: str | None = None) -> str:
+    """Write a consolidation-request (Lambda payload) file; returns its path (the event's ``payload.s3Uri``).
+
+    Without ``name`` every call gets a file of its own, however close in time.
+    """
+    path = consolidation_request_path(job_dir, iteration, when, name=name)
     storage.write_bytes(path, orjson.dumps(payload), content_type="application/json")
     return path
 
 
 def write_consolidation_response(job_dir: str, iteration: int, response: list[dict],
-                                 when: datetime | None = None) -> str:
-    path = consolidation_response_path(job_dir, iteration, when)
+                                 when: datetime | None = None, *, name: str | None = None) -> str:
+    path = consolidation_response_path(job_dir, iteration, when, name=name)
     storage.write_bytes(path, orjson.dumps(response), content_type="application/json")
     return path
 
@@ -258,12 +321,14 @@ def _relative(path: str, root: str) -> str:
     return rel.replace("\\", "/").lstrip("/")
 
 
-def scan_object_files(prefix: str, *, cache: dict[str, Any], parse) -> dict[str, dict[str, Any]]:
+def scan_object_files(prefix: str, *, cache: dict[str, Any], parse,
+                      problems: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """``object id -> {file name -> parse(bytes)}`` for the ``.json`` files in ``prefix/<id>/``.
 
     For jobs that look at the store again and again: ``cache`` (file -> parsed) keeps what was
     read, so each file is read once. A file gone since the listing, or unreadable for now, is
-    tried again next time; one ``parse`` refuses (ValueError) is left out for good.
+    tried again next time; one ``parse`` refuses (ValueError) is left out for good, with the
+    reason in ``problems`` (file -> why) so that it can be reported instead of vanishing.
     """
     try:
         uris = storage.list_files(prefix.rstrip("/") + "/", suffixes=(".json",))
@@ -275,8 +340,10 @@ def scan_object_files(prefix: str, *, cache: dict[str, Any], parse) -> dict[str,
             continue
         try:
             cache[uri] = parse(blob)
-        except ValueError:
+        except ValueError as e:
             cache[uri] = None
+            if problems is not None:
+                problems[uri] = str(e)
     found: dict[str, dict[str, Any]] = {}
     for uri in uris:
         if cache.get(uri) is not None:
@@ -310,15 +377,12 @@ def _parse_response_file(path: str, blob: bytes | Exception, object_id: str, ite
         return [], [f'{path}: not a worker response; expected {{"answers": [...]}}; fix or remove the file.']
     rows, problems = [], []
     for n, a in enumerate(answers, 1):
-        if not isinstance(a, dict) or not isinstance(a.get("answerContent"), dict):
-            problems.append(f"{path}: answer {n} has no answerContent object; fix or remove that answer.")
-            continue
-        worker = a.get("workerId")
-        if not isinstance(worker, str) or not worker.strip():
-            problems.append(f"{path}: answer {n} has an empty workerId; give the answer its worker's id or remove it.")
+        why = answer_problem(a)
+        if why is not None:
+            problems.append(f"{path}: answer {n} {why}; fix or remove that answer.")
             continue
         rows.append({
-            "object_id": object_id, "worker_id": worker,
+            "object_id": object_id, "worker_id": a["workerId"],
             "answer": answer_from_content(a["answerContent"]),
             "submission_time": a.get("submissionTime"), "acceptance_time": a.get("acceptanceTime"),
             "time_spent": a.get("timeSpentInSeconds"), "iteration": iteration, "batch": None,

@@ -212,3 +212,43 @@ def test_one_worker_in_two_notebooks_with_own_journals_keeps_the_newest_answer(w
         assert answers_in_store(output) == newest
     lines = [orjson.loads(x) for x in storage.read_bytes(f"{output}/pets/manifests/output/output.manifest").splitlines()]
     assert [line["pets-metadata"]["class-name"] for line in lines] == [newest[i] for i in range(15)]
+
+
+BAD_FILES = {   # what a broken notebook or a hand edit left in the job's folder
+    "a time that is not a time": {"answers": [{"answerContent": {"crowd-image-classifier": {"label": "cat"}},
+                                               "workerId": "zed", "submissionTime": "yesterday"}]},
+    "answers that are not answers": {"answers": [1, "x"]},
+    "no answerContent": {"answers": [{"workerId": "zed", "submissionTime": "2024-01-01T00:00:00.000Z"}]},
+    "a typo for a category": {"answers": [{"answerContent": {"crowd-image-classifier": {"label": "Cat"}},
+                                           "workerId": "zed", "submissionTime": "2024-01-01T00:00:00.000Z"}]},
+    "not JSON": b'{"answers": [',
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_one_bad_worker_response_file_stops_nobody(tmp_path, caplog, case):
+    from gtwidgets.widget import LabelingWidget
+
+    out = str(tmp_path / "out")
+    bad = storage.join(out, "pets", "annotations", "worker-response", "iteration-1", "0", "2024-01-01_00:00:00_zed.json")
+    body = BAD_FILES[case]
+    storage.write_bytes(bad, body if isinstance(body, bytes) else orjson.dumps(body))
+    jobs = [job_for(out, tmp_path, w, n=3, workers_per_object=3) for w in ("ann", "bob", "cyd")]
+    for j, answer in zip(jobs, CATS):
+        for i in range(3):
+            j.submit(i, answer if i == 0 else "cat")
+        assert j.flush(30), j.sync_status()
+    last = jobs[-1]
+    last.refresh()
+    assert last.flush(30)
+    lines = [orjson.loads(x) for x in storage.read_bytes(last.output_manifest_uri).splitlines()]
+    assert [x["pets-metadata"]["class-name"] for x in lines[1:]] == ["cat", "cat"]
+    assert last.consolidated().set_index("object_id").loc["0", "n_workers"] == 3  # the bad answer is not counted
+    problems = last.problems
+    assert problems["uri"].tolist() == [bad] and problems["reason"][0]
+    logged = [r for r in caplog.records if bad in r.getMessage()]
+    assert len(logged) == len(jobs)  # once per job, however often it reads the store again
+    status = LabelingWidget(last).sync_status
+    assert status["state"] == "problems" and bad in status["message"] and status["problems"] == 1
+    for j in jobs:
+        j.close()
