@@ -498,3 +498,43 @@ def test_files_other_tools_made_under_exact_names_are_still_read(tmp_path):
     assert storage.read_bytes(uri) == b"jpeg"
     storage.write_bytes(storage.join(tmp_path, "cam:1", "new:3.json"), b"{}")
     assert sorted(p.name for p in (tmp_path / "cam:1").iterdir()) == ["img:2.jpg", "new%3A3.json"]
+
+
+def test_a_local_labeling_job_writes_no_name_windows_cannot_store(tmp_path):
+    import pandas as pd
+
+    from gtwidgets import LabelingJob
+    from gtwidgets.lambdas import default_consolidation
+
+    images = [str(tmp_path / f"img{i}.jpg") for i in range(3)]
+    out = tmp_path / "out"
+
+    def job(worker, name="pets", journal="first", **kw):
+        return LabelingJob(name, input=pd.DataFrame({"source-ref": images}), categories=["cat", "dog"],
+                           output=out, worker_id=worker, journal_dir=tmp_path / journal / worker / name,
+                           manifest_interval=0, **kw)
+
+    for worker, answers in {"ann": ["cat", "dog", "cat"], "bob": ["cat", "cat", "dog"],
+                            "cyd": ["dog", "cat", "cat"]}.items():
+        j = job(worker, workers_per_object=3)
+        for i, a in enumerate(answers):
+            j.submit(i, a)
+        assert j.flush(30)
+        j.close()
+    teacher = job("teacher", workers_per_object=3)
+    teacher.adjudicate("1", "dog", reviewer="teacher")
+    assert teacher.flush(30)
+    teacher.close()
+    custom = job("w", name="custom", consolidation=default_consolidation)
+    custom.submit(0, "dog")
+    assert custom.flush(30)
+    custom.close()
+
+    written = list(out.rglob("*"))
+    assert len(written) > 20
+    assert [str(p.relative_to(out)) for p in written if WINDOWS_FORBIDDEN & set(p.name)] == []
+    responses = storage.list_files(storage.join(out, "pets", "annotations", "worker-response"))
+    assert len(responses) == 9 and all(":" in Path(uri).name for uri in responses)  # Ground Truth's keys
+    again = job("ann", journal="new-computer", workers_per_object=3)  # no journal: answers come from the files
+    assert [again.answer(str(i)) for i in range(3)] == [["cat"], ["dog"], ["cat"]]
+    again.close()
