@@ -168,6 +168,8 @@ class _local_read_errors:
             raise StorageError(f"{uri}: is a folder, not a file; name a file inside it.") from None
         if isinstance(exc, PermissionError):
             raise StorageError(f"{uri}: permission denied; check the file's permissions.") from None
+        if isinstance(exc, OSError) and not isinstance(exc, StorageError):  # e.g. a socket: "no such device"
+            raise StorageError(f"{uri}: cannot be read ({exc.strerror or exc}); point it at a regular file.") from None
         return False
 
 
