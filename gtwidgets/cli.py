@@ -2,11 +2,14 @@
 
 A module listed in ``_COMMAND_MODULES`` defines ``register_cli(subparsers)``, which adds
 its parser(s) and sets ``func`` (called with the parsed args, returning an exit code).
+Every error ends the command with one line on standard error, ``gtwidgets: what; what to do``;
+``--traceback`` (or ``GTWIDGETS_DEBUG=1``) shows the traceback of an unexpected one instead.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from . import __version__
@@ -15,11 +18,20 @@ from .errors import GtError
 _COMMAND_MODULES = ("inputs", "s3server", "consolidate", "lab")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line that says where the help is."""
+
+    def error(self, message: str):
+        self.exit(2, f"gtwidgets: {message}; see `{self.prog} --help`.\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gtwidgets",
         description="Label data in Jupyter in SageMaker Ground Truth's formats.")
     parser.add_argument("--version", action="version", version=f"gtwidgets {__version__}")
+    parser.add_argument("--traceback", action="store_true",
+                        help="on an unexpected error, show the traceback (as GTWIDGETS_DEBUG=1 does)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _register_validate(sub)
     for name in _COMMAND_MODULES:
@@ -52,6 +64,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as e:
+        if args.traceback or os.environ.get("GTWIDGETS_DEBUG", "") not in ("", "0"):
+            raise
+        what = str(e).strip().splitlines()[0] if str(e).strip() else "no message"
+        print(f"gtwidgets: {args.command} failed unexpectedly ({type(e).__name__}: {what}); check its inputs, "
+              "or re-run with GTWIDGETS_DEBUG=1 (or gtwidgets --traceback) to see the traceback and report it.",
+              file=sys.stderr)
+        return 1
 
 
 def _register_validate(subparsers) -> None:

@@ -552,6 +552,7 @@ def _run_cli(args) -> int:
     job_dir = answers.attrs.get("job_dir", args.output_prefix)
     job_name = str(job_dir).rstrip("/").replace("\\", "/").rsplit("/", 1)[-1]
     categories = _cli_categories(args.categories, answers)
+    _check_answers_match(answers, categories, args)
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
         result = consolidate(answers, categories, method=args.method, multi_label=args.multi_label,
@@ -581,6 +582,21 @@ def _run_cli(args) -> int:
     for msg in problems:
         print(f"gtwidgets: {msg}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _check_answers_match(answers: pd.DataFrame, categories: list[str], args) -> None:
+    """Nothing to consolidate is the user's mistake (most often the wrong categories): say which."""
+    where = args.output_prefix + (f" (job {args.job})" if args.job else "")
+    answered: set[str] = set()
+    for a in answers["answer"] if "answer" in answers else ():
+        answered.update(str(n) for n in (_names(a) or ()))
+    if not answered:
+        raise JobError(f"{where}: no worker answers found; check the path (it holds "
+                       "<job>/annotations/worker-response/) and --job.")
+    if not answered & set(categories):
+        shown = ", ".join(sorted(answered)[:10]) + (", ..." if len(answered) > 10 else "")
+        raise JobError(f"{where}: no answer is one of --categories {','.join(categories)} (answers use: {shown}); "
+                       "pass the job's categories in its order, or its label-category JSON file.")
 
 
 def _cli_categories(spec: str | None, answers: pd.DataFrame) -> list[str]:

@@ -8,6 +8,7 @@ around the one shown, so a job over a million rows never ships its frame.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -235,14 +236,37 @@ def default_shortcuts(n: int) -> list[str]:
 
 
 def render_instructions(text: str) -> str:
-    """Markdown or HTML -> sanitized HTML (nh3), safe to put in the page as markup."""
+    """Markdown or HTML -> sanitized HTML (nh3), safe to put in the page as markup.
+
+    The browser must fetch nothing the user did not ask for (a remote image would tell its
+    host who opened the notebook, and when): no element may load a resource. Markdown images
+    become links to them, ``<img>`` tags keep only their alt text, and nh3 already drops
+    styles, scripts and other loading elements. Bidi and control characters are shown as
+    ``⟨U+202E⟩``, so text cannot display reversed or hidden.
+    """
     import mistune
     import nh3
 
     if not text.strip():
         return ""
-    html = mistune.create_markdown(escape=False, plugins=["strikethrough", "table", "url"])(text)
-    return nh3.clean(html, link_rel="noopener noreferrer nofollow")
+
+    class LinkedImages(mistune.HTMLRenderer):
+        def image(self, text: str, url: str, title: str | None = None) -> str:
+            return f'<a href="{self.safe_url(url)}">[image: {text or "open"}]</a>'
+
+    html = mistune.create_markdown(escape=False, renderer=LinkedImages(escape=False),
+                                   plugins=["strikethrough", "table", "url"])(text)
+    html = nh3.clean(html, link_rel="noopener noreferrer nofollow", attribute_filter=_no_fetching)
+    return _CONTROLS.sub(lambda m: f"\u27e8U+{ord(m.group()):04X}\u27e9", html)
+
+
+def _no_fetching(tag: str, attribute: str, value: str) -> str | None:
+    return None if attribute in ("src", "srcset") else value
+
+
+# Shown visibly rather than obeyed: bidi overrides, embeddings, isolates and marks, and C0/C1
+# controls (tab, newline and carriage return are layout and stay).
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _seconds(value) -> float | None:

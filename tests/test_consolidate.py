@@ -442,3 +442,43 @@ def test_cli_skips_and_names_answers_that_cannot_be_used(tmp_path, capsys):
     assert "iteration-1/4/2019-04-18_16:30:00.json: answer 1 has no answerContent" in err
     assert "iteration-1/5/2019-04-18_16:30:00.json: answer 1 has no answerContent" in err
     assert "iteration-1/6/2019-04-18_16:30:00.json: object 6, worker public.us-east-1.W9: answer 'Ow'" in err
+
+
+@pytest.mark.parametrize("method", ["dawid-skene", "majority"])
+def test_cli_categories_no_answer_matches_end_in_one_line_that_says_what_to_do(tmp_path, capsys, method):
+    write_gt_job(tmp_path)
+    code = cli.main(["consolidate", str(tmp_path), "--categories", "X,Y", "--method", method])
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.splitlines()) == 1
+    assert err.startswith(f"gtwidgets: {tmp_path}: no answer is one of --categories X,Y (answers use: Duck, Owl, Swan)")
+    assert "pass the job's categories" in err
+
+
+def test_cli_any_unexpected_error_is_one_line_with_the_way_to_the_traceback(tmp_path, capsys, monkeypatch):
+    from gtwidgets import consolidate
+
+    def broken(*args, **kwargs):
+        raise ValueError("operands could not be broadcast together\nwith shapes (3,) (4,)")
+
+    write_gt_job(tmp_path)
+    monkeypatch.setattr(consolidate, "consolidate", broken)
+    monkeypatch.delenv("GTWIDGETS_DEBUG", raising=False)
+    assert cli.main(["consolidate", str(tmp_path), "--categories", "Duck,Owl,Swan"]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "gtwidgets: consolidate failed unexpectedly (ValueError: operands could not be broadcast together); "
+        "check its inputs, or re-run with GTWIDGETS_DEBUG=1 (or gtwidgets --traceback) to see the traceback "
+        "and report it."]
+    with pytest.raises(ValueError):
+        cli.main(["--traceback", "consolidate", str(tmp_path), "--categories", "Duck,Owl,Swan"])
+    monkeypatch.setenv("GTWIDGETS_DEBUG", "1")
+    with pytest.raises(ValueError):
+        cli.main(["consolidate", str(tmp_path), "--categories", "Duck,Owl,Swan"])
+
+
+def test_cli_usage_errors_are_one_line_too(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["consolidate", "somewhere", "--method", "median"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and len(err.splitlines()) == 1
+    assert err.startswith("gtwidgets: argument --method: invalid choice") and "see `gtwidgets consolidate --help`" in err

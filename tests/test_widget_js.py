@@ -194,6 +194,49 @@ def test_hostile_names_are_text_and_run_nothing(widget):
     assert page.evaluate("window.pwned") is None
 
 
+def test_bidi_and_control_characters_show_visibly_and_isolated(widget):
+    rlo = "\u202e"
+    cards = _cards(3)
+    cards[0].update(name=f"{rlo}gpj.exe", label=[f"{rlo}evil"], source=f"s3://b/{rlo}gpj.exe")
+    cards[1] = {"kind": "text", "id": "t1", "name": "t1", "text": f"say {rlo}olleh\x07 twice",
+                "label": None, "answer": None}
+    page = widget(cards, categories=[f"{rlo}evil", "dog\u2066", "bird", "other"])
+    page.wait_for_function("document.querySelector('.gtw-root').dataset.shown === 'id0'")
+    name = page.locator(".gtw-cat-name").first
+    assert name.inner_text() == "\u27e8U+202E\u27e9evil"  # not "live"
+    assert name.evaluate("(e) => getComputedStyle(e).unicodeBidi") == "isolate"
+    assert page.locator(".gtw-cat").first.get_attribute("title") == "\u27e8U+202E\u27e9evil (key 1)"
+    assert page.locator(".gtw-cat-name").nth(1).inner_text() == "dog\u27e8U+2066\u27e9"
+    assert page.locator(".gtw-name").inner_text() == "\u27e8U+202E\u27e9gpj.exe"
+    assert page.locator(".gtw-name").get_attribute("title") == "s3://b/\u27e8U+202E\u27e9gpj.exe"
+    assert page.locator(".gtw-existing").inner_text() == "existing label: \u27e8U+202E\u27e9evil"
+    assert page.locator(".gtw-name").evaluate("(e) => getComputedStyle(e).unicodeBidi") == "isolate"
+    page.keyboard.press("j")
+    page.wait_for_function("document.querySelector('.gtw-root').dataset.shown === 't1'")
+    assert page.locator(".gtw-text").inner_text() == "say \u27e8U+202E\u27e9olleh\u27e8U+0007\u27e9 twice"
+    # Nothing in the widget obeys a control: no text node anywhere holds one.
+    assert page.evaluate("""() => { const walk = document.createTreeWalker(document.querySelector('.gtw-root'), 4);
+      const found = []; while (walk.nextNode()) if (/[\\u202a-\\u202e\\u2066-\\u2069\\x07]/.test(walk.currentNode.data)) found.push(walk.currentNode.data);
+      return found; }""") == []
+
+
+def test_instructions_make_the_browser_fetch_nothing(widget, page):
+    from gtwidgets.widget import render_instructions
+    from test_widget import REMOTE_INSTRUCTIONS
+
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.route("https://tracker.example/**", lambda route: route.abort())  # still a request: it is recorded
+    html = render_instructions(REMOTE_INSTRUCTIONS)
+    page = widget(instructions_html=html, full_instructions_html=html)
+    page.wait_for_function("document.querySelector('.gtw-root').dataset.shown === 'id0'")
+    page.locator(".gtw-instr-full summary").click()
+    page.wait_for_function("""() => [...document.images].every((img) => img.complete)""")
+    assert page.locator(".gtw-instructions").get_by_text("Label").count() >= 1
+    assert [url for url in requested if "tracker.example" in url] == []
+    assert {url.split("/")[2] for url in requested} == {"gtwidgets.test"}
+
+
 def test_browser_keeps_only_a_window_of_cards(widget):
     page = widget(_cards(60))
     cdp = page.context.new_cdp_session(page)

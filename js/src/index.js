@@ -5,7 +5,7 @@
 import "./style.css";
 import { CardCache } from "./cache.js";
 import { actionFor, COMMANDS } from "./keys.js";
-import { el, textEl } from "./dom.js";
+import { el, setText, textEl, visible } from "./dom.js";
 import { reviewView } from "./review.js";
 import { forgetPending, receiveAsset } from "./panels/plotly.js";
 
@@ -165,7 +165,7 @@ class LabelingView {
       b.dataset.index = String(i);
       if (keys[i]) b.append(textEl("kbd", "gtw-key", keys[i]));
       b.append(textEl("span", "gtw-cat-name", name));
-      b.title = keys[i] ? `${name} (key ${keys[i]})` : name;
+      b.title = visible(keys[i] ? `${name} (key ${keys[i]})` : name);
       b.addEventListener("click", (e) => {
         e.stopPropagation();
         this.pick(i);
@@ -322,8 +322,8 @@ class LabelingView {
     if (entry.panel.shown) entry.panel.shown(); // e.g. sensor plots draw once on screen
     this.root.dataset.shown = entry.card.id;
     this.card.dataset.kind = entry.card.kind;
-    this.nameEl.textContent = entry.card.name || "";
-    this.nameEl.title = entry.card.source || entry.card.name || "";
+    setText(this.nameEl, entry.card.name);
+    this.nameEl.title = visible(entry.card.source || entry.card.name);
     this.shownAt = performance.now();
     if (this.model.get("multi_label") && entry.card.answer) this.selected = new Set(entry.card.answer);
     this._renderCardLabels();
@@ -341,8 +341,8 @@ class LabelingView {
     const card = entry && entry.decoded ? entry.card : null;
     const existing = (card && card.label) || [];
     const answer = (card && card.answer) || [];
-    this.existingEl.textContent = existing.length ? `existing label: ${existing.join(", ")}` : "";
-    this.answerEl.textContent = answer.length ? `your answer: ${answer.join(", ")}` : "";
+    setText(this.existingEl, existing.length ? `existing label: ${existing.join(", ")}` : "");
+    setText(this.answerEl, answer.length ? `your answer: ${answer.join(", ")}` : "");
     const chosen = this.model.get("multi_label") ? this.selected : new Set(answer);
     (this.catButtons || []).forEach((b, i) => {
       const name = this.model.get("categories")[i];
@@ -409,7 +409,7 @@ class LabelingView {
   }
 
   showError(text) {
-    this.errorEl.textContent = text;
+    setText(this.errorEl, text);
     this.errorEl.hidden = false;
     clearTimeout(this.errorTimer);
     this.errorTimer = setTimeout(() => (this.errorEl.hidden = true), 8000);
@@ -427,7 +427,7 @@ class LabelingView {
     this.progressText.textContent = parts.join(" · ");
     this.syncEl.textContent = syncText(this.model.get("sync_status") || {});
     this.syncEl.dataset.state = (this.model.get("sync_status") || {}).state || "";
-    this.syncEl.title = (this.model.get("sync_status") || {}).message || "";
+    this.syncEl.title = visible((this.model.get("sync_status") || {}).message);
     this.root.classList.toggle("gtw-is-done", !!p.done);
     if (this.pos >= this.total) this._renderDone();
   }

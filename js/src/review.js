@@ -2,7 +2,7 @@
 // reviewer's decision. Each card also shows every worker's answer and the consolidated label
 // with its confidence. All of it is manifest or worker data: textContent only, never markup.
 import "./review.css";
-import { el, textEl } from "./dom.js";
+import { el, setText, textEl } from "./dom.js";
 
 export const REVIEW_COMMANDS = [
   ["1 … 9, 0", "decide: this category is the label (the key is shown on its button)"],
@@ -82,7 +82,7 @@ export function reviewView(Base) {
       const consolidated = review.consolidated || [];
       const decision = card.answer || [];
       const by = review.adjudication && review.adjudication.reviewer;
-      this.answerEl.textContent = decision.length ? `decision: ${decision.join(", ")}${by ? ` (by ${by})` : ""}` : "";
+      setText(this.answerEl, decision.length ? `decision: ${decision.join(", ")}${by ? ` (by ${by})` : ""}` : "");
       const confidence = review.confidence == null ? "" : ` · confidence ${Number(review.confidence).toFixed(2)}`;
       const rows = (review.answers || []).map(({ worker, answer }) => {
         const row = el("tr", "gtw-review-row", textEl("td", "gtw-review-worker", worker),
