@@ -428,3 +428,17 @@ def test_a_widget_out_of_view_or_seen_before_does_not_take_the_focus(widget):
     page = widget(focus=False, autofocus=False)
     page.wait_for_function("document.querySelector('.gtw-root').dataset.shown === 'id0'")
     assert page.evaluate("document.activeElement === document.body") and page.evaluate("window.saves") == []
+
+
+def test_answered_cards_still_on_their_way_are_passed_over_when_they_arrive(widget):
+    cards = _cards(5)
+    for c in cards[1:3]:
+        c["answer"] = ["dog"]  # answered before (another session): the kernel's cards say so
+    page = widget(cards, auto_reply=False)
+    page.evaluate("kernel({type: 'cards', positions: [0]})")
+    page.wait_for_function("document.querySelector('.gtw-root').dataset.shown === 'id0'")
+    page.keyboard.press("k")  # not an answer: nothing to pass over
+    page.keyboard.press("1")  # card 1 is not here yet: loading, then passed over, as card 2
+    assert page.locator(".gtw-loading").is_visible()
+    page.evaluate("kernel({type: 'cards', positions: [1, 2, 3, 4]})")
+    page.wait_for_function("document.querySelector('.gtw-root').dataset.shown === 'id3'")

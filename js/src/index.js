@@ -316,7 +316,12 @@ class LabelingView {
     if (pos + 1 >= total) return this.go(total); // the end of the queue, in order: the end panel
     for (let p = pos + 1; p < total; p++) {
       const entry = this.cache.get(p);
-      if (!entry || !entry.card.answer) return this.go(p);
+      if (!entry || !entry.decoded) { // not here yet: shown when it is, or passed over if answered
+        this.go(p);
+        this.passAnswered = p;
+        return;
+      }
+      if (!entry.card.answer) return this.go(p);
     }
     this._renderCardLabels(); // stay on the answered card until the kernel says where to go
     this._seek({ after: id });
@@ -375,6 +380,7 @@ class LabelingView {
     const moved = pos !== this.pos;
     this.pos = pos;
     this.moves += 1;
+    this.passAnswered = null;
     this.root.dataset.pos = String(pos);
     this.selected = new Set();
     if (pos >= total) {
@@ -420,6 +426,7 @@ class LabelingView {
   }
 
   _show(entry) {
+    if (this.passAnswered === this.pos && entry.card.answer) return this._advance(this.pos, entry.card.id);
     this.stage.replaceChildren(entry.panel.el);
     if (entry.panel.shown) entry.panel.shown(); // e.g. sensor plots draw once on screen
     this.root.dataset.shown = entry.card.id;
