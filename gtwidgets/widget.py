@@ -56,6 +56,10 @@ class LabelingWidget(anywidget.AnyWidget):
     prefetch = t.Int(DEFAULT_PREFETCH).tag(sync=True)
     progress = t.Dict().tag(sync=True)
     sync_status = t.Dict().tag(sync=True)
+    # The first view focuses itself when it is in view (the cell was just run, so the keys the
+    # instructions ask for must not go to the next cell); it then sets this False, so a reload or
+    # a second view of the same widget leaves the focus where it is.
+    autofocus = t.Bool(True).tag(sync=True)
 
     def __init__(self, job, *, prefetch: int = DEFAULT_PREFETCH, image_size: tuple[int, int] = cards.DEFAULT_SIZE,
                  shortcuts: Sequence[str] | None = None, workers: int = 4):
@@ -169,9 +173,18 @@ class LabelingWidget(anywidget.AnyWidget):
         self._refresh_soon()
 
     def _on_next_unlabeled(self, msg: dict) -> None:
-        object_id = self.job.next_unlabeled(msg.get("after"))
+        """The next object without an answer: after ``after``, or from ``from`` on (that one included).
+
+        None when there is none (the browser shows the end panel); ``seq`` goes back so the
+        browser acts on its latest request only.
+        """
+        after = msg.get("after")
+        if msg.get("from") is not None:
+            start = self._position_of(str(msg["from"]), near=self.position)
+            after = self.job.queue[start - 1] if start > 0 else None
+        object_id = self.job.next_unlabeled(after)
         pos = None if object_id is None else self._position_of(object_id, near=self.position)
-        self.send({"type": "goto", "pos": pos, "id": object_id})
+        self.send({"type": "goto", "pos": pos, "id": object_id, "seq": msg.get("seq")})
 
     # ------------------------------------------------------------------ job -> traits
 

@@ -122,8 +122,13 @@ def test_submit_skip_undo_drive_the_job_and_progress(image_job):
     assert image_job.answer("2") is None
     wait_for_progress(w, labeled=1)
 
-    (goto, _), = browser.ask({"type": "next_unlabeled", "after": "0"}, replies=1)
-    assert goto["type"] == "goto" and goto["pos"] == 1 and goto["id"] == "1"
+    (goto, _), = browser.ask({"type": "next_unlabeled", "after": "0", "seq": 4}, replies=1)
+    assert (goto["type"], goto["pos"], goto["id"], goto["seq"]) == ("goto", 1, "1", 4)
+    # u from a card with no answer stays there: "from" counts the card itself
+    (goto, _), = browser.ask({"type": "next_unlabeled", "from": "1", "seq": 5}, replies=1)
+    assert (goto["pos"], goto["seq"]) == (1, 5)
+    (goto, _), = browser.ask({"type": "next_unlabeled", "from": "0"}, replies=1)
+    assert goto["pos"] == 1  # card 0 is answered: the next one without an answer
 
 
 def test_a_batch_is_handled_in_order_and_reports_the_position(image_job):
