@@ -213,7 +213,10 @@ def _aws_chunks(reader: BinaryIO, check: Callable[[str, str], None] | None) -> I
             yield block
         if check is not None:
             signature = line.partition(b"chunk-signature=")[2].strip().decode("ascii", "replace")
-            check(digest.hexdigest(), signature)
+            try:
+                check(digest.hexdigest(), signature)
+            except AuthError as e:
+                raise S3Error(e.status, e.code, e.message) from None
         if size == 0:
             _skip_trailers(reader)  # checksum trailers: the signature already covers the data
             return

@@ -32,7 +32,7 @@ from pathlib import Path
 from ._s3key import KEY_FILE, STATE_FILE, LocalKey, default_data_dir, ensure_key, read_key, read_state
 from .errors import StorageError
 
-__all__ = ["LocalS3", "serve", "ensure_local_s3", "stop_local_s3", "default_data_dir", "register_cli", "DEFAULT_PORT"]
+__all__ = ["LocalS3", "serve", "ensure_local_s3", "attach_local_s3", "stop_local_s3", "default_data_dir", "register_cli", "DEFAULT_PORT"]
 
 DEFAULT_PORT = 9000
 _STATE = STATE_FILE
@@ -102,19 +102,20 @@ def ensure_local_s3(data_dir: str | os.PathLike | None = None, *, port: int | No
     and returns the endpoint URL. Without ``port`` it takes the port used last time, else
     9000, else any free port.
     """
-    root = _prepare(data_dir, "127.0.0.1")
-    state = _read_state(root)
-    if state and _answers(state["endpoint"], root):
-        endpoint = state["endpoint"]
-    else:
-        wanted = port if port is not None else (state or {}).get("port", DEFAULT_PORT)
-        server = _spawn(root, port=wanted, host="127.0.0.1", fallback=port is None, detach=True)
-        endpoint = server.endpoint_url
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
-    os.environ["GTWIDGETS_S3_DIR"] = str(root)
+    server = _reuse_or_start(data_dir, port, detach=True)
+    os.environ.update(server.environ)
     if "AWS_ENDPOINT_URL_S3" in os.environ:
-        os.environ["AWS_ENDPOINT_URL_S3"] = endpoint  # it would win over AWS_ENDPOINT_URL
-    return endpoint
+        os.environ["AWS_ENDPOINT_URL_S3"] = server.endpoint_url  # it would win over AWS_ENDPOINT_URL
+    return server.endpoint_url
+
+
+def attach_local_s3(data_dir: str | os.PathLike | None = None, *, port: int | None = None) -> LocalS3:
+    """Like ``ensure_local_s3``, but a server it starts stops with this process.
+
+    For ``gtwidgets lab``: its ``stop()`` stops only a server this call started; one that
+    was already running (someone else's) keeps running. Leaves ``os.environ`` alone.
+    """
+    return _reuse_or_start(data_dir, port, detach=False)
 
 
 def stop_local_s3(data_dir: str | os.PathLike | None = None, *, timeout: float = 10.0) -> bool:
@@ -194,6 +195,15 @@ def _prepare(data_dir: str | os.PathLike | None, host: str) -> Path:
         raise StorageError(f"{root}: cannot make a private S3 data folder here "
                            f"({e.strerror or e}); choose a folder of your own.") from None
     return root
+
+
+def _reuse_or_start(data_dir: str | os.PathLike | None, port: int | None, *, detach: bool) -> LocalS3:
+    root = _prepare(data_dir, "127.0.0.1")
+    state = _read_state(root)
+    if state and _answers(state["endpoint"], root):
+        return LocalS3(state["endpoint"], root, None)
+    wanted = port if port is not None else (state or {}).get("port", DEFAULT_PORT)
+    return _spawn(root, port=wanted, host="127.0.0.1", fallback=port is None, detach=detach)
 
 
 def _spawn(root: Path, *, port: int, host: str, fallback: bool, detach: bool,
