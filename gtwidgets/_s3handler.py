@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import io
 import os
+import socket
 import tempfile
 import threading
 import urllib.parse
@@ -33,6 +34,7 @@ CHALLENGE_HEADER = "x-gtwidgets-challenge"
 PROOF_HEADER = "x-gtwidgets-proof"
 _BLOCK = 1024 * 1024
 _MAX_SMALL_BODY = 16 * 1024 * 1024  # bodies other than object data (bucket config, part lists)
+_LINGER_BYTES = 1024 * 1024
 _if_match_lock = threading.Lock()
 
 
@@ -75,6 +77,22 @@ class Handler(localbucket.S3Handler):
                 self._send_error(S3Error(e.status, e.code, e.message))
                 return False
         return True
+
+    def _send_error(self, error: S3Error) -> None:
+        super()._send_error(error)
+        if self.headers.get("Content-Length", "0") not in ("", "0") or "Transfer-Encoding" in self.headers:
+            self._linger()
+
+    def _linger(self) -> None:
+        """Read on a little after an error, so the client sees it instead of a connection reset."""
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(1.0)
+            left = _LINGER_BYTES
+            while left > 0 and (data := self.rfile.read1(65536)):
+                left -= len(data)
+        except OSError:
+            pass
 
     def do_OPTIONS(self) -> None:
         if self.cors_origin and self.headers.get("Origin") == self.cors_origin:
