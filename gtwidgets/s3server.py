@@ -155,8 +155,7 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
         "serve", help="serve a folder as S3 on 127.0.0.1 until Ctrl+C",
         description="Serve DIR as S3 on 127.0.0.1 (buckets are its sub-folders; data stays "
                     "on disk). Prints the AWS_ENDPOINT_URL to set; Ctrl+C stops it.")
-    p.add_argument("data_dir", nargs="?", metavar="DIR", type=Path, default=None,
-                   help="data folder (default: $GTWIDGETS_S3_DIR or ~/.gtwidgets/s3)")
+    _add_data_dir(p)
     p.add_argument("--port", type=int, default=None,
                    help=f"port (default: {DEFAULT_PORT}, or any free port if that is taken)")
     p.add_argument("--cors-origin", metavar="URL", default=None,
@@ -167,9 +166,13 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
         "stop", help="stop the local S3 serving a folder",
         description="Stop the local S3 serving DIR, whoever started it (gtwidgets lab, a notebook's "
                     "ensure_local_s3(), gtwidgets s3 serve). Its data stays on disk.")
-    stop.add_argument("data_dir", nargs="?", metavar="DIR", type=Path, default=None,
-                      help="data folder (default: $GTWIDGETS_S3_DIR or ~/.gtwidgets/s3)")
+    _add_data_dir(stop)
     stop.set_defaults(func=_cli_stop)
+
+
+def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data_dir", nargs="?", metavar="DIR", type=Path, default=None,
+                        help="data folder (default: $GTWIDGETS_S3_DIR or ~/.gtwidgets/s3)")
 
 
 # ---------------------------------------------------------------------------- starting

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from gtwidgets.lab import jupyter_argv
+from test_s3server import _alive
 
 GTWIDGETS = Path(sys.executable).with_name("gtwidgets")
 
@@ -73,14 +74,3 @@ def _get(url: str) -> int:
             if not isinstance(e.reason, ConnectionRefusedError) or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
