@@ -321,6 +321,13 @@ class _s3_errors:
             if code in ("NoSuchKey", "404", "NotFound"):
                 raise NotFoundError(f"{uri}: no such object; check the key.") from None
             if code in ("AccessDenied", "403", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+                server = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("server", "")
+                if server.startswith("gtwidgets-s3"):
+                    raise StorageError(
+                        f"{uri}: the local S3 at {endpoint_url()} refused the request ({code}): it takes only "
+                        "its own key. Call gtwidgets.s3server.ensure_local_s3() (or set GTWIDGETS_S3_DIR "
+                        "to its data folder) so gtwidgets signs with it."
+                    ) from None
                 raise StorageError(
                     f"{uri}: access denied ({code}); check that your credentials (AWS_PROFILE) "
                     "may read and write this bucket."

@@ -471,3 +471,10 @@ def test_s3_stop_stops_the_server_for_a_folder(tmp_path, student_env):
     assert not (data / ".gtwidgets-s3.json").exists()
     again = subprocess.run([str(GTWIDGETS), "s3", "stop", str(data)], capture_output=True, text=True, timeout=60)
     assert again.returncode == 0 and "nothing to stop" in again.stdout
+
+
+def test_a_client_without_the_key_is_told_what_to_do(local_s3, student_env, tmp_path):
+    student_env.setenv("GTWIDGETS_S3_DIR", str(tmp_path / "another-folder"))
+    with pytest.raises(StorageError, match=r"refused the request \(InvalidAccessKeyId\)") as err:
+        storage.read_bytes("s3://labels/anything")
+    assert "ensure_local_s3()" in str(err.value)
