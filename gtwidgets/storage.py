@@ -309,18 +309,23 @@ def s3_client():
     endpoint = endpoint_url()
     profile = os.environ.get("AWS_PROFILE")
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    cache_key = (endpoint, profile, region, os.environ.get("AWS_ACCESS_KEY_ID"))
+    local_key = None
+    if endpoint and _is_loopback(endpoint):
+        from ._s3key import key_for_endpoint
+
+        local_key = key_for_endpoint(endpoint)  # gtwidgets' local S3: sign with its own key
+    cache_key = (endpoint, profile, region, os.environ.get("AWS_ACCESS_KEY_ID"), local_key)
     client = _clients.get(cache_key)
     if client is not None:
         return client
     with _clients_lock:
         client = _clients.get(cache_key)
         if client is None:
-            client = _clients[cache_key] = _make_client(endpoint, profile, region)
+            client = _clients[cache_key] = _make_client(endpoint, profile, region, local_key)
         return client
 
 
-def _make_client(endpoint: str | None, profile: str | None, region: str | None):
+def _make_client(endpoint: str | None, profile: str | None, region: str | None, local_key=None):
     import boto3
     from botocore.config import Config
 
@@ -341,11 +346,15 @@ def _make_client(endpoint: str | None, profile: str | None, region: str | None):
         connect_timeout=5, read_timeout=30,
         max_pool_connections=16,
         s3={"addressing_style": "path"} if endpoint else {},
+        signature_version="s3v4",  # botocore would presign with SigV2, which AWS retires and the local S3 refuses
     )
     creds = {}
-    if local and session.get_credentials() is None:
-        # A local S3 (gtwidgets s3 serve, moto) checks no signature: let people
-        # without an AWS account use it without inventing credentials.
+    if local_key is not None:
+        # Only this client, for this endpoint: AWS credentials stay as they are for AWS.
+        creds = local_key.as_client_kwargs()
+    elif local and session.get_credentials() is None:
+        # Another local S3 (moto) checks no signature: let people without an AWS
+        # account use it without inventing credentials.
         creds = {"aws_access_key_id": "gtwidgets", "aws_secret_access_key": "gtwidgets"}
     return session.client("s3", endpoint_url=endpoint, region_name=region, config=config, **creds)
 
@@ -392,6 +401,13 @@ class _s3_errors:
             if code in ("NoSuchKey", "404", "NotFound"):
                 raise NotFoundError(f"{uri}: no such object; check the key.") from None
             if code in ("AccessDenied", "403", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+                server = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("server", "")
+                if server.startswith("gtwidgets-s3"):
+                    raise PermanentStorageError(
+                        f"{uri}: the local S3 at {endpoint_url()} refused the request ({code}): it takes only "
+                        "its own key. Call gtwidgets.s3server.ensure_local_s3() (or set GTWIDGETS_S3_DIR "
+                        "to its data folder) so gtwidgets signs with it."
+                    ) from None
                 raise PermanentStorageError(
                     f"{uri}: access denied ({code}); check that your credentials (AWS_PROFILE) "
                     "may read and write this bucket."

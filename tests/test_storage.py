@@ -20,7 +20,7 @@ def localbucket_server(tmp_path_factory):
     from gtwidgets import s3server
 
     with s3server.serve(tmp_path_factory.mktemp("localbucket")) as server:
-        yield server.endpoint_url
+        yield server
 
 
 @pytest.fixture(params=["local", "s3", "localbucket"])
@@ -30,7 +30,8 @@ def root(request, tmp_path, monkeypatch) -> str:
         return str(tmp_path / "root")
     bucket = request.getfixturevalue("s3")
     if request.param == "localbucket":
-        monkeypatch.setenv("AWS_ENDPOINT_URL", request.getfixturevalue("localbucket_server"))
+        for name, value in request.getfixturevalue("localbucket_server").environ.items():
+            monkeypatch.setenv(name, value)  # the endpoint, and the folder whose key signs for it
         storage.s3_client().create_bucket(Bucket=storage.split_s3(bucket)[0])
     return bucket + "/root"
 

@@ -142,6 +142,7 @@ def test_fashion_capstone_labels_five_images_by_keyboard(lab, nb_kernel, tmp_pat
     monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_URL", "unset")  # restored after; ensure_local_s3 sets it
+    monkeypatch.setenv("GTWIDGETS_S3_DIR", str(nb_kernel))  # likewise (where its key is)
     ensure_local_s3(nb_kernel)
     job_dir = "s3://gtwidgets-fashion/output/fashion"
     responses = read_worker_responses(job_dir)
