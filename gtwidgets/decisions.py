@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import orjson
 
 from . import storage
+from .answer_index import AnswerIndex
 from .responses import scan_object_files
 
 __all__ = ["DecisionStore", "DecisionWork", "decision_key", "latest"]
@@ -45,9 +46,13 @@ def latest(decisions) -> dict | None:
 class DecisionStore:
     """Reads and writes the decision files of one job folder (local or ``s3://``)."""
 
-    def __init__(self, job_dir: str, iteration: int = 1):
+    def __init__(self, job_dir: str, iteration: int = 1, *, writer: str | None = None):
+        """``writer`` (who writes here) keeps an index beside the files; None reads the files alone."""
         self.prefix = storage.join(job_dir, "annotations", "adjudication", f"iteration-{iteration}")
         self._cache: dict[str, dict | None] = {}  # file -> decision (files are never rewritten)
+        self._index = AnswerIndex(
+            self.prefix, storage.join(job_dir, "annotations", "adjudication-index", f"iteration-{iteration}"),
+            writer=writer, parse=_parse_decision) if writer is not None else None
 
     def uri(self, object_id: str, key: str) -> str:
         return storage.join(self.prefix, str(object_id), key)
@@ -56,14 +61,25 @@ class DecisionStore:
         key = decision_key(decision)
         body = orjson.dumps({k: decision[k] for k in ("reviewer", "labels", "time")})
         storage.write_bytes(self.uri(object_id, key), body, content_type="application/json")
+        if self._index is not None:
+            self._index.wrote(object_id, key, body)
         return key
 
     def delete(self, object_id: str, key: str) -> None:
         storage.delete(self.uri(object_id, key))
+        if self._index is not None:
+            self._index.deleted(object_id, key)
 
     def scan(self) -> dict[str, dict[str, dict]]:
         """object id -> {file name -> decision} for every decision file in the store."""
+        if self._index is not None:
+            return self._index.scan()
         return scan_object_files(self.prefix, cache=self._cache, parse=_parse_decision)
+
+    def commit(self) -> None:
+        """Index the decisions written and deleted since the last commit (one segment)."""
+        if self._index is not None:
+            self._index.commit()
 
 
 def _parse_decision(body: bytes) -> dict:

@@ -23,6 +23,7 @@ import orjson
 import pandas as pd
 
 from . import storage, tasks
+from .answer_index import AnswerIndex
 from .decisions import DecisionStore, DecisionWork, decision_key, latest
 from .errors import ConflictError, JobError, NotFoundError, StorageError
 from .journal import Journal
@@ -76,6 +77,9 @@ class LabelingJob:
     panels: which ``taskInput`` field each part of a card shows (``gtwidgets.panels``);
         None lays the card out from the shape of ``taskInput``.
     journal_dir: where the local journal lives (default ``$GTWIDGETS_HOME`` or ``~/.gtwidgets``).
+    answer_index: keep an index beside the answer and decision files (``gtwidgets.answer_index``),
+        so that opening and refreshing a team job does not read every file; False reads the
+        files alone, as Ground Truth's own tools do.
 
     Raises JobError for a configuration Ground Truth would refuse.
     """
@@ -88,7 +92,8 @@ class LabelingJob:
                  panels: Sequence | None = None,
                  order: str = "input", seed: int | None = None,
                  journal_dir: str | os.PathLike | None = None,
-                 manifest_interval: float = 2.0, retry_max_delay: float = 30.0):
+                 manifest_interval: float = 2.0, retry_max_delay: float = 30.0,
+                 answer_index: bool = True):
         self.name = tasks.check_job_name(name)
         self.label_attribute = tasks.check_attribute_name(label_attribute or name)
         self.categories = _load_categories(categories)
@@ -125,11 +130,16 @@ class LabelingJob:
         self._answers: dict[str, Answer] = {}        # this worker's current answers
         self._others: dict[str, dict[str, Answer]] = {}  # other workers' answers seen in the store
         self._adjudications: dict[str, dict] = {}    # object id -> decision made through this job
-        self._decision_store = DecisionStore(self.job_dir, ITERATION)
+        self._decision_store = DecisionStore(self.job_dir, ITERATION, writer=self.worker_id if answer_index else None)
         self._decisions_synced: dict[str, str | None] = {}  # object id -> our decision file in the store
         self._decisions_dirty: set[str] = set()
         self._others_decisions: dict[str, dict] = {}  # object id -> latest decision by other reviewers
         self._store_cache: dict[str, list[dict] | None] = {}  # worker-response file -> its answers
+        self._index = AnswerIndex(
+            storage.join(self.job_dir, "annotations", "worker-response", f"iteration-{ITERATION}"),
+            storage.join(self.job_dir, "annotations", "worker-response-index", f"iteration-{ITERATION}"),
+            writer=self.worker_id, parse=_parse_answers) if answer_index else None
+        self._answer_memo: dict[tuple[str, str], tuple[dict, Answer]] = {}  # (id, file) -> (entry, Answer)
         self._synced: dict[str, tuple[str, str] | None] = {}  # object id -> (key, token) now in the store
         self._skipped: set[str] = set()
         self._dirty: set[str] = set()                # objects whose store copy may be out of date
@@ -434,10 +444,19 @@ class LabelingJob:
                     wid = entry.get("workerId")
                     if not wid or wid == self.worker_id:
                         continue
-                    a = _answer_from_entry(oid, entry, key, self.multi_label)
+                    a = self._answer_of(oid, key, entry)
                     if wid not in others.setdefault(oid, {}) or others[oid][wid].submitted < a.submitted:
                         others[oid][wid] = a
             self._others = others
+
+    def _answer_of(self, oid: str, key: str, entry: dict) -> Answer:
+        """``_answer_from_entry``, remembered: a big job's refresh must not re-parse every answer."""
+        memo = self._answer_memo.get((oid, key))
+        if memo is not None and memo[0] is entry:
+            return memo[1]
+        a = _answer_from_entry(oid, entry, key, self.multi_label)
+        self._answer_memo[(oid, key)] = (entry, a)
+        return a
 
     def _refresh_decisions(self, found: dict[str, dict[str, dict]] | None = None) -> None:
         """Other reviewers' decisions from the store (ours are known from the journal)."""
@@ -501,11 +520,17 @@ class LabelingJob:
             new_key = self._put_answer(answer)
         if old_key and old_key != new_key:
             storage.delete(self.worker_response_uri(oid, old_key))
+            if self._index is not None:
+                self._index.deleted(oid, old_key)
         return oid, (new_key, answer.token) if answer is not None else None
 
     def work_done(self, results: list) -> None:
         if not results:
             return
+        # The index first: an answer journaled as synced is one other workers can find.
+        if self._index is not None:
+            self._index.commit()
+        self._decision_store.commit()
         records = [{"op": "decision-synced", "id": item.object_id, "key": have} if isinstance(item, DecisionWork)
                    else {"op": "synced", "id": item, "have": have} for item, have in results]
         self.journal.append(*records)
@@ -651,8 +676,11 @@ class LabelingJob:
         """object id -> [(file name, answer entry)] for every worker-response file in the store."""
         from .responses import scan_object_files
 
-        prefix = storage.join(self.job_dir, "annotations", "worker-response", f"iteration-{ITERATION}")
-        files = scan_object_files(prefix, cache=self._store_cache, parse=_parse_answers)
+        if self._index is not None:
+            files = self._index.scan()
+        else:
+            prefix = storage.join(self.job_dir, "annotations", "worker-response", f"iteration-{ITERATION}")
+            files = scan_object_files(prefix, cache=self._store_cache, parse=_parse_answers)
         return {oid: [(key, entry) for key, entries in by_key.items() for entry in entries]
                 for oid, by_key in files.items() if oid in self._position and any(by_key.values())}
 
@@ -676,6 +704,8 @@ class LabelingJob:
                 raise JobError(f"{uri}: belongs to another worker; two workers share one worker id?") from None
             if storage.read_bytes(uri) != body:
                 storage.write_bytes(uri, body, content_type="application/json")
+        if self._index is not None:
+            self._index.wrote(a.object_id, a.key, body)
         return a.key
 
     def _apply(self, rec: dict) -> None:
@@ -762,8 +792,15 @@ class LabelingJob:
                     if self._answers.get(oid) is None or self._answers[oid].key != stale:
                         try:
                             storage.delete(self.worker_response_uri(oid, stale))
+                            if self._index is not None:
+                                self._index.deleted(oid, stale)
                         except StorageError:
                             pass
+        if self._index is not None:
+            try:
+                self._index.commit()  # the stale files' deletions
+            except StorageError:
+                pass
         try:
             found = self._decision_store.scan()
         except StorageError:
