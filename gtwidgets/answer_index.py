@@ -145,7 +145,9 @@ class AnswerIndex:
         if heads is None:
             raise _Damaged(None)
         checkpoint = heads.get("checkpoint")
-        if checkpoint and any(n > self._applied.get(c, -1) for c, n in checkpoint["covers"].items()):
+        if checkpoint and checkpoint != self._checkpoint and (
+                checkpoint.get("rebuilt") or any(n > self._applied.get(c, -1) for c, n in checkpoint["covers"].items())):
+            # A rebuild's checkpoint may hold files no segment names (written by Ground Truth itself).
             self._load_checkpoint(checkpoint, heads)
         todo = [(c, s) for c, info in heads["chains"].items()
                 for s in range(self._applied.get(c, -1) + 1, info["last"] + 1)]
@@ -206,6 +208,9 @@ class AnswerIndex:
 
         self.rebuilds += 1
         lasts = {c: info["last"] for c, info in heads["chains"].items()} if heads else self._list_chains()
+        old = (heads or {}).get("checkpoint") or {}
+        for c, n in old.get("covers", {}).items():  # a chain that has no segments after a rebuild yet
+            lasts.setdefault(c, n)
         seen_at = time.time_ns()  # before the listing: a file deleted after it has a later tombstone
         found = scan_object_files(self.files_prefix, cache=self._file_cache, parse=self.parse)
         self._files, self._at = {}, {}
@@ -235,12 +240,13 @@ class AnswerIndex:
         return lasts
 
     def _write_checkpoint(self, covers: dict[str, int], chains: dict[str, int] | None = None) -> None:
+        """The whole index as one file; ``chains`` (given by a rebuild) also go into heads.json."""
         name = f"{time.time_ns():020d}_{self.chain}.jsonl"
         records = [{"o": oid, "n": n, "at": at, "v": self._files.get(oid, {}).get(n)}
                    for (oid, n), at in self._at.items()]
         storage.write_bytes(storage.join(self.index_prefix, "checkpoints", name),
                             _segment_bytes({"checkpoint": True, "covers": covers}, records), if_none_match=True)
-        checkpoint = {"name": name, "covers": covers}
+        checkpoint = {"name": name, "covers": covers, "rebuilt": chains is not None}
 
         def change(heads: dict) -> dict | None:
             old = (heads.get("checkpoint") or {}).get("covers", {})
