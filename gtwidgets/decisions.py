@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import orjson
 
 from . import storage
+from .answer_index import AnswerIndex
 from .responses import scan_object_files
 
 __all__ = ["DecisionStore", "DecisionWork", "decision_key", "latest", "store_order", "stored_as"]
@@ -73,9 +74,13 @@ def stored_as(key: str | None, decision: dict) -> bool:
 class DecisionStore:
     """Reads and writes the decision files of one job folder (local or ``s3://``)."""
 
-    def __init__(self, job_dir: str, iteration: int = 1):
+    def __init__(self, job_dir: str, iteration: int = 1, *, writer: str | None = None):
+        """``writer`` (who writes here) keeps an index beside the files; None reads the files alone."""
         self.prefix = storage.join(job_dir, "annotations", "adjudication", f"iteration-{iteration}")
         self._cache: dict[str, dict | None] = {}  # file -> decision (files are never rewritten)
+        self._index = AnswerIndex(
+            self.prefix, storage.join(job_dir, "annotations", "adjudication-index", f"iteration-{iteration}"),
+            writer=writer, parse=_parse_decision) if writer is not None else None
 
     def uri(self, object_id: str, key: str) -> str:
         return storage.join(self.prefix, str(object_id), key)
@@ -93,16 +98,28 @@ class DecisionStore:
             storage.write_bytes(self.uri(object_id, key), body, if_none_match=True, content_type="application/json")
         except storage.ConflictError:
             pass  # the same decision under the same number: written before a crash or a retry
+        if self._index is not None:
+            self._index.wrote(object_id, key, body)
         return key
 
     def delete(self, object_id: str, key: str) -> None:
         storage.delete(self.uri(object_id, key))
+        if self._index is not None:
+            self._index.deleted(object_id, key)
 
     def scan(self) -> dict[str, dict[str, dict]]:
         """object id -> {file name -> decision, with its ``order`` in the store} for every decision file."""
-        found = scan_object_files(self.prefix, cache=self._cache, parse=_parse_decision)
+        if self._index is not None:
+            found = self._index.scan()
+        else:
+            found = scan_object_files(self.prefix, cache=self._cache, parse=_parse_decision)
         return {oid: {key: {**d, "order": store_order(key)} for key, d in files.items()}
                 for oid, files in found.items()}
+
+    def commit(self) -> None:
+        """Index the decisions written and deleted since the last commit (one segment)."""
+        if self._index is not None:
+            self._index.commit()
 
 
 def _parse_decision(body: bytes) -> dict:

@@ -25,6 +25,7 @@ import orjson
 import pandas as pd
 
 from . import storage, tasks
+from .answer_index import AnswerIndex
 from .decisions import DecisionStore, DecisionWork, latest, store_order, stored_as
 from .errors import ConflictError, JobError, NotFoundError, PermanentStorageError, StorageError
 from .journal import Journal, JournalWarning
@@ -81,6 +82,9 @@ class LabelingJob:
     panels: which ``taskInput`` field each part of a card shows (``gtwidgets.panels``);
         None lays the card out from the shape of ``taskInput``.
     journal_dir: where the local journal lives (default ``$GTWIDGETS_HOME`` or ``~/.gtwidgets``).
+    answer_index: keep an index beside the answer and decision files (``gtwidgets.answer_index``),
+        so that opening and refreshing a team job does not read every file; False reads the
+        files alone, as Ground Truth's own tools do.
 
     Raises JobError for a configuration Ground Truth would refuse.
     """
@@ -93,7 +97,8 @@ class LabelingJob:
                  panels: Sequence | None = None,
                  order: str = "input", seed: int | None = None,
                  journal_dir: str | os.PathLike | None = None,
-                 manifest_interval: float = 2.0, retry_max_delay: float = 30.0):
+                 manifest_interval: float = 2.0, retry_max_delay: float = 30.0,
+                 answer_index: bool = True):
         self.name = tasks.check_job_name(name)
         self.label_attribute = tasks.check_attribute_name(label_attribute or name)
         self.categories = _load_categories(categories)
@@ -130,13 +135,19 @@ class LabelingJob:
         self._answers: dict[str, Answer] = {}        # this worker's current answers
         self._others: dict[str, dict[str, Answer]] = {}  # other workers' answers seen in the store
         self._adjudications: dict[str, dict] = {}    # object id -> decision made through this job
-        self._decision_store = DecisionStore(self.job_dir, ITERATION)
+        self._decision_store = DecisionStore(self.job_dir, ITERATION, writer=self.worker_id if answer_index else None)
         self._decisions_synced: dict[str, str | None] = {}  # object id -> our decision file in the store
         self._decisions_dirty: set[str] = set()
         self._others_decisions: dict[str, dict] = {}  # object id -> latest decision by other reviewers
-        self._store_cache: dict[str, tuple | None] = {}  # worker-response file -> (usable answers, problems)
+        self._store_cache: dict[str, list[dict] | None] = {}  # worker-response file -> its answers (no index)
         self._problems: dict[str, str] = {}  # worker-response file set aside -> why (job.problems)
         self._problems_logged: set[str] = set()
+        self._usable_memo: dict[tuple[str, str], tuple[list, list, list]] = {}  # (id, file) -> (answers, good, why)
+        self._index = AnswerIndex(
+            storage.join(self.job_dir, "annotations", "worker-response", f"iteration-{ITERATION}"),
+            storage.join(self.job_dir, "annotations", "worker-response-index", f"iteration-{ITERATION}"),
+            writer=self.worker_id, parse=_parse_worker_response, problems=self._problems) if answer_index else None
+        self._answer_memo: dict[tuple[str, str], tuple[dict, Answer]] = {}  # (id, file) -> (entry, Answer)
         self._synced: dict[str, tuple[str, str] | None] = {}  # object id -> (key, token) now in the store
         self._skipped: set[str] = set()
         self._dirty: set[str] = set()                # objects whose store copy may be out of date
@@ -484,10 +495,19 @@ class LabelingJob:
                     wid = entry.get("workerId")
                     if not wid or wid == self.worker_id:
                         continue
-                    a = _answer_from_entry(oid, entry, key, self.multi_label)
+                    a = self._answer_of(oid, key, entry)
                     if wid not in others.setdefault(oid, {}) or others[oid][wid].submitted < a.submitted:
                         others[oid][wid] = a
             self._others = others
+
+    def _answer_of(self, oid: str, key: str, entry: dict) -> Answer:
+        """``_answer_from_entry``, remembered: a big job's refresh must not re-parse every answer."""
+        memo = self._answer_memo.get((oid, key))
+        if memo is not None and memo[0] is entry:
+            return memo[1]
+        a = _answer_from_entry(oid, entry, key, self.multi_label)
+        self._answer_memo[(oid, key)] = (entry, a)
+        return a
 
     def _refresh_decisions(self, found: dict[str, dict[str, dict]] | None = None) -> None:
         """Other reviewers' decisions from the store (ours are known from the journal)."""
@@ -554,6 +574,8 @@ class LabelingJob:
                 drop |= self._stale.get(oid, set())
         for key in drop - {new_key}:
             storage.delete(self.worker_response_uri(oid, key))
+            if self._index is not None:
+                self._index.deleted(oid, key)
         if new_key is not None:
             with self._lock:
                 self._stale.pop(oid, None)
@@ -562,6 +584,10 @@ class LabelingJob:
     def work_done(self, results: list) -> None:
         if not results:
             return
+        # The index first: an answer journaled as synced is one other workers can find.
+        if self._index is not None:
+            self._index.commit()
+        self._decision_store.commit()
         records = [{"op": "decision-synced", "id": item.object_id, "key": have} if isinstance(item, DecisionWork)
                    else {"op": "synced", "id": item, "have": have} for item, have in results]
         self.journal.append(*records)
@@ -716,27 +742,29 @@ class LabelingJob:
         """object id -> [(file name, answer entry)] for every worker-response file in the store."""
         from .responses import scan_object_files
 
-        prefix = storage.join(self.job_dir, "annotations", "worker-response", f"iteration-{ITERATION}")
-        files = scan_object_files(prefix, cache=self._store_cache, parse=self._usable_answers,
-                                  problems=self._problems)
+        if self._index is not None:
+            files = self._index.scan()  # Ground Truth's files, through the index (unreadable ones in problems)
+        else:
+            prefix = storage.join(self.job_dir, "annotations", "worker-response", f"iteration-{ITERATION}")
+            files = scan_object_files(prefix, cache=self._store_cache, parse=_parse_worker_response,
+                                      problems=self._problems)
         found: dict[str, list[tuple[str, dict]]] = {}
         for oid, by_key in files.items():
-            for key, (entries, problems) in by_key.items():
+            if oid not in self._position:
+                continue
+            for key, answers in by_key.items():
+                entries, problems = self._usable_answers(oid, key, answers)
                 if problems:
                     self._problems[self.worker_response_uri(oid, key)] = "; ".join(problems)
-                if oid in self._position:
-                    found.setdefault(oid, []).extend((key, entry) for entry in entries)
+                found.setdefault(oid, []).extend((key, entry) for entry in entries)
         self._report_problems()
         return {oid: entries for oid, entries in found.items() if entries}
 
-    def _usable_answers(self, body: bytes) -> tuple[list[dict], list[str]]:
-        """A worker-response file's answers that fit this job, and why the others do not."""
-        try:
-            answers = _parse_answers(body)
-        except orjson.JSONDecodeError as e:
-            raise ValueError(f"not JSON ({e}); restore the file or delete it") from None
-        except ValueError:
-            raise ValueError('not a worker response (expected {"answers": [...]}); fix or delete the file') from None
+    def _usable_answers(self, oid: str, key: str, answers: list) -> tuple[list[dict], list[str]]:
+        """A worker-response file's answers that fit this job, and why the others do not (remembered)."""
+        memo = self._usable_memo.get((oid, key))
+        if memo is not None and memo[0] is answers:
+            return memo[1], memo[2]
         good, problems = [], []
         for n, entry in enumerate(answers, 1):
             why = answer_problem(entry, categories=self.categories, multi_label=self.multi_label)
@@ -744,8 +772,8 @@ class LabelingJob:
                 good.append(entry)
             else:
                 problems.append(f"answer {n} {why}; fix or remove that answer")
+        self._usable_memo[(oid, key)] = (answers, good, problems)
         return good, problems
-
     def _report_problems(self) -> None:
         """Log each set-aside file once and tell the views; labeling goes on without it."""
         new = [uri for uri in list(self._problems) if uri not in self._problems_logged]
@@ -776,6 +804,8 @@ class LabelingJob:
                 raise JobError(f"{uri}: belongs to another worker; two workers share one worker id?") from None
             if storage.read_bytes(uri) != body:
                 storage.write_bytes(uri, body, content_type="application/json")
+        if self._index is not None:
+            self._index.wrote(a.object_id, a.key, body)
         return a.key
 
     def _apply(self, rec: dict) -> None:
@@ -993,7 +1023,9 @@ class LabelingJob:
             try:
                 storage.delete(self.worker_response_uri(oid, key))
             except StorageError:
-                pass  # still there next time
+                continue  # still there next time
+            if self._index is not None:
+                self._index.deleted(oid, key)
         return changed
 
     def _adopt_remote(self) -> None:
@@ -1003,6 +1035,11 @@ class LabelingJob:
         except StorageError:
             return  # offline at start: the uploader will report it; labeling goes on
         self._settle_own(found)
+        if self._index is not None:
+            try:
+                self._index.commit()  # the stale files' deletions
+            except StorageError:
+                pass
         try:
             found = self._decision_store.scan()
         except StorageError:
@@ -1155,6 +1192,16 @@ def _parse_answers(body: bytes) -> list[dict]:
     if not isinstance(answers, list):
         raise ValueError("not a worker-response document")
     return answers
+
+
+def _parse_worker_response(body: bytes) -> list[dict]:
+    """The answers of a worker-response file; ValueError says what is wrong and what to do."""
+    try:
+        return _parse_answers(body)
+    except orjson.JSONDecodeError as e:
+        raise ValueError(f"not JSON ({e}); restore the file or delete it") from None
+    except ValueError:
+        raise ValueError('not a worker response (expected {"answers": [...]}); fix or delete the file') from None
 
 
 def _worker_id(given: str | None) -> str:

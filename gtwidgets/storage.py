@@ -25,7 +25,7 @@ from .errors import BucketNotFoundError, ConflictError, NotFoundError, Permanent
 
 __all__ = [
     "ObjectInfo", "is_s3", "split_s3", "join", "read_bytes", "read_text", "write_bytes", "write_stream",
-    "open_read", "exists", "head", "list_files", "presign", "delete", "s3_client",
+    "open_read", "read_with_etag", "exists", "head", "list_files", "presign", "delete", "s3_client",
     "endpoint_url", "TooLargeError",
 ]
 
@@ -96,6 +96,17 @@ def read_bytes(uri: str | os.PathLike, *, max_bytes: int | None = None) -> bytes
     if len(data) > max_bytes:
         raise _too_large(uri, len(data), max_bytes)
     return data
+
+
+def read_with_etag(uri: str | os.PathLike) -> tuple[bytes, str]:
+    """The bytes and the ETag they had, from one read, so an If-Match write can follow safely."""
+    if is_s3(uri):
+        bucket, key = split_s3(uri)
+        with _s3_errors(uri):
+            r = s3_client().get_object(Bucket=bucket, Key=key)
+            return r["Body"].read(), r["ETag"]
+    data = read_bytes(uri)
+    return data, f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'
 
 
 def read_text(uri: str | os.PathLike, encoding: str = "utf-8") -> str:
