@@ -753,6 +753,9 @@ class LabelingJob:
             if oid not in self._position:
                 continue
             for key, answers in by_key.items():
+                if isinstance(answers, dict):
+                    self._problems[self.worker_response_uri(oid, key)] = answers["unreadable"]
+                    continue
                 entries, problems = self._usable_answers(oid, key, answers)
                 if problems:
                     self._problems[self.worker_response_uri(oid, key)] = "; ".join(problems)
@@ -1194,14 +1197,15 @@ def _parse_answers(body: bytes) -> list[dict]:
     return answers
 
 
-def _parse_worker_response(body: bytes) -> list[dict]:
-    """The answers of a worker-response file; ValueError says what is wrong and what to do."""
+def _parse_worker_response(body: bytes) -> list[dict] | dict:
+    """The answers of a worker-response file, or ``{"unreadable": why}``: kept in the index
+    too, so that every job opening it reports the file instead of silently missing it."""
     try:
         return _parse_answers(body)
     except orjson.JSONDecodeError as e:
-        raise ValueError(f"not JSON ({e}); restore the file or delete it") from None
+        return {"unreadable": f"not JSON ({e}); restore the file or delete it"}
     except ValueError:
-        raise ValueError('not a worker response (expected {"answers": [...]}); fix or delete the file') from None
+        return {"unreadable": 'not a worker response (expected {"answers": [...]}); fix or delete the file'}
 
 
 def _worker_id(given: str | None) -> str:
