@@ -19,7 +19,8 @@ import pandas as pd
 from . import lambdas, responses, storage, tasks
 from .errors import JobError, ManifestError
 
-__all__ = ["Consensus", "consolidate", "majority_vote", "dawid_skene", "infer_batches", "register_cli"]
+__all__ = ["Consensus", "consolidate", "majority_vote", "dawid_skene", "infer_batches", "answered_names",
+           "output_lines"]
 
 CONFIDENCE_CEILING = 0.95   # no real multi-worker classification line exceeds it (ground-truth-format.md 6.2)
 DEFAULT_RUN_WINDOW = pd.Timedelta(seconds=60)   # real runs were ~70 s apart (see infer_batches)
@@ -181,6 +182,37 @@ def consolidate(answers: pd.DataFrame, categories: Sequence[str] | None, *,
     out.attrs.update(problems=problems, method=getattr(method, "__name__", method),
                      categories=cats, label_attribute=attribute, multi_label=multi_label)
     return out
+
+
+def answered_names(answers: pd.DataFrame) -> list[str]:
+    """The class names workers answered, sorted; answers that are not names are left out."""
+    seen: set[str] = set()
+    for a in answers["answer"] if "answer" in answers else ():
+        seen.update(str(n) for n in (_names(a) or ()))
+    return sorted(seen)
+
+
+def output_lines(result: pd.DataFrame, input_manifest: str | None = None) -> list[dict]:
+    """Output-manifest lines from :func:`consolidate`'s result.
+
+    With ``input_manifest`` (a file or ``s3://`` URI): its lines in its order, each with its
+    object's label pair added (object ids are line positions, as in Ground Truth). Without:
+    one ``{"datasetObjectId": ..., <pair>}`` line per consolidated object. Raises
+    ManifestError naming the line when the input manifest has a line that is not JSON.
+    """
+    pairs = dict(zip(result["object_id"], result["pair"]))
+    if input_manifest is None:
+        return [{"datasetObjectId": oid, **pair} for oid, pair in pairs.items()]
+    lines = []
+    for n, raw in enumerate(storage.read_bytes(input_manifest).splitlines()):
+        if not raw.strip():
+            continue
+        try:
+            line = orjson.loads(raw)
+        except orjson.JSONDecodeError as e:
+            raise ManifestError(f"{input_manifest}:{n + 1}: not JSON ({e}); fix the line.") from None
+        lines.append({**line, **pairs.get(str(len(lines)), {})})
+    return lines
 
 
 # ---------------------------------------------------------------------------- internals: EM and votes
@@ -520,101 +552,3 @@ def _label_from_content(value, meta):
             confs = [cm[str(i)] for i in value if str(i) in cm]
             return names, (min(confs) if confs else np.nan)
     return value, np.nan
-
-
-# ---------------------------------------------------------------------------- command line
-
-def register_cli(subparsers) -> None:
-    p = subparsers.add_parser(
-        "consolidate", help="consolidate a job's worker responses (ours or Ground Truth's) into labels",
-        description="Read <job>/annotations/worker-response/ under OUTPUT_PREFIX, consolidate each "
-                    "object's answers, and print (or --out) output-manifest lines.")
-    p.add_argument("output_prefix", metavar="OUTPUT_PREFIX", help="the job folder, or the output path holding it")
-    p.add_argument("--job", help="job name, when OUTPUT_PREFIX holds several jobs")
-    p.add_argument("--categories", help="label-category JSON file, or a comma-separated list, in the job's order")
-    p.add_argument("--method", choices=["dawid-skene", "majority"], default="dawid-skene")
-    p.add_argument("--multi-label", action="store_true", default=None, help="answers are lists of labels")
-    p.add_argument("--label-attribute", help="label attribute name (default: the job name)")
-    p.add_argument("--batches", choices=["auto", "none"], default="auto",
-                   help="auto: per consolidation-request file, else by answer times (default)")
-    p.add_argument("--input-manifest", help="the job's input manifest: write a full output manifest in its order")
-    p.add_argument("--out", help="file or s3:// URI to write (default: standard output)")
-    p.set_defaults(func=_run_cli)
-
-
-def _run_cli(args) -> int:
-    import sys
-
-    with warnings.catch_warnings(record=True):
-        warnings.simplefilter("always")
-        answers = responses.read_worker_responses(args.output_prefix, job=args.job, errors="skip")
-    problems = list(answers.attrs.get("problems", []))
-    job_dir = answers.attrs.get("job_dir", args.output_prefix)
-    job_name = str(job_dir).rstrip("/").replace("\\", "/").rsplit("/", 1)[-1]
-    categories = _cli_categories(args.categories, answers)
-    _check_answers_match(answers, categories, args)
-    with warnings.catch_warnings(record=True):
-        warnings.simplefilter("always")
-        result = consolidate(answers, categories, method=args.method, multi_label=args.multi_label,
-                             batches=args.batches, label_attribute=args.label_attribute or job_name,
-                             job_name=job_name, errors="skip")
-    problems += result.attrs.get("problems", [])
-    pairs = dict(zip(result["object_id"], result["pair"]))
-    if args.input_manifest:
-        lines = []
-        for n, raw in enumerate(storage.read_bytes(args.input_manifest).splitlines()):
-            if not raw.strip():
-                continue
-            try:
-                line = orjson.loads(raw)
-            except orjson.JSONDecodeError as e:
-                raise ManifestError(f"{args.input_manifest}:{n + 1}: not JSON ({e}); fix the line.") from None
-            lines.append({**line, **pairs.get(str(len(lines)), {})})
-    else:
-        lines = [{"datasetObjectId": oid, **pair} for oid, pair in pairs.items()]
-    body = b"".join(orjson.dumps(line) + b"\n" for line in lines)
-    if args.out:
-        storage.write_bytes(args.out, body)
-        print(f"{len(pairs)} objects consolidated -> {args.out}", file=sys.stderr)
-    else:
-        sys.stdout.buffer.write(body)
-        sys.stdout.flush()
-    for msg in problems:
-        print(f"gtwidgets: {msg}", file=sys.stderr)
-    return 1 if problems else 0
-
-
-def _check_answers_match(answers: pd.DataFrame, categories: list[str], args) -> None:
-    """Nothing to consolidate is the user's mistake (most often the wrong categories): say which."""
-    where = args.output_prefix + (f" (job {args.job})" if args.job else "")
-    answered: set[str] = set()
-    for a in answers["answer"] if "answer" in answers else ():
-        answered.update(str(n) for n in (_names(a) or ()))
-    if not answered:
-        raise JobError(f"{where}: no worker answers found; check the path (it holds "
-                       "<job>/annotations/worker-response/) and --job.")
-    if not answered & set(categories):
-        shown = ", ".join(sorted(answered)[:10]) + (", ..." if len(answered) > 10 else "")
-        raise JobError(f"{where}: no answer is one of --categories {','.join(categories)} (answers use: {shown}); "
-                       "pass the job's categories in its order, or its label-category JSON file.")
-
-
-def _cli_categories(spec: str | None, answers: pd.DataFrame) -> list[str]:
-    import sys
-
-    if spec is None:
-        seen = set()
-        for a in answers["answer"]:
-            seen.update(_names(a) or ())
-        names = sorted(seen)
-        print(f"gtwidgets: no --categories given; using the {len(names)} answered names in sorted order "
-              "(label indices follow that order; pass the job's label-category file to match it).", file=sys.stderr)
-        return names
-    import os
-
-    if storage.is_s3(spec) or os.path.isfile(spec):
-        try:
-            return tasks.read_label_categories(orjson.loads(storage.read_bytes(spec)))
-        except orjson.JSONDecodeError as e:
-            raise JobError(f"{spec}: not JSON ({e}); give a label-category file or a comma-separated list.") from None
-    return tasks.check_categories([c.strip() for c in spec.split(",") if c.strip()])

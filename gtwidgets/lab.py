@@ -6,7 +6,6 @@ started stops when JupyterLab does.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import signal
@@ -30,22 +29,25 @@ def notebooks_dir() -> Path:
     return home
 
 
-def run(args: argparse.Namespace) -> int:
-    """Start (or reuse) the local S3, run JupyterLab until it exits, then stop the S3 we started."""
+def run_lab(notebook: str = DEFAULT_NOTEBOOK, *, port: int | None = None, no_browser: bool = False,
+            passthrough: list[str] = ()) -> int:
+    """Start (or reuse) the local S3, run JupyterLab until it exits, then stop the S3 we started.
+
+    ``port``: the local S3's (default: reuse or pick one); ``passthrough``: more options for
+    jupyter lab. Returns JupyterLab's exit code.
+    """
     from .s3server import attach_local_s3
 
-    server = attach_local_s3(port=args.port or None)
+    server = attach_local_s3(port=port or None)
     try:
         os.environ.update(server.environ)  # inherited by JupyterLab and its kernels
         folder = notebooks_dir()
-        notebook = args.notebook
         if not (folder / notebook).exists():
             print(f"gtwidgets: {folder / notebook} not found; opening {folder}", file=sys.stderr)
             notebook = ""
         print(f"Local S3 store: {server.endpoint_url}  (AWS_ENDPOINT_URL is set for the notebooks)",
               file=sys.stderr)
-        return _run_until_exit(jupyter_argv(folder, notebook, no_browser=args.no_browser,
-                                            passthrough=args.passthrough))
+        return _run_until_exit(jupyter_argv(folder, notebook, no_browser=no_browser, passthrough=passthrough))
     finally:
         server.stop()  # only if this call started it; data stays on disk
 
@@ -84,13 +86,3 @@ def _run_until_exit(argv: list[str]) -> int:
             proc.wait()
     return code if code >= 0 else 128 - code
 
-
-def register_cli(subparsers) -> None:
-    p = subparsers.add_parser(
-        "lab", help="start the local S3 store and open JupyterLab on the fashion capstone",
-        description="Start (or reuse) the local S3 store and open JupyterLab on a capstone notebook. "
-                    "Other options (e.g. --ServerApp.port=8888) go to jupyter lab.")
-    p.add_argument("--notebook", default=DEFAULT_NOTEBOOK, help=f"notebook to open (default {DEFAULT_NOTEBOOK})")
-    p.add_argument("--port", type=int, default=0, help="port of the local S3 store (default: reuse or pick one)")
-    p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
-    p.set_defaults(func=run, passthrough=[])  # any other option goes to jupyter lab

@@ -14,7 +14,6 @@ it runs and records its endpoint and pid in ``.gtwidgets-s3.json``, which is how
 """
 from __future__ import annotations
 
-import argparse
 import hmac
 import http.client
 import json
@@ -28,11 +27,13 @@ import time
 import urllib.parse
 import weakref
 from pathlib import Path
+from typing import Callable
 
 from ._s3key import KEY_FILE, STATE_FILE, LocalKey, default_data_dir, ensure_key, read_key, read_state
 from .errors import StorageError
 
-__all__ = ["LocalS3", "serve", "ensure_local_s3", "attach_local_s3", "stop_local_s3", "default_data_dir", "register_cli", "DEFAULT_PORT"]
+__all__ = ["LocalS3", "serve", "ensure_local_s3", "attach_local_s3", "stop_local_s3", "serve_forever",
+           "data_dir_path", "default_data_dir", "DEFAULT_PORT"]
 
 DEFAULT_PORT = 9000
 _STATE = STATE_FILE
@@ -59,6 +60,11 @@ class LocalS3:
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
+
+    @property
+    def key_file(self) -> Path:
+        """The file holding the key; other S3 tools need it as AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY."""
+        return self.data_dir / KEY_FILE
 
     @property
     def environ(self) -> dict[str, str]:
@@ -118,13 +124,33 @@ def attach_local_s3(data_dir: str | os.PathLike | None = None, *, port: int | No
     return _reuse_or_start(data_dir, port, detach=False)
 
 
+def serve_forever(data_dir: str | os.PathLike | None = None, *, port: int | None = None,
+                  cors_origin: str | None = None, on_ready: Callable[[LocalS3], None] | None = None) -> None:
+    """Serve ``data_dir`` as S3 on 127.0.0.1 in this process until SIGTERM or Ctrl+C.
+
+    For ``gtwidgets s3 serve``. ``port=None`` takes 9000, or any free port if that is taken.
+    ``on_ready`` is called with the running server once it listens. Ctrl+C raises
+    KeyboardInterrupt as usual; SIGTERM returns. Raises StorageError if the port is taken or
+    another server already serves ``data_dir``.
+    """
+    root = _prepare(data_dir, "127.0.0.1")
+    ready = None if on_ready is None else (lambda endpoint: on_ready(LocalS3(endpoint, root, None)))
+    _run(root, port=DEFAULT_PORT if port is None else port, host="127.0.0.1", fallback=port is None,
+         on_ready=ready, cors_origin=cors_origin)
+
+
+def data_dir_path(data_dir: str | os.PathLike | None = None) -> Path:
+    """The absolute data folder a local S3 serves: ``data_dir``, else ``$GTWIDGETS_S3_DIR`` or ``~/.gtwidgets/s3``."""
+    return Path(data_dir if data_dir is not None else default_data_dir()).expanduser().resolve()
+
+
 def stop_local_s3(data_dir: str | os.PathLike | None = None, *, timeout: float = 10.0) -> bool:
     """Stop the local S3 serving ``data_dir``, whoever started it (``ensure_local_s3`` detaches it).
 
     Finds the server through the folder's state file and checks that it really serves that
     folder before signalling it. Returns True if a server was running and has stopped.
     """
-    root = Path(data_dir if data_dir is not None else default_data_dir()).expanduser().resolve()
+    root = data_dir_path(data_dir)
     state = _read_state(root)
     pid = (state or {}).get("pid")
     if not isinstance(pid, int) or not _answers(state["endpoint"], root):
@@ -143,36 +169,6 @@ def stop_local_s3(data_dir: str | os.PathLike | None = None, *, timeout: float =
     except ProcessLookupError:
         pass
     return True
-
-
-def register_cli(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``gtwidgets s3 serve [DIR] [--port N] [--cors-origin URL]`` and ``gtwidgets s3 stop [DIR]``."""
-    s3 = subparsers.add_parser("s3", help="a local S3 for people without AWS",
-                               description="A local S3-compatible server on 127.0.0.1.")
-    s3_sub = s3.add_subparsers(dest="s3_command", metavar="COMMAND")
-    s3.set_defaults(func=lambda args: s3.print_help() or 2)
-    p = s3_sub.add_parser(
-        "serve", help="serve a folder as S3 on 127.0.0.1 until Ctrl+C",
-        description="Serve DIR as S3 on 127.0.0.1 (buckets are its sub-folders; data stays "
-                    "on disk). Prints the AWS_ENDPOINT_URL to set; Ctrl+C stops it.")
-    _add_data_dir(p)
-    p.add_argument("--port", type=int, default=None,
-                   help=f"port (default: {DEFAULT_PORT}, or any free port if that is taken)")
-    p.add_argument("--cors-origin", metavar="URL", default=None,
-                   help="let web pages from this one origin (e.g. http://localhost:8888) call the "
-                        "server from a browser; by default no cross-origin request is allowed")
-    p.set_defaults(func=_cli_serve)
-    stop = s3_sub.add_parser(
-        "stop", help="stop the local S3 serving a folder",
-        description="Stop the local S3 serving DIR, whoever started it (gtwidgets lab, a notebook's "
-                    "ensure_local_s3(), gtwidgets s3 serve). Its data stays on disk.")
-    _add_data_dir(stop)
-    stop.set_defaults(func=_cli_stop)
-
-
-def _add_data_dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("data_dir", nargs="?", metavar="DIR", type=Path, default=None,
-                        help="data folder (default: $GTWIDGETS_S3_DIR or ~/.gtwidgets/s3)")
 
 
 # ---------------------------------------------------------------------------- starting
@@ -211,13 +207,9 @@ def _reuse_or_start(data_dir: str | os.PathLike | None, port: int | None, *, det
 
 def _spawn(root: Path, *, port: int, host: str, fallback: bool, detach: bool,
            cors_origin: str | None = None) -> LocalS3:
-    cmd = [sys.executable, "-m", __name__, str(root), "--port", str(port), "--host", host]
-    if fallback:
-        cmd.append("--any-port-if-taken")
-    if not detach:
-        cmd += ["--parent-pid", str(os.getpid())]
-    if cors_origin:
-        cmd += ["--cors-origin", cors_origin]
+    options = {"data_dir": str(root), "port": port, "host": host, "any_port_if_taken": fallback,
+               "parent_pid": None if detach else os.getpid(), "cors_origin": cors_origin}
+    cmd = [sys.executable, "-m", __name__, json.dumps(options)]  # the child's own protocol, not a CLI
     log_path = root / _LOG
     with open(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -309,34 +301,6 @@ def _is_loopback_host(host: str) -> bool:
     return host == "localhost" or host.startswith("127.")
 
 
-def _cli_serve(args: argparse.Namespace) -> int:
-    root = _prepare(args.data_dir, "127.0.0.1")
-
-    def ready(endpoint: str) -> None:
-        print(f"export AWS_ENDPOINT_URL={endpoint} GTWIDGETS_S3_DIR={root}", flush=True)
-        print(f"# local S3 serving {root} (each sub-folder is a bucket; data stays on disk). "
-              "Ctrl+C stops it.", flush=True)
-        print(f"# gtwidgets signs with the key in {root / KEY_FILE}; other tools (aws, boto3) "
-              "need it as AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.", flush=True)
-
-    port = DEFAULT_PORT if args.port is None else args.port
-    try:
-        _run(root, port=port, host="127.0.0.1", fallback=args.port is None, on_ready=ready,
-             cors_origin=args.cors_origin)
-    except KeyboardInterrupt:
-        print("# local S3 stopped", flush=True)
-    return 0
-
-
-def _cli_stop(args: argparse.Namespace) -> int:
-    root = Path(args.data_dir if args.data_dir is not None else default_data_dir()).expanduser().resolve()
-    if stop_local_s3(root):
-        print(f"local S3 serving {root} stopped; its data stays there.")
-    else:
-        print(f"no local S3 is serving {root}; nothing to stop.")
-    return 0
-
-
 # ---------------------------------------------------------------------------- the server
 
 def _run(root: Path, *, port: int, host: str, fallback: bool, on_ready=None,
@@ -407,23 +371,16 @@ def _lock(root: Path):
 
 
 def _main(argv: list[str] | None = None) -> int:
-    """Entry point of the child process that ``serve`` and ``ensure_local_s3`` start."""
-    p = argparse.ArgumentParser(prog="python -m gtwidgets.s3server")
-    p.add_argument("data_dir", type=Path)
-    p.add_argument("--port", type=int, default=0)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--any-port-if-taken", action="store_true")
-    p.add_argument("--parent-pid", type=int, default=None)
-    p.add_argument("--cors-origin", default=None)
-    args = p.parse_args(argv)
+    """Entry point of the child process that ``_spawn`` starts, with its options as one JSON object."""
+    options = json.loads((sys.argv[1:] if argv is None else argv)[0])
     # The parent stops us (stop() or its exit); a notebook interrupt must not.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if args.parent_pid:
-        threading.Thread(target=_exit_with_parent, args=(args.parent_pid,), daemon=True).start()
+    if options.get("parent_pid"):
+        threading.Thread(target=_exit_with_parent, args=(options["parent_pid"],), daemon=True).start()
     try:
-        root = _prepare(args.data_dir, args.host)
-        _run(root, port=args.port, host=args.host, fallback=args.any_port_if_taken,
-             cors_origin=args.cors_origin)
+        root = _prepare(options["data_dir"], options["host"])
+        _run(root, port=options["port"], host=options["host"], fallback=options["any_port_if_taken"],
+             cors_origin=options.get("cors_origin"))
     except StorageError as e:
         print(e, file=sys.stderr, flush=True)
         return 1
