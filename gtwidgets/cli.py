@@ -1,7 +1,7 @@
 """The ``gtwidgets`` command: every parser and command function lives here.
 
 The package's modules offer plain functions (``manifests.validate_manifest``,
-``inputs.manifest_from_prefix``, ``s3server.serve_forever``, ``consolidate.consolidate``,
+``inputs.manifest_from_prefix``, ``s3server.serve_forever``, ``consolidate.consolidate_output``,
 ``lab.run_lab``...); this module turns options into calls and results into lines and exit
 codes. Each command group adds its parser in a ``_add_*`` function, which sets ``func``
 (called with the parsed args, returning an exit code).
@@ -18,9 +18,8 @@ from pathlib import Path
 
 import orjson
 
-from . import __version__
-from . import consolidate as consolidation
-from . import inputs, lab, responses, s3server, storage, tasks
+from . import __version__, inputs, lab, responses, s3server, storage, tasks
+from .consolidate import answered_names, consolidate_output
 from .errors import GtError, JobError
 
 
@@ -232,11 +231,11 @@ def _consolidate(args: argparse.Namespace) -> int:
     _check_answers_match(answers, categories, args)
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
-        result = consolidation.consolidate(
-            answers, categories, method=args.method, multi_label=args.multi_label, batches=args.batches,
-            label_attribute=args.label_attribute or job_name, job_name=job_name, errors="skip")
+        result, lines = consolidate_output(
+            answers, categories, input_manifest=args.input_manifest or None, method=args.method,
+            multi_label=args.multi_label, batches=args.batches, label_attribute=args.label_attribute or job_name,
+            job_name=job_name, errors="skip")
     problems += result.attrs.get("problems", [])
-    lines = consolidation.output_lines(result, args.input_manifest or None)
     body = b"".join(orjson.dumps(line) + b"\n" for line in lines)
     if args.out:
         storage.write_bytes(args.out, body)
@@ -252,7 +251,7 @@ def _consolidate(args: argparse.Namespace) -> int:
 def _check_answers_match(answers, categories: list[str], args: argparse.Namespace) -> None:
     """Nothing to consolidate is the user's mistake (most often the wrong categories): say which."""
     where = args.output_prefix + (f" (job {args.job})" if args.job else "")
-    answered = consolidation.answered_names(answers)
+    answered = answered_names(answers)
     if not answered:
         raise JobError(f"{where}: no worker answers found; check the path (it holds "
                        "<job>/annotations/worker-response/) and --job.")
@@ -265,7 +264,7 @@ def _check_answers_match(answers, categories: list[str], args: argparse.Namespac
 def _categories(spec: str | None, answers) -> list[str]:
     """--categories: a label-category file, a comma-separated list, or (absent) the answered names."""
     if spec is None:
-        names = consolidation.answered_names(answers)
+        names = answered_names(answers)
         print(f"gtwidgets: no --categories given; using the {len(names)} answered names in sorted order "
               "(label indices follow that order; pass the job's label-category file to match it).", file=sys.stderr)
         return names

@@ -20,7 +20,7 @@ from . import lambdas, responses, storage, tasks
 from .errors import JobError, ManifestError
 
 __all__ = ["Consensus", "consolidate", "majority_vote", "dawid_skene", "infer_batches", "answered_names",
-           "output_lines"]
+           "output_lines", "consolidate_output"]
 
 CONFIDENCE_CEILING = 0.95   # no real multi-worker classification line exceeds it (ground-truth-format.md 6.2)
 DEFAULT_RUN_WINDOW = pd.Timedelta(seconds=60)   # real runs were ~70 s apart (see infer_batches)
@@ -190,6 +190,17 @@ def answered_names(answers: pd.DataFrame) -> list[str]:
     for a in answers["answer"] if "answer" in answers else ():
         seen.update(str(n) for n in (_names(a) or ()))
     return sorted(seen)
+
+
+def consolidate_output(answers: pd.DataFrame, categories: Sequence[str] | None, *,
+                       input_manifest: str | None = None, **options) -> tuple[pd.DataFrame, list[dict]]:
+    """:func:`consolidate` (``options`` are its keywords), then :func:`output_lines`.
+
+    Returns the per-object result (its ``attrs["problems"]`` lists answers skipped with
+    ``errors="skip"``) and the output manifest's lines.
+    """
+    result = consolidate(answers, categories, **options)
+    return result, output_lines(result, input_manifest)
 
 
 def output_lines(result: pd.DataFrame, input_manifest: str | None = None) -> list[dict]:
