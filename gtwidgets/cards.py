@@ -8,6 +8,7 @@ imports, so it can be used (and tested) without a browser.
 from __future__ import annotations
 
 import io
+import logging
 import posixpath
 import threading
 import warnings
@@ -35,6 +36,8 @@ DECODE_BUDGET_BYTES = 256 * 2**20
 # EXIF orientations that swap width and height (transpose, rotate 90/270, transverse).
 _SWAPS_AXES = {5, 6, 7, 8}
 _EXIF_ORIENTATION = 0x0112
+
+_log = logging.getLogger(__name__)
 
 
 class ImageDataError(GtError, ValueError):
@@ -273,7 +276,9 @@ def _base_meta(job: _Job, object_id: str, kind: str, name: str, source: str | No
 def _safe(getter, object_id: str) -> list[str] | None:
     try:
         value = getter(object_id)
-    except Exception:
+    except Exception:  # the card still shows; the log keeps the traceback of the bug behind it
+        _log.warning("card %s: %s failed; shown without it", object_id,
+                     getattr(getter, "__name__", "a getter"), exc_info=True)
         return None
     if value is None:
         return None

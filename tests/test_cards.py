@@ -154,6 +154,19 @@ def test_long_text_is_cut_not_refused():
     assert len(c.meta["text"]) == cards.MAX_TEXT_CHARS and c.meta["truncated"] is True
 
 
+
+def test_a_failing_label_lookup_still_shows_the_card_and_logs_why(caplog):
+    class BrokenLabels(_Job):
+        def existing_label(self, object_id):
+            raise KeyError("prior-metadata")
+
+    with caplog.at_level("WARNING", logger="gtwidgets.cards"):
+        c = cards.card(BrokenLabels({"1": {"source": "hello"}}, answers={"1": ["cat"]}), "1")
+    assert c.kind == "text" and c.meta["label"] is None and c.meta["answer"] == ["cat"]
+    [record] = caplog.records
+    assert record.getMessage() == "card 1: existing_label failed; shown without it"
+    assert record.exc_info[0] is KeyError  # the traceback is kept for whoever fixes it
+
 # ---------------------------------------------------------------------------- hostile sources
 
 # A card for each source-ref given, made in a child process with its address space capped, so a
