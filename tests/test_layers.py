@@ -30,6 +30,14 @@ def test_the_package_keeps_its_layers():
     assert " 0 broken." in run.stdout
 
 
+def test_only_the_command_line_parses_options():
+    """Parsers live in gtwidgets.cli; the rest of the package offers plain functions it calls."""
+    import grimp
+
+    graph = grimp.build_graph("gtwidgets", include_external_packages=True, cache_dir=None)
+    assert graph.find_modules_that_directly_import("argparse") == {"gtwidgets.cli"}
+
+
 @pytest.fixture
 def package_copy(tmp_path) -> Path:
     """A copy of the package and its pyproject.toml to break on purpose."""
