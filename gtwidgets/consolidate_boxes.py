@@ -33,7 +33,7 @@ __all__ = ["BoxConsensus", "consolidate_boxes", "consolidate_boxes_naive", "iou"
 
 IOU_THRESHOLD = 0.5
 MIN_SUPPORT = 0.5
-_CHUNK_CELLS = 2_000_000   # IoU cells (images x (workers x boxes)^2) held at once: ~8 MB of float32
+_CHUNK_CELLS = 1_000_000   # IoU cells (images x boxes^2) computed at once: tens of MB of float64
 
 
 @dataclass
@@ -61,42 +61,12 @@ def consolidate_boxes(image, worker, class_id, boxes, n_workers, *, iou_threshol
     need = _needed(n_workers, min_support)
     if len(img) == 0:
         return _empty()
-    # Slot every box as (image, worker slot w, box slot k): padded arrays per chunk of images.
+    # Boxes sorted by image, then worker, then input order: the order ties are decided in.
     order = np.lexsort((np.arange(len(img)), wrk, img))
-    s_img, s_wrk = img[order], wrk[order]
-    pair_start = np.r_[True, (s_img[1:] != s_img[:-1]) | (s_wrk[1:] != s_wrk[:-1])]
-    pair_id = np.cumsum(pair_start) - 1
-    k_slot = np.arange(len(order)) - np.flatnonzero(pair_start)[pair_id]
-    img_start = np.r_[True, s_img[1:] != s_img[:-1]]
-    img_id = np.cumsum(img_start) - 1
-    w_slot = pair_id - pair_id[np.flatnonzero(img_start)][img_id]
-    images = s_img[img_start]
-    n_img = len(images)
-    w_max = np.zeros(n_img, np.int64)
-    np.maximum.at(w_max, img_id, w_slot + 1)
-    k_max = np.zeros(n_img, np.int64)
-    np.maximum.at(k_max, img_id, k_slot + 1)
-    # Chunks of images of similar shape, so that one crowded image does not pad all the others.
-    by_shape = np.lexsort((k_max, w_max))
-    clusters = []
-    start = 0
-    while start < n_img:
-        w, k = int(w_max[by_shape[start]]), int(k_max[by_shape[start]])
-        stop = start + 1
-        while stop < n_img:
-            w2, k2 = max(w, int(w_max[by_shape[stop]])), max(k, int(k_max[by_shape[stop]]))
-            if (stop - start + 1) * (w2 * k2) ** 2 > _CHUNK_CELLS:
-                break
-            w, k, stop = w2, k2, stop + 1
-        chunk = by_shape[start:stop]
-        local = np.full(n_img, -1)
-        local[chunk] = np.arange(len(chunk))
-        sel = local[img_id] >= 0
-        clusters += _cluster_chunk(local[img_id[sel]], w_slot[sel], k_slot[sel], cls[order[sel]],
-                                   xyxy[order[sel]], order[sel], len(chunk), w, k, need[images[chunk]],
-                                   iou_threshold)
-        start = stop
-    return _from_clusters(clusters, img, wrk, cls, xyxy, n_workers, weights)
+    s_img, s_wrk, s_cls, s_xyxy = img[order], wrk[order], cls[order], xyxy[order]
+    a, b, v = _candidate_pairs(s_img, s_wrk, s_cls, s_xyxy, iou_threshold)
+    found = _cluster(s_img, s_wrk, a, b, v, need)
+    return _from_clusters([(order[m], order[s], r) for m, s, r in found], img, wrk, cls, xyxy, n_workers, weights)
 
 
 def consolidate_boxes_naive(image, worker, class_id, boxes, n_workers, *, iou_threshold: float = IOU_THRESHOLD,
@@ -221,58 +191,92 @@ def _iou_one(a, b) -> float:
     return float(_iou_xyxy(np.asarray(a, np.float64)[None], np.asarray(b, np.float64)[None])[0, 0])
 
 
-def _cluster_chunk(ci, cw, ck, cls, xyxy, index, n, w, k, need, thr):
-    """Clusters of one chunk of ``n`` images padded to ``w`` workers x ``k`` boxes each:
-    (box index, round, seed box index) for every box that joins a kept cluster."""
-    s = w * k
-    slot = cw * k + ck
-    box = np.zeros((n, s, 4), np.float32)
-    box[ci, slot] = xyxy
-    klass = np.full((n, s), -1, np.int64)
-    klass[ci, slot] = cls
-    alive = np.zeros((n, s), bool)
-    alive[ci, slot] = True
-    where = np.full((n, s), -1, np.int64)
-    where[ci, slot] = index
-    owner = np.repeat(np.arange(w), k)
-    # IoU of every slot with every slot of the same image; 0 unless the two can match.
-    lt = np.maximum(box[:, :, None, :2], box[:, None, :, :2])
-    rb = np.minimum(box[:, :, None, 2:], box[:, None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=3)
-    del lt, rb
-    area = np.prod(box[:, :, 2:] - box[:, :, :2], axis=2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        m = inter / (area[:, :, None] + area[:, None, :] - inter)
-    can = (alive[:, :, None] & alive[:, None, :] & (klass[:, :, None] == klass[:, None, :])
-           & (owner[:, None] != owner[None, :])[None])
-    m = np.where(can & (m >= thr), m, np.float32(0)).reshape(n, s, w, k)
-    del inter, can
+def _candidate_pairs(img, wrk, cls, xyxy, thr):
+    """Every ordered pair of boxes (positions ``a``, ``b``) of one image and class, of different
+    workers, with IoU >= ``thr``. IoU is computed densely per (image, class) group, in chunks of
+    groups of similar size, so that one crowded image does not pad all the others."""
+    group_key = img * (int(cls.max()) - int(cls.min()) + 1) + (cls - cls.min())
+    by_group = np.argsort(group_key, kind="stable")
+    key = group_key[by_group]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    counts = np.diff(np.r_[starts, len(key)])
+    group_of = np.empty(len(img), np.int64)
+    group_of[by_group] = np.repeat(np.arange(len(starts)), counts)
+    slot = np.empty(len(img), np.int64)
+    slot[by_group] = np.arange(len(img)) - np.repeat(starts, counts)
+    by_count = np.argsort(counts, kind="stable")
+    out_a, out_b, out_v = [], [], []
+    lo = 0
+    while lo < len(by_count):
+        size = int(counts[by_count[lo]])
+        hi = lo + 1
+        while hi < len(by_count) and (hi - lo + 1) * int(counts[by_count[hi]]) ** 2 <= _CHUNK_CELLS:
+            hi += 1
+        chunk = by_count[lo:hi]
+        size = int(counts[chunk].max())
+        local = np.full(len(starts), -1)
+        local[chunk] = np.arange(len(chunk))
+        sel = np.flatnonzero(local[group_of] >= 0)
+        row, col = local[group_of[sel]], slot[sel]
+        box = np.full((len(chunk), size, 4), np.nan)
+        box[row, col] = xyxy[sel]
+        where = np.full((len(chunk), size), -1)
+        where[row, col] = sel
+        lt = np.maximum(box[:, :, None, :2], box[:, None, :, :2])
+        rb = np.minimum(box[:, :, None, 2:], box[:, None, :, 2:])
+        inter = np.prod(np.clip(rb - lt, 0, None), axis=3)
+        area = np.prod(box[:, :, 2:] - box[:, :, :2], axis=2)
+        with np.errstate(invalid="ignore"):
+            m = inter / (area[:, :, None] + area[:, None, :] - inter)
+            r, i, j = np.nonzero(m >= thr)
+        pa, pb = where[r, i], where[r, j]
+        keep = wrk[pa] != wrk[pb]
+        out_a.append(pa[keep])
+        out_b.append(pb[keep])
+        out_v.append(m[r[keep], i[keep], j[keep]])
+        lo = hi
+    return np.concatenate(out_a), np.concatenate(out_b), np.concatenate(out_v)
 
-    out = []
-    rows = np.arange(n)
+
+def _cluster(img, wrk, a, b, v, need):
+    """Greedy clusters, a round at a time for all images: each image's best-supported live box
+    seeds a cluster, each other worker's live box of highest IoU with it joins.
+    Returns ``(member positions, seed positions, round)`` per round."""
+    n = len(img)
+    # Per (box, other worker), the best partner first: IoU descending, then position.
+    o = np.lexsort((b, -v, wrk[b], a))
+    a, b, v = a[o], b[o], v[o]
+    starts = np.flatnonzero(np.r_[True, img[1:] != img[:-1]])
+    image_of = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
+    need_of = need[img[starts]]
+    scale = float(len(np.unique(wrk))) + 1    # keeps summed IoU below one support step
+    alive = np.ones(n, bool)
+    found = []
     rnd = 0
-    while len(rows):
-        sub = m[rows]
-        sub *= alive[rows].reshape(len(rows), 1, w, k)
-        best = sub.max(3)                                     # (r, s, w): best IoU with each worker
-        support = 1 + np.count_nonzero(best, axis=2)
-        score = np.where(alive[rows], support + best.sum(2, dtype=np.float64) / (w + 1), -1.0)
-        seed = score.argmax(1)
-        r = np.arange(len(rows))
-        go = alive[rows].any(1) & (support[r, seed] >= need[rows])
-        rows, seed, r = rows[go], seed[go], r[go]
-        if not len(rows):
+    while alive.any():
+        live = alive[a] & alive[b]
+        a, b, v = a[live], b[live], v[live]
+        first = np.flatnonzero(np.r_[True, (a[1:] != a[:-1]) | (wrk[b[1:]] != wrk[b[:-1]])]) if len(a) else a
+        support = 1 + np.bincount(a[first], minlength=n)
+        score = np.where(alive, support + np.bincount(a[first], v[first], minlength=n) / scale, -1.0)
+        top = np.maximum.reduceat(score, starts)
+        candidates = np.flatnonzero(alive & (score == top[image_of]))
+        images, pick = np.unique(image_of[candidates], return_index=True)
+        seeds = candidates[pick]
+        go = support[seeds] >= need_of[images]
+        # An image whose best seed lacks support is finished: its other boxes are dropped.
+        alive[np.isin(image_of, images[~go])] = False
+        seeds = seeds[go]
+        if not len(seeds):
             break
-        pick = sub[r, seed].argmax(2)                         # (r, w): each worker's box for the seed
-        rr, ww = np.nonzero(best[r, seed] > 0)
-        member_rows = np.r_[rows, rows[rr]]
-        member_slots = np.r_[seed, ww * k + pick[rr, ww]]
-        alive[member_rows, member_slots] = False
-        seeds = where[rows, seed]
-        out.append((where[member_rows, member_slots], np.r_[seeds, seeds[rr]],
-                    np.full(len(member_rows), rnd)))
+        is_seed = np.zeros(n, bool)
+        is_seed[seeds] = True
+        joined = first[is_seed[a[first]]]
+        members, seed_of = np.r_[seeds, b[joined]], np.r_[seeds, a[joined]]
+        alive[members] = False
+        found.append((members, seed_of, np.full(len(members), rnd)))
         rnd += 1
-    return out
+    return found
 
 
 def _from_clusters(found, img, wrk, cls, xyxy, n_workers, weights) -> BoxConsensus:
@@ -283,9 +287,14 @@ def _from_clusters(found, img, wrk, cls, xyxy, n_workers, weights) -> BoxConsens
         return _empty()
     member, seed, rnd = (np.concatenate(x) for x in zip(*found))
     # Clusters in image order, then in the order they formed (best supported first).
-    key = np.unique(np.c_[img[seed], rnd, seed], axis=0)
-    by_seed = np.argsort(key[:, 2])
-    cluster = by_seed[np.searchsorted(key[:, 2], seed, sorter=by_seed)]
+    seeds = np.flatnonzero(np.bincount(seed, minlength=len(img)))
+    first_round = np.zeros(len(img), np.int64)
+    first_round[seed] = rnd
+    seeds = seeds[np.lexsort((seeds, first_round[seeds], img[seeds]))]
+    key = np.c_[img[seeds], first_round[seeds], seeds]
+    cluster_of_seed = np.empty(len(img), np.int64)
+    cluster_of_seed[seeds] = np.arange(len(seeds))
+    cluster = cluster_of_seed[seed]
     n_c = len(key)
     support = np.bincount(cluster, minlength=n_c)
     mean = _weighted_mean(cluster, xyxy[member], np.ones(len(member)), n_c)
