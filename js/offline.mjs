@@ -3,7 +3,7 @@
 // path so the offline promise holds to the letter, and fail the build on any other CDN URL.
 import { readFileSync, writeFileSync } from "node:fs";
 
-for (const path of ["../gtwidgets/static/widget.js", "../gtwidgets/static/plotly.js"]) {
+for (const path of ["../gtwidgets/static/widget.js", "../gtwidgets/static/plotly.js", "../gtwidgets/static/tools/boxes.js"]) {
   const code = readFileSync(path, "utf8").replace(/https:\/\/cdn\.plot\.ly\/un\//g, "./topojson/");
   const cdn = code.match(/https?:\/\/(cdn\.|unpkg\.com|esm\.sh|cdn\.jsdelivr)[^"'`\s]*/);
   if (cdn) {
