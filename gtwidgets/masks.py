@@ -46,9 +46,8 @@ def palette(n: int) -> list[str]:
         raise ValueError(f"a mask holds at most {MAX_CLASSES} classes besides the background; got {n}.")
     colors = list(CATEGORY10 + _MORE)
     k = 0
-    while len(colors) < n:  # deterministic, distinct, never white
-        r, g, b = (37 * k + 11) % 230, (91 * k + 57) % 230, (149 * k + 101) % 230
-        c = f"#{r:02x}{g:02x}{b:02x}"
+    while len(colors) < n:  # (g, b) differ for every k < 400: distinct, and never white
+        c = f"#{20 + k * 53 % 200:02x}{40 + k // 200 * 90:02x}{20 + k % 200:02x}"
         if c not in colors:
             colors.append(c)
         k += 1
