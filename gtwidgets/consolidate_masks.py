@@ -63,13 +63,14 @@ def vote_masks(masks: Sequence[np.ndarray], *, radius: int = DEFAULT_RADIUS, til
         bottom = min(height, top + tile)
         band = first[top:bottom]
         differ = np.zeros(band.shape, bool)
+        scratch = np.empty(band.shape, bool)
         for m in masks[1:]:
-            differ |= m[top:bottom] != band
+            np.not_equal(m[top:bottom], band, out=scratch)
+            differ |= scratch
         out[top:bottom] = band
-        # unanimous pixels: their label stands, and every worker agrees with it
-        unanimous_objects = np.count_nonzero(np.where(differ, 0, band))
-        agree_sum += unanimous_objects * n
-        counted += unanimous_objects
+        # unanimous pixels: their label stands, and every worker agrees with it (disputed ones
+        # are taken back out below)
+        unanimous_objects = np.count_nonzero(band)
         r0, r1 = max(0, top - radius), min(height, bottom + radius)
         for left in _disputed_tiles(differ, tile):
             right = min(width, left + tile)
@@ -78,6 +79,7 @@ def vote_masks(masks: Sequence[np.ndarray], *, radius: int = DEFAULT_RADIUS, til
             block = [m[r0:r1, c0:c1] for m in masks]
             inner = (slice(top - r0, bottom - r0), slice(left - c0, right - c0))
             labels = _vote_block(block, radius, dtype, inner)[here]
+            unanimous_objects -= np.count_nonzero(band[:, left:right][here])
             out[top:bottom, left:right][here] = labels
             # where every worker agrees, the result agrees: smoothing only settles disputes
             agree = np.zeros(labels.shape, np.uint8)
@@ -88,6 +90,8 @@ def vote_masks(masks: Sequence[np.ndarray], *, radius: int = DEFAULT_RADIUS, til
                 objects |= b != 0
             agree_sum += int(agree[objects].sum(dtype=np.int64))
             counted += int(np.count_nonzero(objects))
+        agree_sum += unanimous_objects * n
+        counted += unanimous_objects
     return MaskVote(out, agree_sum / (counted * n) if counted else 1.0)
 
 
