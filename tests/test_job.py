@@ -334,7 +334,7 @@ def test_a_damaged_journal_line_is_skipped_and_the_store_keeps_the_answer(tmp_pa
     lines = path.read_bytes().splitlines(keepends=True)
     n = next(i for i, line in enumerate(lines) if b'"answer"' in line and b'"id":"1"' in line)
     line = bytearray(lines[n])
-    at = line.index(b'"submitted":"') + len(b'"submitted":"') + 2 if flip.startswith("digit") else line.index(b'"labels"')
+    at = line.index(b'"submitted":"') + len(b'"submitted":"') + 2 if flip.startswith("digit") else line.index(b'"value"')
     line[at] = ord("x")
     lines[n] = bytes(line)
     path.write_bytes(b"".join(lines))
