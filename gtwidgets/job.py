@@ -107,11 +107,7 @@ class LabelingJob:
             {"consolidation": consolidation}))
         self.multi_label = bool(getattr(self.task, "multi_label", multi_label))
         self.task_type, self.element = self.task.gt_type, self.task.element
-        self.queue: list[str] = [str(i) for i in range(len(self.frame))]
-        if order == "random":
-            random.Random(seed).shuffle(self.queue)
-        elif order != "input":
-            raise JobError(f"order={order!r}: use 'input' or 'random'.")
+        self.queue: list[str] = _queue(len(self.frame), order, seed)
         self.panels = list(panels) if panels is not None else None  # what a card shows (gtwidgets.panels)
         self.task_inputs: dict[str, object] = {}
         self.prelabel_errors: dict[str, str] = {}
@@ -120,9 +116,7 @@ class LabelingJob:
         self._position = {oid: i for i, oid in enumerate(self.queue)}
 
         self._lock = threading.RLock()
-        self._session_times: list[float] = []
-        self._listeners: list[Callable[[], None]] = []
-        self._input_lines: list[bytes] | None = None
+        self._session_times, self._listeners, self._input_lines = [], [], None
         self._input = InputIdentity(self.frame, self._source_key, self.job_dir, self.output)
         self.journal = Journal(_journal_path(journal_dir, self.name, self.job_dir, self.worker_id))
         self._state = JobState(self.task, self._position, where=str(self.journal.path),
@@ -200,8 +194,7 @@ class LabelingJob:
             labeled, total = len(answers), len(self.queue)
             if self.workers_per_object > 1:  # objects others completed are not this worker's to do
                 total -= sum(1 for oid in others if oid not in answers and not self.needs_answer(oid))
-            recent = [t for t in self._session_times if t > time.time() - 300]
-            per_minute = (len(recent) - 1) * 60.0 / max(recent[-1] - recent[0], 1e-6) if len(recent) >= 2 else 0.0
+            per_minute = _per_minute(self._session_times)
             remaining = total - labeled
             eta = remaining * 60.0 / per_minute if per_minute > 0 else None
             return {"labeled": labeled, "skipped": len(skipped - set(answers)),
@@ -214,16 +207,7 @@ class LabelingJob:
         if state == "saved" and pending:
             state = "uploading"
         message = self._uploader.message if state != "saved" else f"all answers saved to {self.job_dir}"
-        status = {"state": state, "pending": pending, "message": message}
-        problems = self._store.problems
-        if problems:  # the widget shows the message of a state it does not know
-            uri, why = list(problems.items())[0]
-            more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
-            status["problems"] = len(problems)
-            if state == "saved":
-                status["state"] = "problems"
-                status["message"] = f"saved; skipped {uri}: {why}{more} (see job.problems)"
-        return status
+        return self._store.with_problems({"state": state, "pending": pending, "message": message})
 
     @property
     def problems(self) -> pd.DataFrame:
@@ -299,11 +283,11 @@ class LabelingJob:
         """This worker's answers: who, what, when, how long."""
         with self._lock:
             answers = sorted(self._state.answers.values(), key=lambda a: self._position[a.object_id])
-        rows = [{"object_id": a.object_id, "source": self.source(a.object_id)[1], "worker_id": a.worker_id,
-                 "label": _listed(self.task.table_value(a.value)), "accepted": pd.Timestamp(a.accepted),
-                 "submitted": pd.Timestamp(a.submitted), "time_spent": a.time_spent} for a in answers]
-        cols = ["object_id", "source", "worker_id", "label", "accepted", "submitted", "time_spent"]
-        return pd.DataFrame(rows, columns=cols)
+        frame = _answers_frame(self.task, answers, list)
+        frame.insert(1, "source", [self.source(oid)[1] for oid in frame["object_id"]])
+        return frame.rename(columns={"answer": "label", "acceptance_time": "accepted",
+                                     "submission_time": "submitted"})[
+            ["object_id", "source", "worker_id", "label", "accepted", "submitted", "time_spent"]]
 
     def label_pair(self, object_id: str) -> dict | None:
         """``{attr: ..., attr-metadata: ...}`` for an answered object (one worker: confidence 0)."""
@@ -335,11 +319,7 @@ class LabelingJob:
             answers = list(self._state.answers.values())
             for by_worker in self._state.others.values():
                 answers.extend(by_worker.values())
-        rows = [{"object_id": a.object_id, "worker_id": a.worker_id, "answer": self.task.table_value(a.value),
-                 "submission_time": pd.Timestamp(a.submitted), "acceptance_time": pd.Timestamp(a.accepted),
-                 "time_spent": a.time_spent} for a in answers]
-        cols = ["object_id", "worker_id", "answer", "submission_time", "acceptance_time", "time_spent"]
-        frame = pd.DataFrame(rows, columns=cols)
+        frame = _answers_frame(self.task, answers)
         return frame.sort_values(["object_id", "submission_time"], key=_natural_key, ignore_index=True)
 
     def consolidated(self) -> pd.DataFrame:
@@ -355,13 +335,10 @@ class LabelingJob:
 
     def run_consolidation(self) -> list[str]:
         """A custom task: send the objects whose answers are complete (and changed) to the consolidation
-        Lambda (its request and response files go where Ground Truth puts them); returns their ids.
-        The uploader calls it after each batch."""
-        with self._lock:
-            labeled = dict(self._state.lambda_labels)
+        Lambda (request and response files where Ground Truth puts them); returns their ids."""
         records, ids = consolidation_records(
-            self.task, self.all_answers(), labeled=labeled, workers_per_object=self.workers_per_object,
-            item=self.item, job_dir=self.job_dir, is_object=self._position.__contains__)
+            self.task, self.all_answers(), labeled=dict(self._state.lambda_labels), item=self.item,
+            workers_per_object=self.workers_per_object, job_dir=self.job_dir, is_object=self._position.__contains__)
         with self._lock:
             if records:  # journaled, so a restart does not call the function again for the same answers
                 self.journal.append(*records)
@@ -431,9 +408,9 @@ class LabelingJob:
                 pairs[oid] = self._decided_pair(d)
         return pairs
 
-    def _decided_pair(self, d: dict) -> dict:
-        return self.task.label_pair(self.task.from_json(d["labels"]), confidence=1,
-                                    creation_date=tasks.format_creation_date(parse_time(d["time"])))
+    def _decided_pair(self, d: dict) -> dict:  # a reviewer's decision: confidence 1
+        date = tasks.format_creation_date(parse_time(d["time"]))
+        return self.task.label_pair(self.task.from_json(d["labels"]), confidence=1, creation_date=date)
 
     def _record_decision(self, rec: dict) -> None:
         with self._lock:
@@ -447,10 +424,7 @@ class LabelingJob:
         self._state.take(rec, own=True)
 
     def _catch_up(self) -> bool:
-        """Take what other notebooks sharing this journal wrote since we last looked.
-
-        Returns whether it changed an answer, skip or decision (not only upload bookkeeping).
-        """
+        """Take what other notebooks on this journal wrote since; whether an answer, skip or decision changed."""
         with self._lock:
             return self._state.take_all(self.journal.tail(), own=False)
 
@@ -482,9 +456,33 @@ def _flush_open_jobs() -> None:
             _log.exception("%s: flushing at exit failed; its answers stay in the journal", job.name)
 
 
-def _listed(value):
+def _queue(n: int, order: str, seed: int | None) -> list[str]:
+    queue = [str(i) for i in range(n)]
+    if order == "random":
+        random.Random(seed).shuffle(queue)
+    elif order != "input":
+        raise JobError(f"order={order!r}: use 'input' or 'random'.")
+    return queue
+
+
+def _per_minute(times: list[float]) -> float:
+    """Answers a minute over the last five minutes of this session."""
+    recent = [t for t in times if t > time.time() - 300]
+    return (len(recent) - 1) * 60.0 / max(recent[-1] - recent[0], 1e-6) if len(recent) >= 2 else 0.0
+
+
+def _answers_frame(task, answers: list[Answer], shown: Callable = tuple) -> pd.DataFrame:
+    """Answers as a tidy table; ``shown``: how a tuple of names (multi-label) appears in it."""
+    rows = [{"object_id": a.object_id, "worker_id": a.worker_id, "answer": _listed(task.table_value(a.value), shown),
+             "submission_time": pd.Timestamp(a.submitted), "acceptance_time": pd.Timestamp(a.accepted),
+             "time_spent": a.time_spent} for a in answers]
+    cols = ["object_id", "worker_id", "answer", "submission_time", "acceptance_time", "time_spent"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _listed(value, shown: Callable = list):
     """A tuple of names (multi-label) as the list the tables show."""
-    return list(value) if isinstance(value, tuple) else value
+    return shown(value) if isinstance(value, tuple) else value
 
 
 def _journal_path(journal_dir, name: str, job_dir: str, worker_id: str) -> Path:

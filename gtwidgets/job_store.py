@@ -115,6 +115,17 @@ class JobStore:
         if self.index is not None:
             self.index.commit()
 
+    def with_problems(self, status: dict) -> dict:
+        """A ``sync_status`` that names the files set aside (the widget shows a state it does not know)."""
+        if self.problems:
+            uri, why = list(self.problems.items())[0]
+            more = f" and {len(self.problems) - 1} more" if len(self.problems) > 1 else ""
+            status["problems"] = len(self.problems)
+            if status["state"] == "saved":
+                status["state"] = "problems"
+                status["message"] = f"saved; skipped {uri}: {why}{more} (see job.problems)"
+        return status
+
     # ------------------------------------------------------------------ the output manifest
 
     def write_output_manifest(self, body: Callable[[], bytes], *, shared: bool,
