@@ -16,7 +16,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from . import lambdas, responses, storage, tasks
+from . import lambdas, output_layout, responses, storage, tasks
 from .errors import JobError, ManifestError
 
 __all__ = ["Consensus", "consolidate", "majority_vote", "dawid_skene", "infer_batches", "answered_names",
@@ -530,7 +530,7 @@ def _consolidate_with_lambda(frame, handler, batch_of, *, attribute, job_name, c
         batch_col = frame["object_id"].map(batch_of)
         for n, (batch, group) in enumerate(frame.groupby(batch_col, sort=False)):
             payload = lambdas.consolidation_payload(group, data_objects)
-            uri = storage.join(job_dir, responses.REQUEST_DIR, "iteration-1", f"batch-{n:06d}.json")
+            uri = output_layout.consolidation_request_uri(job_dir, name=f"batch-{n:06d}")
             storage.write_bytes(uri, orjson.dumps(payload))
             event = lambdas.consolidation_event(
                 job_name=job_name, label_attribute=attribute, payload_uri=uri,

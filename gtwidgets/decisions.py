@@ -25,6 +25,7 @@ import orjson
 
 from . import storage
 from .answer_index import AnswerIndex
+from .output_layout import ITERATION, adjudication_dir, adjudication_index_dir
 from .responses import scan_object_files
 
 __all__ = ["DecisionStore", "DecisionWork", "decision_key", "latest", "store_order", "stored_as"]
@@ -74,12 +75,12 @@ def stored_as(key: str | None, decision: dict) -> bool:
 class DecisionStore:
     """Reads and writes the decision files of one job folder (local or ``s3://``)."""
 
-    def __init__(self, job_dir: str, iteration: int = 1, *, writer: str | None = None):
+    def __init__(self, job_dir: str, iteration: int = ITERATION, *, writer: str | None = None):
         """``writer`` (who writes here) keeps an index beside the files; None reads the files alone."""
-        self.prefix = storage.join(job_dir, "annotations", "adjudication", f"iteration-{iteration}")
+        self.prefix = adjudication_dir(job_dir, iteration)
         self._cache: dict[str, dict | None] = {}  # file -> decision (files are never rewritten)
         self._index = AnswerIndex(
-            self.prefix, storage.join(job_dir, "annotations", "adjudication-index", f"iteration-{iteration}"),
+            self.prefix, adjudication_index_dir(job_dir, iteration),
             writer=writer, parse=_parse_decision) if writer is not None else None
 
     def uri(self, object_id: str, key: str) -> str:

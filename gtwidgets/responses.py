@@ -10,7 +10,6 @@ re-consolidate a real Ground Truth job, and writing them lets Ground Truth tools
 from __future__ import annotations
 
 import re
-import uuid
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -22,7 +21,12 @@ import pandas as pd
 
 from . import storage
 from .errors import ManifestError
-from .tasks import CLASSIFIER_ELEMENT, MULTI_CLASSIFIER_ELEMENT
+from .output_layout import (  # noqa: F401  (REQUEST_DIR, RESPONSE_DIR: this module's names too)
+    JOB_RE as _JOB_RE, REQUEST_DIR, REQUEST_RE as _REQUEST_RE, RESPONSE_DIR,
+                            RESPONSE_RE as _RESPONSE_RE, STAMP_RE as _STAMP_RE, WORKER_RESPONSE_DIR,
+                            consolidation_batch_name, consolidation_request_uri, consolidation_response_uri,
+                            response_key, worker_response_dir)
+from .tasks import answer_content, answer_from_content, classification_problem
 
 __all__ = [
     "COLUMNS", "read_worker_responses", "read_consolidation_batches", "find_job_dirs",
@@ -36,16 +40,6 @@ __all__ = [
 COLUMNS = ["object_id", "worker_id", "answer", "submission_time", "acceptance_time", "time_spent",
            "iteration", "batch", "answer_content", "file", "response_time"]
 
-WORKER_RESPONSE_DIR = "annotations/worker-response"
-REQUEST_DIR = "annotations/consolidated-annotation/consolidation-request"
-RESPONSE_DIR = "annotations/consolidated-annotation/consolidation-response"
-
-_RESPONSE_RE = re.compile(r"(?:^|/)annotations/worker-response/iteration-(\d+)/([^/]+)/([^/]+\.json)$")
-_REQUEST_RE = re.compile(
-    r"(?:^|/)annotations/consolidated-annotation/consolidation-request/iteration-(\d+)/([^/]+\.json)$")
-_JOB_RE = re.compile(r"^(.*?)/?annotations/worker-response/iteration-\d+/")
-# Seen as 2021-11-18_02:19:51 and 2023-04-17_15_48_07 in real jobs.
-_STAMP_RE = re.compile(r"(\d{4}-\d{2}-\d{2})[_T](\d{2})[:_](\d{2})[:_](\d{2})")
 _ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 _READ_THREADS = 16
 
@@ -146,27 +140,6 @@ def find_job_dirs(location: str) -> list[str]:
     return sorted(storage.join(location, j) if j else str(location).rstrip("/") for j in jobs)
 
 
-def answer_from_content(content: Any) -> str | tuple[str, ...] | None:
-    """The class name(s) in an ``answerContent``: any single element holding ``label``/``labels``."""
-    if not isinstance(content, Mapping):
-        return None
-    for value in content.values():
-        if isinstance(value, Mapping):
-            if isinstance(value.get("label"), str):
-                return value["label"]
-            labels = value.get("labels")
-            if isinstance(labels, list) and all(isinstance(x, str) for x in labels):
-                return tuple(labels)
-    return None
-
-
-def answer_content(answer: str | Sequence[str], *, element: str | None = None) -> dict:
-    """The ``answerContent`` a built-in classifier submits for ``answer`` (a name or a list of names)."""
-    if isinstance(answer, str):
-        return {element or CLASSIFIER_ELEMENT: {"label": answer}}
-    return {element or MULTI_CLASSIFIER_ELEMENT: {"labels": list(answer)}}
-
-
 def answer_problem(entry: Any, *, categories: Sequence[str] | None = None,
                    multi_label: bool | None = None) -> str | None:
     """Why one entry of a worker-response file's ``answers`` cannot be used, or None if it can.
@@ -187,15 +160,7 @@ def answer_problem(entry: Any, *, categories: Sequence[str] | None = None,
         return f"has timeSpentInSeconds {spent!r}, not a number"
     if categories is None:
         return None
-    answer = answer_from_content(entry["answerContent"])
-    names = (answer,) if isinstance(answer, str) else answer
-    if not names or (multi_label is False and not isinstance(answer, str)):
-        kind = "a list of labels" if multi_label else "one label"
-        return f"holds no answer this job can use (it expects {kind} from a classifier)"
-    unknown = [n for n in names if n not in categories]
-    if unknown:
-        return f"answers {unknown[0]!r}, which is not one of the categories {list(categories)!r}"
-    return None
+    return classification_problem(entry["answerContent"], categories, multi_label)
 
 
 def answer_time(value: Any) -> datetime | None:
@@ -238,8 +203,9 @@ def worker_response_document(answers: Iterable[Mapping], *, element: str | None 
 
 def worker_response_path(job_dir: str, iteration: int, object_id: str | int, when: datetime | None = None) -> str:
     """``<job_dir>/annotations/worker-response/iteration-<N>/<id>/<YYYY-MM-DD_HH:MM:SS>.json``."""
-    return storage.join(str(job_dir), WORKER_RESPONSE_DIR, f"iteration-{int(iteration)}", str(object_id),
-                        _utc(when).strftime("%Y-%m-%d_%H:%M:%S") + ".json")
+    when = _utc(when)
+    return storage.join(worker_response_dir(str(job_dir), iteration), str(object_id),
+                        response_key(when if when.tzinfo else when.replace(tzinfo=timezone.utc)))
 
 
 def write_worker_responses(answers: pd.DataFrame, job_dir: str, *, element: str | None = None) -> list[str]:
@@ -259,26 +225,15 @@ def write_worker_responses(answers: pd.DataFrame, job_dir: str, *, element: str 
     return written
 
 
-def consolidation_batch_name(when: datetime | None = None) -> str:
-    """``<YYYY-MM-DD_HH:MM:SS>.<microseconds>_<random>``: Ground Truth's stamp made unique per batch.
-
-    Names to the second let two batches in one second overwrite each other's request and
-    response files; the microseconds keep the files in time order, the suffix keeps them apart.
-    """
-    return _utc(when).strftime("%Y-%m-%d_%H:%M:%S.%f") + "_" + uuid.uuid4().hex[:8]
-
-
 def consolidation_request_path(job_dir: str, iteration: int, when: datetime | None = None, *,
                                name: str | None = None) -> str:
     """Where a batch's request goes; ``name`` (from :func:`consolidation_batch_name`) pairs it with its response."""
-    return storage.join(str(job_dir), REQUEST_DIR, f"iteration-{int(iteration)}",
-                        (name or consolidation_batch_name(when)) + ".json")
+    return consolidation_request_uri(str(job_dir), iteration, when, name=name)
 
 
 def consolidation_response_path(job_dir: str, iteration: int, when: datetime | None = None, *,
                                 name: str | None = None) -> str:
-    return storage.join(str(job_dir), RESPONSE_DIR, f"iteration-{int(iteration)}",
-                        (name or consolidation_batch_name(when)) + ".json")
+    return consolidation_response_uri(str(job_dir), iteration, when, name=name)
 
 
 def write_consolidation_request(job_dir: str, iteration: int, payload: list[dict],

@@ -9,11 +9,14 @@ and ``flush`` returns False at once instead of waiting for a retry that cannot s
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Callable, Protocol
 
 from .errors import PermanentStorageError, StorageError
+
+_log = logging.getLogger(__name__)
 
 
 class SyncTarget(Protocol):
@@ -138,5 +141,5 @@ class Uploader:
         if changed:
             try:
                 self.on_state()
-            except Exception:
-                pass
+            except Exception:  # a view's bug must not stop the uploads
+                _log.exception("the uploader's state listener failed (state %r)", state)

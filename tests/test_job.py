@@ -334,7 +334,7 @@ def test_a_damaged_journal_line_is_skipped_and_the_store_keeps_the_answer(tmp_pa
     lines = path.read_bytes().splitlines(keepends=True)
     n = next(i for i, line in enumerate(lines) if b'"answer"' in line and b'"id":"1"' in line)
     line = bytearray(lines[n])
-    at = line.index(b'"submitted":"') + len(b'"submitted":"') + 2 if flip.startswith("digit") else line.index(b'"labels"')
+    at = line.index(b'"submitted":"') + len(b'"submitted":"') + 2 if flip.startswith("digit") else line.index(b'"value"')
     line[at] = ord("x")
     lines[n] = bytes(line)
     path.write_bytes(b"".join(lines))
@@ -399,3 +399,68 @@ def test_a_store_that_refuses_for_good_is_an_error_not_offline(tmp_path, s3):
     assert f"bucket {bucket!r} does not exist" in status["message"]
     assert job.answer("1") == ["Watch"]  # labeling goes on against the journal
     job.close(timeout=0)
+
+
+def test_a_journal_written_before_task_types_replays(tmp_path):
+    """Journals of earlier versions hold answers and decisions as "labels"; a job opens them unchanged."""
+    import hashlib
+
+    from gtwidgets.journal import Journal
+
+    job = make_job(tmp_path / "out", tmp_path)
+    path = job.journal.path
+    job.close()
+    path.unlink()
+    src = [hashlib.sha1(s.encode()).hexdigest()[:8] for s in input_frame()["source-ref"]]
+    first = {"op": "answer", "id": "0", "labels": ["Bag"], "worker": "alice",
+             "accepted": "2024-01-01T09:59:58.000000", "submitted": "2024-01-01T10:00:00.000000",
+             "spent": 2.0, "key": "2024-01-01_10:00:00.json", "src": src[0]}
+    journal = Journal(path)
+    journal.append(first)
+    journal.append({**first, "labels": ["Watch"], "submitted": "2024-01-01T10:00:05.000000",
+                    "key": "2024-01-01_10:00:05.json", "prev": {k: v for k, v in first.items() if k != "src"}})
+    journal.append({"op": "answer", "id": "1", "labels": ["Eyewear"], "worker": "alice",
+                    "accepted": "2024-01-01T10:01:00.000000", "submitted": "2024-01-01T10:01:01.000000",
+                    "spent": 1.0, "key": "2024-01-01_10:01:01.json", "src": src[1]})
+    journal.append({"op": "skip", "id": "2", "src": src[2]})
+    journal.append({"op": "adjudicate", "id": "3", "labels": ["Flipflop"], "reviewer": "rita",
+                    "time": "2024-01-01T11:00:00.000000"})
+    journal.close()
+
+    job = make_job(tmp_path / "out", tmp_path)
+    assert job.answer("0") == ["Watch"] and job.answer("1") == ["Eyewear"]
+    assert job.progress()["skipped"] == 1
+    assert job.adjudications["label"].tolist() == ["Flipflop"]
+    assert job.undo() == "2" and job.undo() == "1"
+    assert job.answer("1") is None
+    assert job.flush(timeout=30)
+    lines = read_lines(job.output_manifest_uri)
+    assert lines[0]["fashion-job-metadata"]["class-name"] == "Watch"
+    assert lines[3]["fashion-job-metadata"]["confidence"] == 1
+    assert [f.replace("\\", "/").rsplit("/", 2)[-2:] for f in worker_files(job)] == [["0", "2024-01-01_10:00:05.json"]]
+    job.close()
+
+
+def test_a_failing_listener_is_logged_and_labeling_goes_on(tmp_path, caplog):
+    job = make_job(tmp_path / "out", tmp_path)
+
+    def broken():
+        raise RuntimeError("view bug")
+
+    job.on_change(broken)
+    with caplog.at_level("ERROR", logger="gtwidgets.job"):
+        job.submit(0, "Bag")
+    assert job.answer(0) == ["Bag"]
+    assert any("listener" in r.getMessage() and r.exc_info and "view bug" in str(r.exc_info[1])
+               for r in caplog.records)
+    job.close()
+
+
+def test_task_names_the_task_type_and_defaults_as_before(tmp_path):
+    job = make_job(tmp_path / "out", tmp_path, task="image-classification-multilabel")
+    assert job.multi_label and job.task_type == "groundtruth/image-classification-multilabel"
+    job.submit(0, ["Bag", "Watch"])
+    assert job.answer(0) == ["Bag", "Watch"]
+    job.close()
+    with pytest.raises(JobError, match="not a task type here"):
+        make_job(tmp_path / "out2", tmp_path, task="bounding-circles")

@@ -11,7 +11,9 @@ A task type is one unit. It knows, for its kind of answer:
 - what a card needs from the kernel beside the image or text (``card_meta``) and which
   browser tool shows it (``tool``: a module under ``js/src/tools/``);
 - how an existing label of the input manifest is read back (``existing``), for
-  adjustment and verification jobs.
+  adjustment and verification jobs;
+- how a value reads in the job's tables and ``job.answer`` (``table_value``, ``display``),
+  and the job's ``consolidated()`` table (``consolidate_table``, by default from ``consolidate``).
 
 The job, its store and the widget only ever call these methods; adding a task type is
 one module here, one JS tool module and their tests. Task types are pure: no I/O,
@@ -24,7 +26,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Mapping, Sequence
 
+import pandas as pd
+
 from ..errors import JobError
+from ..tasks import format_creation_date
 
 __all__ = ["TaskConfig", "TaskType", "WorkerAnswer", "register", "task_type_for", "TASK_TYPES"]
 
@@ -104,6 +109,14 @@ class TaskType(ABC):
         """Category names the value uses (progress counts per class)."""
         return []
 
+    def display(self, value: Any) -> JSONValue:
+        """What ``job.answer`` and ``job.existing_label`` return. Default: ``to_json``."""
+        return self.to_json(value)
+
+    def table_value(self, value: Any) -> Any:
+        """The value in the job's answer tables (``all_answers()["answer"]``, ``labels``). Default: as is."""
+        return value
+
     # ------------------------------------------------------------- labels
 
     @abstractmethod
@@ -115,6 +128,19 @@ class TaskType(ABC):
     def consolidate(self, answers: Sequence[WorkerAnswer], *, creation_date: str,
                     method: str = "default", batches: Mapping[str, int] | None = None) -> dict[str, dict]:
         """Object id -> consolidated label pair, from every worker's answers."""
+
+    def consolidate_table(self, answers: pd.DataFrame, *,
+                          data_objects: Mapping[str, Mapping] | None = None) -> pd.DataFrame:
+        """``job.consolidated()``: object_id, label, confidence, n_workers, pair, from an answers table
+        (``job.all_answers()``'s columns). Default: ``consolidate`` over the ``answer`` column."""
+        given = [WorkerAnswer(str(o), str(w), v, t.to_pydatetime()) for o, w, v, t in zip(
+            answers["object_id"], answers["worker_id"], answers["answer"], answers["submission_time"])]
+        pairs = self.consolidate(given, creation_date=format_creation_date())
+        counts = answers.groupby("object_id")["worker_id"].nunique()
+        attr = self.config.label_attribute
+        rows = [{"object_id": oid, "label": pair.get(attr), "confidence": float("nan"),
+                 "n_workers": int(counts.get(oid, 0)), "pair": pair} for oid, pair in pairs.items()]
+        return pd.DataFrame(rows, columns=["object_id", "label", "confidence", "n_workers", "pair"])
 
     def existing(self, line: Mapping) -> Any | None:
         """This job's attribute as already present in an input line (chained jobs), or None."""
