@@ -164,8 +164,8 @@ def consolidate(answers: pd.DataFrame, categories: Sequence[str] | None, *,
     frame, problems = _clean(answers, cats, multi_label=multi_label, check_answers=not callable(method))
     if problems:
         if errors == "raise":
-            raise ManifestError(responses._summary(problems), problems)
-        warnings.warn(responses._summary(problems), stacklevel=2)
+            raise ManifestError(responses.summary(problems), problems)
+        warnings.warn(responses.summary(problems), stacklevel=2)
     batch_of = _resolve_batches(frame, batches, window)
     date = creation_date or tasks.format_creation_date()
 

@@ -93,13 +93,13 @@ def read_worker_responses(location: str, *, job: str | None = None, errors: str 
 
     batches = read_consolidation_batches(job_dir, files=request_files, problems=problems)
     if problems and errors == "raise":
-        raise ManifestError(_summary(problems), problems)
+        raise ManifestError(summary(problems), problems)
     frame = _frame(rows)
     if len(batches):
         frame["batch"] = frame["object_id"].map(batches).astype(object)
         frame.loc[frame["batch"].isna(), "batch"] = None
     if problems:
-        warnings.warn(_summary(problems), stacklevel=2)
+        warnings.warn(summary(problems), stacklevel=2)
     frame.attrs["problems"] = problems
     frame.attrs["job_dir"] = job_dir
     return frame
@@ -408,7 +408,7 @@ def _stamp(name: str) -> pd.Timestamp | None:
     return pd.Timestamp(f"{m.group(1)}T{m.group(2)}:{m.group(3)}:{m.group(4)}", tz="UTC") if m else None
 
 
-def _summary(problems: list[str]) -> str:
+def summary(problems: list[str]) -> str:
     more = f" (and {len(problems) - 3} more problems)" if len(problems) > 3 else ""
     return "; ".join(problems[:3]) + more if len(problems) > 1 else problems[0]
 

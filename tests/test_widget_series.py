@@ -32,7 +32,7 @@ class Browser:
 
     def ask(self, content: dict, replies: int = 1) -> list[tuple[dict, list]]:
         start = len(self.messages)
-        self.widget._on_message(self.widget, content, [])
+        self.widget.handle(content)
         with self._cond:
             assert self._cond.wait_for(lambda: len(self.messages) >= start + replies, timeout=30)
             return self.messages[start:]
