@@ -13,7 +13,8 @@ from gtwidgets.errors import JobError
 from gtwidgets.job import LabelingJob
 from gtwidgets.review import ReviewWidget, review_queue
 from gtwidgets.widget import LabelingWidget
-from test_widget import wait_for_traits  # tests/ is on sys.path
+from protocol_check import protocol_problems  # tests/ is on sys.path
+from test_widget import wait_for_traits
 
 CATS = ["cat", "dog", "bird"]
 # object 0: unanimous; 1: 2-1; 2: 2-1; 3: all different (lowest confidence, first in review)
@@ -58,14 +59,18 @@ class Browser:
     """Records what the widget sends (at the comm boundary) and feeds it the browser's messages."""
 
     def __init__(self, widget, monkeypatch):
-        self.widget, self.messages = widget, []
-        monkeypatch.setattr(LabelingWidget, "send", lambda _w, content, buffers=None:
-                            self.messages.append((content, list(buffers or []))))
+        self.widget, self.messages, self.undeclared = widget, [], []
+        monkeypatch.setattr(LabelingWidget, "send", self._record)
+
+    def _record(self, _widget, content, buffers=None):
+        self.messages.append((content, list(buffers or [])))
+        self.undeclared += protocol_problems(content)  # replies gtwidgets/protocol.py does not declare
 
     def ask(self, content: dict, replies: int = 0) -> list:
         start = len(self.messages)
         self.widget.handle(content)
         self.widget._pool.shutdown(wait=True)  # card replies come from the pool: let them finish
+        assert not self.undeclared
         return self.messages[start:start + replies] if replies else self.messages[start:]
 
 
