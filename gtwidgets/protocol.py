@@ -171,7 +171,7 @@ class SeriesColumn(TypedDict):
     points: int
 
 
-class SeriesPanel(TypedDict):
+class _SeriesData(TypedDict):
     """Signals downsampled: buffers hold float64 times and float32 values, a pair a column."""
     kind: Literal["series"]
     title: str
@@ -181,7 +181,11 @@ class SeriesPanel(TypedDict):
     range: list[float]
     window: list[float | None]
     buffers: list[int]
-    panel: int  # the panel's index: zoom requests name it
+    panel: int  # the panel's index in its card: zoom requests name it
+
+
+class SeriesPanel(_SeriesData):
+    """A sensor plot's overview, drawn when its card is first shown."""
 
 
 class TextPanel(TypedDict):
@@ -217,21 +221,12 @@ Card = Union[ImageCard, TextCard, ErrorCard, PanelsCard]
 
 # ---------------------------------------------------------------------------- other replies
 
-class SeriesWindow(TypedDict):
-    """The reply to ``series_range``: the zoomed range at full detail."""
+class SeriesWindow(_SeriesData):
+    """The reply to ``series_range``: the zoomed range of panel ``panel`` of card ``id`` at full detail."""
     type: Literal["series_window"]
-    kind: Literal["series"]
     id: str
     pos: int
-    panel: int
     seq: int
-    title: str
-    overlay: bool
-    columns: list[SeriesColumn]
-    total_points: int
-    range: list[float]
-    window: list[float | None]
-    buffers: list[int]
 
 
 class Asset(TypedDict, total=False):

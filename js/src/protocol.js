@@ -168,7 +168,7 @@
  */
 
 /**
- * Signals downsampled: buffers hold float64 times and float32 values, a pair a column.
+ * A sensor plot's overview, drawn when its card is first shown.
  * @typedef {Object} SeriesPanel
  * @property {"series"} kind
  * @property {string} title
@@ -211,14 +211,9 @@
 /** @typedef {(ImagePanel|SeriesPanel|TextPanel|FactsPanel|ErrorPanel)} Panel */
 
 /**
- * The reply to ``series_range``: the zoomed range at full detail.
+ * The reply to ``series_range``: the zoomed range of panel ``panel`` of card ``id`` at full detail.
  * @typedef {Object} SeriesWindow
- * @property {"series_window"} type
  * @property {"series"} kind
- * @property {string} id
- * @property {number} pos
- * @property {number} panel
- * @property {number} seq
  * @property {string} title
  * @property {boolean} overlay
  * @property {Array<SeriesColumn>} columns
@@ -226,6 +221,11 @@
  * @property {Array<number>} range
  * @property {Array<(number|null)>} window
  * @property {Array<number>} buffers
+ * @property {number} panel
+ * @property {"series_window"} type
+ * @property {string} id
+ * @property {number} pos
+ * @property {number} seq
  */
 
 /**
