@@ -36,7 +36,7 @@ def generate() -> str:
     for name, kinds in tables.items():
         lines.append(f"export const {name} = Object.freeze({json.dumps(kinds)});")
     pairs = ", ".join(f"{k}: {json.dumps(list(v))}" for k, v in protocol.PAIRS.items())
-    lines.append(f"/** request -> [its reply, the field they are matched by] */")
+    lines.append("/** request -> [its reply, the field they are matched by] */")
     lines.append(f"export const PAIRS = Object.freeze({{ {pairs} }});")
     return "\n".join(lines) + "\n"
 

@@ -13,10 +13,12 @@ from gtwidgets import protocol
 from gtwidgets.widget import LabelingWidget
 from protocol_check import check_request, protocol_problems  # tests/ is on sys.path
 from test_widget import image_job  # noqa: F401  (a fixture)
-from test_widget_js import browser_type_launch_args, shown, widget  # noqa: F401  (fixtures)
+from test_widget_js import browser_type_launch_args, widget  # noqa: F401  (fixtures)
 from bundle_page import sent
 
 ROOT = Path(__file__).resolve().parents[1]
+needs_chromium = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(),
+                                    reason="needs /usr/bin/chromium (apt-get install chromium)")
 JS = ROOT / "js" / "src"
 
 
@@ -94,6 +96,7 @@ def test_the_kernel_answers_every_declared_request_and_ignores_others(image_job)
     w.close()
 
 
+@needs_chromium
 def test_the_bundle_speaks_the_declared_protocol(widget):
     page = widget()
     page.wait_for_function("document.querySelector('.gtw-root').dataset.shown === 'id0'")
@@ -108,6 +111,7 @@ def test_the_bundle_speaks_the_declared_protocol(widget):
     assert panel_kinds == set(protocol.PANELS)
 
 
+@needs_chromium
 def test_what_the_view_sends_matches_its_declaration(widget):
     page = widget(multi_label=False)
     page.wait_for_function("document.querySelector('.gtw-root').dataset.shown === 'id0'")
