@@ -60,9 +60,9 @@ class Browser:
 
     def __init__(self, widget, monkeypatch):
         self.widget, self.messages, self.undeclared = widget, [], []
-        monkeypatch.setattr(LabelingWidget, "send", self._record)
+        monkeypatch.setattr(LabelingWidget, "send", lambda _w, content, buffers=None: self._record(content, buffers))
 
-    def _record(self, _widget, content, buffers=None):
+    def _record(self, content, buffers=None):
         self.messages.append((content, list(buffers or [])))
         self.undeclared += protocol_problems(content)  # replies gtwidgets/protocol.py does not declare
 
