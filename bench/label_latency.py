@@ -146,8 +146,8 @@ def kernel_side(images: list[str], work: Path, items: int) -> dict:
     t = time.perf_counter()
     for i in range(items):
         if i % 10 == 0:  # cards for every 10th item: decoding all would only measure Pillow
-            widget._on_message(widget, {"type": "cards", "positions": [i]}, [])
-        widget._on_message(widget, {"type": "submit", "id": job.queue[i], "answer": CATS[i % 4], "spent": 1.0}, [])
+            widget.handle({"type": "cards", "positions": [i]})
+        widget.handle({"type": "submit", "id": job.queue[i], "answer": CATS[i % 4], "spent": 1.0})
     widget._pool.shutdown(wait=True)
     seconds = time.perf_counter() - t
     rss1 = proc.memory_info().rss

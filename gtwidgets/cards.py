@@ -22,6 +22,7 @@ from . import storage
 from .errors import GtError, NotFoundError, StorageError
 
 __all__ = ["Card", "ImageDataError", "thumbnail", "card", "image_card", "text_card", "error_card",
+           "base_meta", "file_name",
            "DEFAULT_SIZE", "MAX_TEXT_CHARS", "MAX_IMAGE_BYTES", "MAX_IMAGE_PIXELS", "DECODE_BUDGET_BYTES"]
 
 DEFAULT_SIZE = (768, 576)
@@ -142,7 +143,7 @@ def image_card(job: _Job, object_id: str, uri: str, *,
     A manifest's ``source-ref`` may point anywhere: only a regular file (or S3 object) of at
     most :data:`MAX_IMAGE_BYTES` is read, never a FIFO or device.
     """
-    name = _file_name(uri)
+    name = file_name(uri)
     try:
         source = _open_image(uri)
     except NotFoundError:
@@ -160,14 +161,14 @@ def image_card(job: _Job, object_id: str, uri: str, *,
     except ImageDataError as e:
         return error_card(job, object_id, name=name, source=uri,
                           message=f"{uri}: {e}; skip it, or replace the file.")
-    meta = _base_meta(job, object_id, "image", name, uri)
+    meta = base_meta(job, object_id, "image", name, uri)
     meta.update(mime=mime, width=w, height=h, bytes=len(data))
     return Card(meta, data)
 
 
 def text_card(job: _Job, object_id: str, text: str) -> Card:
     text = text if isinstance(text, str) else str(text)
-    meta = _base_meta(job, object_id, "text", f"item {object_id}", None)
+    meta = base_meta(job, object_id, "text", f"item {object_id}", None)
     meta["text"] = text[:MAX_TEXT_CHARS]
     meta["truncated"] = len(text) > MAX_TEXT_CHARS
     return Card(meta)
@@ -175,7 +176,7 @@ def text_card(job: _Job, object_id: str, text: str) -> Card:
 
 def error_card(job: _Job, object_id: str, *, name: str, message: str,
                source: str | None = None) -> Card:
-    meta = _base_meta(job, object_id, "error", name, source)
+    meta = base_meta(job, object_id, "error", name, source)
     meta["error"] = message
     return Card(meta)
 
@@ -262,7 +263,8 @@ def _decode_cost(im: Image.Image) -> int:
     return im.width * im.height * per_pixel
 
 
-def _base_meta(job: _Job, object_id: str, kind: str, name: str, source: str | None) -> dict:
+def base_meta(job: _Job, object_id: str, kind: str, name: str, source: str | None) -> dict:
+    """What every card kind carries (see :mod:`gtwidgets.protocol`): kind, id, name, source, label, answer."""
     return {
         "kind": kind,
         "id": str(object_id),
@@ -285,7 +287,8 @@ def _safe(getter, object_id: str) -> list[str] | None:
     return [str(v) for v in ([value] if isinstance(value, str) else value)]
 
 
-def _file_name(uri: str) -> str:
+def file_name(uri: str) -> str:
+    """The last part of a path or ``s3://`` URI, shown as a card's name."""
     return posixpath.basename(str(uri).replace("\\", "/").rstrip("/")) or str(uri)
 
 

@@ -51,7 +51,7 @@ def panel_card(job: Any, object_id: str, *, image_size: tuple[int, int] = cards.
         metas, buffers = render_panels(task_input, _panels(job, task_input), image_size=image_size, cache=cache)
     except Exception as e:  # one broken object is one error card, never a dead widget
         return cards.error_card(job, oid, name=oid, message=f"{oid}: cannot draw this card ({e})").meta, []
-    meta = cards._base_meta(job, oid, "panels", _name(task_input, oid), _source(task_input))
+    meta = cards.base_meta(job, oid, "panels", _name(task_input, oid), _source(task_input))
     meta["panels"] = metas
     meta["bytes"] = sum(len(b) for b in buffers)
     return meta, buffers
@@ -100,7 +100,7 @@ def _source(task_input: Any) -> str | None:
 
 def _name(task_input: Any, oid: str) -> str:
     source = _source(task_input)
-    return cards._file_name(source) if source else f"item {oid}"
+    return cards.file_name(source) if source else f"item {oid}"
 
 
 def _number(value: Any) -> float | None:

@@ -1,10 +1,10 @@
 """Review mode: a reviewer walks through the objects whose workers disagreed and decides.
 
-The same browser bundle as :class:`~gtwidgets.widget.LabelingWidget` draws it (a ``mode``
-trait switches the view), so image cards, keys and prefetch behave the same. What differs is
-the queue (the disagreements, lowest confidence first), what a card carries (every worker's
-answer, the consolidated label and its confidence) and what a key press does: it records
-``job.adjudicate(...)``, which wins over consolidation in the output manifest.
+:class:`ReviewMode` is given to the one widget, :class:`~gtwidgets.widget.LabelingWidget`, so
+image cards, keys and prefetch behave the same (the browser draws it with its review mode).
+What differs is the queue (the disagreements, lowest confidence first), what a card carries
+(every worker's answer, the consolidated label and its confidence) and what a key press does:
+it records ``job.adjudicate(...)``, which wins over consolidation in the output manifest.
 """
 from __future__ import annotations
 
@@ -13,14 +13,12 @@ import threading
 import time
 from typing import Sequence
 
-import traitlets as t
-
-from . import cards
+from . import cards, protocol
 from .agreement import disagreements
 from .errors import JobError
 from .widget import DEFAULT_PREFETCH, LabelingWidget
 
-__all__ = ["ReviewWidget", "review_queue"]
+__all__ = ["ReviewWidget", "ReviewMode", "review_queue"]
 
 
 def review_queue(job) -> list[str]:
@@ -31,128 +29,121 @@ def review_queue(job) -> list[str]:
     return list(_review_table(job))
 
 
-class ReviewWidget(LabelingWidget):
+def ReviewWidget(job, *, reviewer: str | None = None, prefetch: int = DEFAULT_PREFETCH,  # noqa: N802
+                 image_size: tuple[int, int] = cards.DEFAULT_SIZE, shortcuts: Sequence[str] | None = None,
+                 workers: int = 4) -> LabelingWidget:
     """Adjudicate a job's disagreements one card at a time, keyboard first.
 
     A category key records the reviewer's decision (who, when) and moves on; Enter accepts the
     consolidated label as the decision. ``reviewer`` defaults to the job's worker id. The queue
     is taken when the widget is made: make a new one to see answers that arrived since.
+    Returns the one widget class, given a :class:`ReviewMode`.
+    """
+    return LabelingWidget(job, mode=ReviewMode(reviewer=reviewer), prefetch=prefetch, image_size=image_size,
+                          shortcuts=shortcuts, workers=workers)
+
+
+class ReviewMode:
+    """Review: the queue is the disagreements; a key press is the reviewer's decision.
+
+    What a card carries besides its data: every worker's answer, the consolidated label and
+    its confidence, and the decision made so far (``job.adjudicate``, which wins over
+    consolidation in the output manifest). Progress counts decisions over the review queue.
     """
 
-    mode = t.Unicode("review").tag(sync=True)
-    reviewer = t.Unicode("").tag(sync=True)  # shown with decisions made in this view
+    name = "review"
 
-    def __init__(self, job, *, reviewer: str | None = None, prefetch: int = DEFAULT_PREFETCH,
-                 image_size: tuple[int, int] = cards.DEFAULT_SIZE, shortcuts: Sequence[str] | None = None,
-                 workers: int = 4):
+    def __init__(self, *, reviewer: str | None = None):
         if reviewer is not None and not str(reviewer).strip():
             raise JobError("reviewer is empty; pass reviewer='your-name' or leave it out to use the job's worker id.")
+        self.reviewer = reviewer
+        self.job = None
+        self._lock = threading.Lock()
+        self._skipped: set[str] = set()
+        self._decided_at: list[float] = []
+
+    def open(self, job) -> None:
+        self.job = job
+        if self.reviewer is None:
+            self.reviewer = job.worker_id
         self._summary = _review_table(job)
         self._queue = list(self._summary)
         self._index = {oid: i for i, oid in enumerate(self._queue)}
-        self._review_lock = threading.Lock()
         self._decisions = {str(oid): _decision_row(row) for oid, row in
                            job.adjudications.set_index("object_id").iterrows() if str(oid) in self._index}
-        self._skipped: set[str] = set()
-        self._decided_at: list[float] = []
-        super().__init__(job, prefetch=prefetch, image_size=image_size, shortcuts=shortcuts, workers=workers)
-        self._handlers["withdraw"] = self._on_withdraw
-        with self.hold_sync():
-            self.title = f"Review: {job.name}"
-            self.reviewer = reviewer if reviewer is not None else job.worker_id
-            self.total = len(self._queue)
-            self.progress = self._progress()
 
     @property
     def queue(self) -> list[str]:
         """The object ids under review, in the order shown."""
-        return list(self._queue)
+        return self._queue
 
-    def close(self) -> None:
-        if hasattr(self, "_refresh_lock"):  # a refused reviewer stops __init__ before the widget exists
-            super().close()
+    def title(self) -> str:
+        return f"Review: {self.job.name}"
 
-    # ------------------------------------------------------------------ messages from the browser
+    def options(self) -> dict:
+        return {"reviewer": self.reviewer}  # shown with decisions made in this view
 
-    def _on_cards(self, msg: dict) -> None:
-        for pos in msg.get("positions", ()):
-            if isinstance(pos, int) and 0 <= pos < len(self._queue):
-                self._pool.submit(self._send_card, pos, self._queue[pos])
+    def start_position(self) -> int:
+        decided = self._decided_ids()
+        return next((i for i, oid in enumerate(self._queue) if oid not in decided), len(self._queue))
 
-    def send(self, content, buffers=None) -> None:
-        """Cards (whatever kind the labeling widget makes) go out with what the reviewer weighs."""
-        if isinstance(content, dict) and content.get("type") == "card" and content.get("id") in self._index:
-            content = {**content, **self._review_meta(content["id"])}
-        super().send(content, buffers)
+    def position_of(self, object_id: str, *, near: int) -> int:
+        return self._index[str(object_id)]
 
-    def _review_meta(self, object_id: str) -> dict:
-        with self._review_lock:
+    def card_meta(self, object_id: str) -> dict:
+        """Cards (whatever kind the widget makes) go out with what the reviewer weighs."""
+        if object_id not in self._index:
+            return {}
+        with self._lock:
             decision = self._decisions.get(object_id)
         adjudication = None if decision is None else {"reviewer": decision["reviewer"], "time": decision["time"]}
         return {"answer": None if decision is None else decision["labels"],
                 "review": {**self._summary[object_id], "adjudication": adjudication}}
 
-    def _on_submit(self, msg: dict) -> None:
-        object_id = str(msg["id"])
-        if object_id not in self._index:
-            raise ValueError(f"object {object_id} is not under review here")
-        answer = msg["answer"]
-        if self.multi_label and isinstance(answer, str):
-            answer = [answer]
+    def submit(self, object_id: str, answer, *, spent: float | None) -> None:
+        self._under_review(object_id)
         self.job.adjudicate(object_id, answer, reviewer=self.reviewer)
         table = self.job.adjudications
         row = table[table["object_id"] == object_id].iloc[0]
-        with self._review_lock:
+        with self._lock:
             self._decisions[object_id] = _decision_row(row)
             self._skipped.discard(object_id)
             self._decided_at.append(time.time())
-        self._refresh_soon()
 
-    def _on_withdraw(self, msg: dict) -> None:
+    def withdraw(self, object_id: str) -> None:
         """The reviewer takes a decision back: the consolidated label stands again."""
-        object_id = str(msg["id"])
-        if object_id not in self._index:
-            raise ValueError(f"object {object_id} is not under review here")
+        self._under_review(object_id)
         self.job.withdraw_adjudication(object_id)
         table = self.job.adjudications
         standing = table[table["object_id"] == object_id]  # another reviewer's decision, if any
-        with self._review_lock:
+        with self._lock:
             if standing.empty:
                 self._decisions.pop(object_id, None)
             else:
                 self._decisions[object_id] = _decision_row(standing.iloc[0])
-        self._refresh_soon()
 
-    def _on_skip(self, msg: dict) -> None:
-        with self._review_lock:
-            self._skipped.add(str(msg["id"]))
-        self._refresh_soon()
+    def skip(self, object_id: str) -> None:
+        with self._lock:
+            self._skipped.add(object_id)
 
-    def _on_undo(self, msg: dict) -> None:
-        # A decision cannot be withdrawn, only changed: the view goes back to the card itself.
-        self.send({"type": "undone", "id": None, "pos": None, "answer": None})
+    def undo(self, *, near: int) -> protocol.Undone:
+        # A decision cannot be undone, only changed or withdrawn: the view goes back to the card itself.
+        return {"type": "undone", "id": None, "pos": None, "answer": None}
 
-    def _on_next_unlabeled(self, msg: dict) -> None:
-        """The next undecided object: after ``after``, or from ``from`` on (that one included)."""
-        after, first = msg.get("after"), msg.get("from")
+    def next_unlabeled(self, *, after: str | None, first: str | None, near: int) -> int | None:
+        """The next undecided object: after ``after``, or from ``first`` on (that one included)."""
         if first is not None:
-            start = self._index.get(str(first), 0)
+            start = self._index.get(first, 0)
         else:
             start = self._index.get(str(after), -1) + 1 if after is not None else 0
         decided = self._decided_ids()
         n = len(self._queue)
-        pos = next(((start + k) % n for k in range(n) if self._queue[(start + k) % n] not in decided), None)
-        self.send({"type": "goto", "pos": pos, "id": None if pos is None else self._queue[pos], "seq": msg.get("seq")})
+        return next(((start + k) % n for k in range(n) if self._queue[(start + k) % n] not in decided), None)
 
-    # ------------------------------------------------------------------ job -> traits
-
-    def _current_progress(self) -> dict:
-        return self._progress()
-
-    def _progress(self) -> dict:
+    def progress(self) -> dict:
         """The same shape as ``job.progress()``, counted over the review queue."""
-        per_class = {c: 0 for c in self.categories}
-        with self._review_lock:
+        per_class = {c: 0 for c in self.job.categories}
+        with self._lock:
             for d in self._decisions.values():
                 for name in d["labels"]:
                     per_class[name] = per_class.get(name, 0) + 1
@@ -166,17 +157,12 @@ class ReviewWidget(LabelingWidget):
                 "eta_seconds": round(remaining * 60.0 / per_minute, 1) if per_minute else None,
                 "done": remaining == 0}
 
-    # ------------------------------------------------------------------ helpers
-
-    def _start_position(self) -> int:
-        decided = self._decided_ids()
-        return next((i for i, oid in enumerate(self._queue) if oid not in decided), len(self._queue))
-
-    def _position_of(self, object_id: str, *, near: int) -> int:
-        return self._index[str(object_id)]
+    def _under_review(self, object_id: str) -> None:
+        if object_id not in self._index:
+            raise ValueError(f"object {object_id} is not under review here")
 
     def _decided_ids(self) -> set[str]:
-        with self._review_lock:
+        with self._lock:
             return set(self._decisions)
 
 

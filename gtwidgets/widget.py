@@ -12,12 +12,13 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import anywidget
 import traitlets as t
 
-from . import cards, panel_cards
+from . import cards, panel_cards, protocol
+from .modes import LabelMode, Mode
 
 __all__ = ["LabelingWidget", "default_shortcuts", "render_instructions"]
 
@@ -36,13 +37,17 @@ _log = logging.getLogger(__name__)
 class LabelingWidget(anywidget.AnyWidget):
     """Label a job's items one card at a time, keyboard first.
 
-    ``prefetch`` is how many cards ahead the browser keeps decoded (the next card then
-    shows at once); ``image_size`` the largest size images are sent at.
+    ``mode`` decides what the widget is for (:class:`~gtwidgets.modes.LabelMode` by default;
+    :func:`~gtwidgets.review.ReviewWidget` gives it a ``ReviewMode``). ``prefetch`` is how many
+    cards ahead the browser keeps decoded (the next card then shows at once); ``image_size`` the
+    largest size images are sent at.
     """
 
     _esm = _STATIC / "widget.js"
     _css = _STATIC / "widget.css"
 
+    mode = t.Unicode("label").tag(sync=True)  # which of the browser's modes draws this widget
+    mode_options = t.Dict().tag(sync=True)  # what that mode needs besides the traits below
     title = t.Unicode("").tag(sync=True)
     categories = t.List(t.Unicode()).tag(sync=True)
     shortcuts = t.List(t.Unicode()).tag(sync=True)
@@ -61,60 +66,72 @@ class LabelingWidget(anywidget.AnyWidget):
     # a second view of the same widget leaves the focus where it is.
     autofocus = t.Bool(True).tag(sync=True)
 
-    def __init__(self, job, *, prefetch: int = DEFAULT_PREFETCH, image_size: tuple[int, int] = cards.DEFAULT_SIZE,
-                 shortcuts: Sequence[str] | None = None, workers: int = 4):
+    def __init__(self, job, *, mode: Mode | None = None, prefetch: int = DEFAULT_PREFETCH,
+                 image_size: tuple[int, int] = cards.DEFAULT_SIZE, shortcuts: Sequence[str] | None = None,
+                 workers: int = 4):
         self.job = job
+        self.strategy: Mode = mode if mode is not None else LabelMode()
+        self.strategy.open(job)  # a mode may refuse the job: before any thread or comm exists
         self.image_size = tuple(image_size)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gtwidgets-cards")
         self._refresh_lock = threading.Lock()
         self._refresh_timer: threading.Timer | None = None
-        self._handlers: dict[str, Callable[[dict], None]] = {
-            "cards": self._on_cards, "submit": self._on_submit, "skip": self._on_skip,
-            "undo": self._on_undo, "next_unlabeled": self._on_next_unlabeled, "batch": self._on_batch,
-            "series_range": self._on_series_range, "asset": self._on_asset,
-        }
         self._series_cache = panel_cards.LockedSeriesCache()
         self._shown_position: int | None = None
         categories = list(job.categories)
         super().__init__(
-            title=str(getattr(job, "name", "")),
+            mode=self.strategy.name,
+            mode_options=self.strategy.options(),
+            title=self.strategy.title(),
             categories=categories,
             shortcuts=list(shortcuts) if shortcuts is not None else default_shortcuts(len(categories)),
             multi_label=bool(job.multi_label),
             instructions_html=render_instructions(getattr(job, "instructions", "") or ""),
             full_instructions_html=render_instructions(getattr(job, "full_instructions", "") or ""),
-            total=len(job.queue),
-            position=self._start_position(),
+            total=len(self.strategy.queue),
+            position=self.strategy.start_position(),
             prefetch=prefetch,
-            progress=dict(job.progress()),
+            progress=self.strategy.progress(),
             sync_status=dict(job.sync_status()),
         )
-        self.on_msg(self._on_message)
+        self.on_msg(lambda _widget, content, buffers: self.handle(content, buffers))
         job.on_change(self._refresh_soon)
 
-    # ------------------------------------------------------------------ messages from the browser
+    @property
+    def queue(self) -> list[str]:
+        """The object ids this widget shows, in order."""
+        return list(self.strategy.queue)
 
-    def _on_message(self, _widget, content: dict, _buffers) -> None:
-        handler = self._handlers.get(content.get("type")) if isinstance(content, dict) else None
+    # ------------------------------------------------------------------ the protocol's entry
+
+    def handle(self, message: protocol.Request, buffers: Sequence[bytes] | None = None) -> None:
+        """Act on one message from the browser (:mod:`gtwidgets.protocol`), as the comm delivers it.
+
+        Replies go out with :meth:`send`, some of them later from the card threads; a request
+        that fails is answered with an ``error`` message, shown in the widget. Messages of an
+        unknown type are ignored (a newer front end may send them).
+        """
+        kind = message.get("type") if isinstance(message, dict) else None
+        handler = getattr(self, f"_on_{kind}", None) if kind in protocol.REQUESTS else None
         if handler is None:
             return
         try:
-            handler(content)
+            handler(message)
         except Exception as e:  # shown in the widget; a raise here would only reach the kernel log
-            _log.exception("gtwidgets widget: %s failed", content.get("type"))
-            self.send({"type": "error", "message": f"{type(e).__name__}: {e}", "request": content.get("type")})
+            _log.exception("gtwidgets widget: %s failed", kind)
+            self.send({"type": "error", "message": f"{type(e).__name__}: {e}", "request": kind})
 
-    def _on_batch(self, msg: dict) -> None:
+    def _on_batch(self, msg: protocol.Batch) -> None:
         """What the browser did in one frame, in order: one request a key press, not three."""
         for inner in msg.get("messages", ()):
             if isinstance(inner, dict) and inner.get("type") != "batch":
-                self._on_message(self, inner, None)
+                self.handle(inner)
         if isinstance(msg.get("position"), int) and 0 <= msg["position"] <= self.total:
             self._shown_position = msg["position"]
             self._refresh_soon()
 
-    def _on_cards(self, msg: dict) -> None:
-        queue = self.job.queue
+    def _on_cards(self, msg: protocol.CardsRequest) -> None:
+        queue = self.strategy.queue
         for pos in msg.get("positions", ()):
             if isinstance(pos, int) and 0 <= pos < len(queue):
                 self._pool.submit(self._send_card, pos, queue[pos])
@@ -123,19 +140,19 @@ class LabelingWidget(anywidget.AnyWidget):
         if panel_cards.wants_panels(self.job, object_id):  # pre-labeled taskInput: image, series, text, facts
             meta, buffers = panel_cards.panel_card(self.job, object_id, image_size=self.image_size,
                                                    cache=self._series_cache)
-            self.send({"type": "card", "pos": pos, **meta}, buffers or None)
-            return
-        try:
-            c = cards.card(self.job, object_id, max_size=self.image_size)
-        except Exception as e:
-            c = cards.error_card(self.job, object_id, name=str(object_id), message=f"{type(e).__name__}: {e}")
-        self.send({"type": "card", "pos": pos, **c.meta}, [c.data] if c.data else None)
+        else:
+            try:
+                c = cards.card(self.job, object_id, max_size=self.image_size)
+            except Exception as e:
+                c = cards.error_card(self.job, object_id, name=str(object_id), message=f"{type(e).__name__}: {e}")
+            meta, buffers = c.meta, [c.data] if c.data else []
+        self.send({"type": "card", "pos": pos, **meta, **self.strategy.card_meta(str(object_id))}, buffers or None)
 
-    def _on_series_range(self, msg: dict) -> None:
+    def _on_series_range(self, msg: protocol.SeriesRangeRequest) -> None:
         """A zoom on a sensor plot: the visible range at full detail, off the message thread."""
         self._pool.submit(self._send_series_range, msg)
 
-    def _send_series_range(self, msg: dict) -> None:
+    def _send_series_range(self, msg: protocol.SeriesRangeRequest) -> None:
         try:
             meta, buffers = panel_cards.range_reply(self.job, msg, cache=self._series_cache)
         except Exception as e:
@@ -143,7 +160,7 @@ class LabelingWidget(anywidget.AnyWidget):
             return
         self.send(meta, buffers or None)
 
-    def _on_asset(self, msg: dict) -> None:
+    def _on_asset(self, msg: protocol.AssetRequest) -> None:
         """plotly.js for the first plot in the page: not in the widget's bundle, which image and
         text jobs load without it."""
         name = msg.get("name")
@@ -152,38 +169,35 @@ class LabelingWidget(anywidget.AnyWidget):
             return
         self.send({"type": "asset", "name": name}, [(_STATIC / _ASSETS[name]).read_bytes()])
 
-    def _on_submit(self, msg: dict) -> None:
+    def _on_submit(self, msg: protocol.SubmitRequest) -> None:
         answer = msg["answer"]
         if self.multi_label and isinstance(answer, str):
             answer = [answer]
-        self.job.submit(msg["id"], answer, time_spent=_seconds(msg.get("spent")))
+        self.strategy.submit(str(msg["id"]), answer, spent=_seconds(msg.get("spent")))
         self._refresh_soon()
 
-    def _on_skip(self, msg: dict) -> None:
-        self.job.skip(msg["id"])
+    def _on_skip(self, msg: protocol.SkipRequest) -> None:
+        self.strategy.skip(str(msg["id"]))
         self._refresh_soon()
 
-    def _on_undo(self, msg: dict) -> None:
-        object_id = self.job.undo()
-        if object_id is not None:
-            pos = self._position_of(object_id, near=self.position)
-            self.send({"type": "undone", "id": object_id, "pos": pos, "answer": self.job.answer(object_id)})
-        else:
-            self.send({"type": "undone", "id": None, "pos": None, "answer": None})
+    def _on_undo(self, msg: protocol.UndoRequest) -> None:
+        self.send(self.strategy.undo(near=self.position))
         self._refresh_soon()
 
-    def _on_next_unlabeled(self, msg: dict) -> None:
+    def _on_withdraw(self, msg: protocol.WithdrawRequest) -> None:
+        self.strategy.withdraw(str(msg["id"]))
+        self._refresh_soon()
+
+    def _on_next_unlabeled(self, msg: protocol.NextUnlabeledRequest) -> None:
         """The next object without an answer: after ``after``, or from ``from`` on (that one included).
 
         None when there is none (the browser shows the end panel); ``seq`` goes back so the
         browser acts on its latest request only.
         """
-        after = msg.get("after")
-        if msg.get("from") is not None:
-            start = self._position_of(str(msg["from"]), near=self.position)
-            after = self.job.queue[start - 1] if start > 0 else None
-        object_id = self.job.next_unlabeled(after)
-        pos = None if object_id is None else self._position_of(object_id, near=self.position)
+        first = msg.get("from")
+        pos = self.strategy.next_unlabeled(after=msg.get("after"), first=None if first is None else str(first),
+                                           near=self.position)
+        object_id = None if pos is None else self.strategy.queue[pos]
         self.send({"type": "goto", "pos": pos, "id": object_id, "seq": msg.get("seq")})
 
     # ------------------------------------------------------------------ job -> traits
@@ -206,7 +220,7 @@ class LabelingWidget(anywidget.AnyWidget):
             if self._refresh_timer is not None:
                 self._refresh_timer.cancel()
                 self._refresh_timer = None
-        progress, status, shown = self._current_progress(), dict(self.job.sync_status()), self._shown_position
+        progress, status, shown = self.strategy.progress(), dict(self.job.sync_status()), self._shown_position
         with self.hold_sync():
             if shown is not None and shown != self.position:
                 self.position = shown
@@ -214,24 +228,6 @@ class LabelingWidget(anywidget.AnyWidget):
                 self.progress = progress
             if status != self.sync_status:
                 self.sync_status = status
-
-    def _current_progress(self) -> dict:
-        return dict(self.job.progress())
-
-    # ------------------------------------------------------------------ helpers
-
-    def _start_position(self) -> int:
-        first = self.job.next_unlabeled(None)
-        return 0 if first is None else self._position_of(first, near=0)
-
-    def _position_of(self, object_id: str, *, near: int) -> int:
-        """Queue index of ``object_id``, looking near the current card first (queues can be long)."""
-        queue = self.job.queue
-        lo = max(0, near - 64)
-        try:
-            return queue.index(object_id, lo, min(len(queue), near + 64))
-        except ValueError:
-            return queue.index(object_id)
 
     def close(self) -> None:
         with self._refresh_lock:

@@ -13,7 +13,8 @@ from gtwidgets.errors import JobError
 from gtwidgets.job import LabelingJob
 from gtwidgets.review import ReviewWidget, review_queue
 from gtwidgets.widget import LabelingWidget
-from test_widget import wait_for_traits  # tests/ is on sys.path
+from protocol_check import protocol_problems  # tests/ is on sys.path
+from test_widget import wait_for_traits
 
 CATS = ["cat", "dog", "bird"]
 # object 0: unanimous; 1: 2-1; 2: 2-1; 3: all different (lowest confidence, first in review)
@@ -58,14 +59,18 @@ class Browser:
     """Records what the widget sends (at the comm boundary) and feeds it the browser's messages."""
 
     def __init__(self, widget, monkeypatch):
-        self.widget, self.messages = widget, []
-        monkeypatch.setattr(LabelingWidget, "send", lambda _w, content, buffers=None:
-                            self.messages.append((content, list(buffers or []))))
+        self.widget, self.messages, self.undeclared = widget, [], []
+        monkeypatch.setattr(LabelingWidget, "send", lambda _w, content, buffers=None: self._record(content, buffers))
+
+    def _record(self, content, buffers=None):
+        self.messages.append((content, list(buffers or [])))
+        self.undeclared += protocol_problems(content)  # replies gtwidgets/protocol.py does not declare
 
     def ask(self, content: dict, replies: int = 0) -> list:
         start = len(self.messages)
-        self.widget._on_message(self.widget, content, [])
+        self.widget.handle(content)
         self.widget._pool.shutdown(wait=True)  # card replies come from the pool: let them finish
+        assert not self.undeclared
         return self.messages[start:start + replies] if replies else self.messages[start:]
 
 
@@ -73,7 +78,7 @@ def test_the_queue_is_the_disagreements_lowest_confidence_first(reviewed):
     queue = review_queue(reviewed)
     assert queue[0] == "3" and sorted(queue) == ["1", "2", "3"]  # 0 was unanimous
     w = ReviewWidget(reviewed, reviewer="teacher")
-    assert (w.mode, w.total, w.position, w.reviewer, w.title) == ("review", 3, 0, "teacher", "Review: pets")
+    assert (w.mode, w.total, w.position, w.mode_options["reviewer"], w.title) == ("review", 3, 0, "teacher", "Review: pets")
     assert w.queue == queue
     assert w.progress["total"] == 3 and w.progress["labeled"] == 0 and not w.progress["done"]
     w.close()
@@ -103,15 +108,15 @@ def test_a_decision_is_an_adjudication_that_wins_in_the_output(reviewed, monkeyp
     first, second = w.queue[:2]
     consolidated = dict(zip(reviewed.consolidated()["object_id"], reviewed.consolidated()["label"]))
     overrule = next(c for c in CATS if c != consolidated[first])
-    w._on_message(w, {"type": "batch", "position": 2, "messages": [
+    w.handle({"type": "batch", "position": 2, "messages": [
         {"type": "submit", "id": first, "answer": overrule, "spent": 1.0},
-        {"type": "submit", "id": second, "answer": consolidated[second], "spent": 0.5}]}, [])
+        {"type": "submit", "id": second, "answer": consolidated[second], "spent": 0.5}]})
     wait_for_traits(w, position=2)
     table = reviewed.adjudications
     assert table[["object_id", "label", "reviewer"]].values.tolist() == sorted(
         [[first, overrule, "teacher"], [second, consolidated[second], "teacher"]])
     assert reviewed.answer(first) is None  # the reviewer's own labeling answers are untouched
-    assert w._progress()["labeled"] == 2 and w._progress()["per_class"][overrule] >= 1
+    assert w.strategy.progress()["labeled"] == 2 and w.strategy.progress()["per_class"][overrule] >= 1
 
     # the view learns the decision, and who made it, when it asks for the card again
     (meta, _), = browser.ask({"type": "cards", "positions": [0]})
@@ -130,10 +135,10 @@ def test_a_withdrawn_decision_leaves_the_output_to_consolidation(reviewed, monke
     first = w.queue[0]
     consolidated = dict(zip(reviewed.consolidated()["object_id"], reviewed.consolidated()["label"]))
     overrule = next(c for c in CATS if c != consolidated[first])
-    w._on_message(w, {"type": "submit", "id": first, "answer": overrule}, [])
-    assert w._progress()["labeled"] == 1
-    w._on_message(w, {"type": "withdraw", "id": first}, [])
-    assert reviewed.adjudications.empty and w._progress()["labeled"] == 0
+    w.handle({"type": "submit", "id": first, "answer": overrule})
+    assert w.strategy.progress()["labeled"] == 1
+    w.handle({"type": "withdraw", "id": first})
+    assert reviewed.adjudications.empty and w.strategy.progress()["labeled"] == 0
     assert reviewed.flush(30)
     lines = [orjson.loads(x) for x in storage.read_bytes(reviewed.output_manifest_uri).splitlines()]
     assert lines[int(first)]["pets-metadata"]["class-name"] == consolidated[first]
@@ -144,9 +149,9 @@ def test_next_undecided_skip_and_undo_stay_in_the_review(reviewed, monkeypatch):
     w = ReviewWidget(reviewed, reviewer="teacher")
     browser = Browser(w, monkeypatch)
     q = w.queue
-    w._on_message(w, {"type": "submit", "id": q[1], "answer": "cat"}, [])
-    w._on_message(w, {"type": "skip", "id": q[0]}, [])
-    assert w._progress()["skipped"] == 1
+    w.handle({"type": "submit", "id": q[1], "answer": "cat"})
+    w.handle({"type": "skip", "id": q[0]})
+    assert w.strategy.progress()["skipped"] == 1
     goto = browser.ask({"type": "next_unlabeled", "after": q[0], "seq": 7})
     assert goto == [({"type": "goto", "pos": 2, "id": q[2], "seq": 7}, [])]
     goto = browser.ask({"type": "next_unlabeled", "from": q[1]})  # q[1] is decided: from it on, q[2]
@@ -158,7 +163,7 @@ def test_next_undecided_skip_and_undo_stay_in_the_review(reviewed, monkeypatch):
     w.close()
     # a new review starts at the first undecided object and keeps earlier decisions
     again = ReviewWidget(reviewed, reviewer="teacher")
-    assert again.position == 0 and again._progress()["labeled"] == 1
+    assert again.position == 0 and again.strategy.progress()["labeled"] == 1
     again.close()
 
 
@@ -171,7 +176,7 @@ def test_no_disagreements_means_an_empty_review(tmp_path):
         j.close()
     job = _job(tmp_path, "teacher")
     w = ReviewWidget(job)
-    assert (w.total, w.position, w.reviewer) == (0, 0, "teacher")
+    assert (w.total, w.position, w.mode_options["reviewer"]) == (0, 0, "teacher")
     assert w.progress["done"] and w.progress["total"] == 0
     with pytest.raises(JobError, match="reviewer is empty"):
         ReviewWidget(job, reviewer="  ")
@@ -210,7 +215,7 @@ def _review_cards(n: int) -> list[dict]:
 
 @pytest.fixture
 def review_page(widget):
-    page = widget(_review_cards(6), mode="review", reviewer="teacher", title="Review: pets")
+    page = widget(_review_cards(6), mode="review", mode_options={"reviewer": "teacher"}, title="Review: pets")
     page.wait_for_function("document.querySelector('.gtw-root').dataset.shown === 'id0'")
     return page
 

@@ -11,6 +11,7 @@ from PIL import Image
 
 from gtwidgets import storage
 from gtwidgets.job import LabelingJob
+from protocol_check import protocol_problems  # tests/ is on sys.path
 from gtwidgets.widget import LabelingWidget, default_shortcuts, render_instructions
 
 CATEGORIES = ["cat", "dog", "bird", "other"]
@@ -23,18 +24,21 @@ class Browser:
         self.widget = widget
         self.messages: list[tuple[dict, list]] = []
         self._cond = threading.Condition()
+        self.undeclared: list[str] = []  # replies that gtwidgets/protocol.py does not declare
         widget.send = self._record  # the comm has no kernel here; catch what it would carry
 
     def _record(self, content, buffers=None):
         with self._cond:
             self.messages.append((content, list(buffers or [])))
+            self.undeclared += protocol_problems(content)
             self._cond.notify_all()
 
     def ask(self, content: dict, replies: int = 0) -> list[tuple[dict, list]]:
         start = len(self.messages)
-        self.widget._on_message(self.widget, content, [])
+        self.widget.handle(content)
         with self._cond:
             assert self._cond.wait_for(lambda: len(self.messages) >= start + replies, timeout=30)
+            assert not self.undeclared
             return self.messages[start:]
 
 

@@ -13,6 +13,7 @@ from gtwidgets.datasets import make_welding
 from gtwidgets.job import LabelingJob
 from gtwidgets.panels import Facts, Image, Series
 from gtwidgets.welding import WELDING_PANELS, welding_job
+from protocol_check import protocol_problems  # tests/ is on sys.path
 from gtwidgets.widget import LabelingWidget
 
 
@@ -23,18 +24,21 @@ class Browser:
         self.widget = widget
         self.messages: list[tuple[dict, list]] = []
         self._cond = threading.Condition()
+        self.undeclared: list[str] = []  # replies that gtwidgets/protocol.py does not declare
         widget.send = self._record  # no comm here; catch what it would carry
 
     def _record(self, content, buffers=None):
         with self._cond:
             self.messages.append((content, list(buffers or [])))
+            self.undeclared += protocol_problems(content)
             self._cond.notify_all()
 
     def ask(self, content: dict, replies: int = 1) -> list[tuple[dict, list]]:
         start = len(self.messages)
-        self.widget._on_message(self.widget, content, [])
+        self.widget.handle(content)
         with self._cond:
             assert self._cond.wait_for(lambda: len(self.messages) >= start + replies, timeout=30)
+            assert not self.undeclared
             return self.messages[start:]
 
 

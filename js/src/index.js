@@ -2,12 +2,17 @@
 // The kernel's job is the truth; this view shows a window of cards it asks for with
 // custom messages, and turns keys and clicks into submit / skip / undo messages.
 // Every key acts at once on cards already decoded; the kernel confirms afterwards.
+// What the widget is for (labeling, review) is its mode (modes/), chosen by the `mode` trait;
+// the messages both ways are declared in gtwidgets/protocol.py (typedefs: protocol.js).
 import "./style.css";
 import { CardCache } from "./cache.js";
-import { actionFor, helpRows } from "./keys.js";
+import { actionFor } from "./keys.js";
 import { el, setText, textEl, visible } from "./dom.js";
 import { focusOnFirstShow, watchKernel } from "./link.js";
-import { reviewView } from "./review.js";
+import { modeFor } from "./modes/index.js";
+import { formatDuration } from "./modes/label.js";
+import { CARD_KINDS, PANEL_KINDS, REPLIES, REQUESTS } from "./protocol.js";
+import { panels } from "./panels/index.js";
 import { forgetPending, receiveAsset } from "./panels/plotly.js";
 
 const BEHIND = 3;
@@ -15,11 +20,8 @@ const BEHIND = 3;
 // so each goes at once; a burst of keys shares one kernel request.
 const SEND_GAP = 250;
 
-let ReviewView = null; // review mode (review.js): made on first use, from the labeling view
-
 function render({ model, el: host }) {
-  const View = model.get("mode") === "review" ? (ReviewView ||= reviewView(LabelingView)) : LabelingView;
-  const view = new View(model);
+  const view = new LabelingView(model);
   host.appendChild(view.root);
   view.start();
   return () => view.destroy();
@@ -39,6 +41,7 @@ class LabelingView {
     this.seekSeq = 0; // the last "next unlabeled" request; only its reply moves the view
     this.gone = false; // the kernel restarted: this view's answers would go nowhere
     this.shownAt = performance.now();
+    this.mode = modeFor(this);
     this.cache = new CardCache({
       behind: BEHIND,
       ahead: Math.max(1, model.get("prefetch") || 16),
@@ -100,6 +103,7 @@ class LabelingView {
     root.setAttribute("data-lm-suppress-shortcuts", "true");
     root.setAttribute("role", "group");
     root.setAttribute("aria-roledescription", "labeling widget");
+    root.classList.add(`gtw-${this.mode.name}-mode`);
     root.addEventListener("keydown", (e) => this._key(e));
 
     this.titleEl = textEl("span", "gtw-title", this.model.get("title"));
@@ -141,13 +145,15 @@ class LabelingView {
       el("div", "gtw-card-head", this.nameEl, this.posEl),
       this.stage,
       el("div", "gtw-card-labels", this.existingEl, this.answerEl));
+    const extra = this.mode.build();
+    if (extra) this.card.append(extra);
 
     this.buttons = el("div", "gtw-buttons");
     const nav = el("div", "gtw-nav",
       this._button("gtw-prev", "← back (k)", () => this.go(this.pos - 1)),
-      this._button("gtw-undo", "undo (z)", () => this.undo()),
+      this._button("gtw-undo", this.mode.buttons.undo, () => this.undo()),
       this._button("gtw-skip", "skip (s)", () => this.skip()),
-      this._button("gtw-next-unlabeled", "next unlabeled (u)", () => this.nextUnlabeled()),
+      this._button("gtw-next-unlabeled", this.mode.buttons.unlabeled, () => this.nextUnlabeled()),
       this._button("gtw-next", "forward (j) →", () => this.go(this.pos + 1)));
 
     this.doneEl = el("div", "gtw-done");
@@ -175,7 +181,7 @@ class LabelingView {
 
   /** The widget's accessible name and description: what it is, and how to use it. */
   _label(title) {
-    const what = this.root.classList.contains("gtw-review-mode") ? "Review" : "Labeling";
+    const what = this.mode.what;
     this.root.setAttribute("aria-label", title ? `${what}: ${title}` : what);
     this.root.setAttribute("aria-description",
       "Press a category's key or Tab to its button and press Enter; ? lists every key; Esc leaves.");
@@ -239,15 +245,9 @@ class LabelingView {
       parts.push(this._button("gtw-submit", "submit (Enter)", () => this.submitSelection()));
     }
     this.buttons.replaceChildren(...parts);
-    this.helpTable.replaceChildren(...this._helpRows().map(([k, what]) =>
+    this.helpTable.replaceChildren(...this.mode.helpRows().map(([k, what]) =>
       el("tr", "", textEl("td", "gtw-help-key", k), textEl("td", "", what))));
-    this._renderCardLabels();
-  }
-
-  /** The shortcuts this job has: its category keys, Enter only in a multi-label job. */
-  _helpRows() {
-    return helpRows(this.model.get("shortcuts") || [],
-      { enter: this.model.get("multi_label") ? "submit the picked categories" : null });
+    this.renderCardLabels();
   }
 
   // ------------------------------------------------------------------ actions
@@ -283,23 +283,31 @@ class LabelingView {
     if (this.model.get("multi_label")) {
       if (this.selected.has(name)) this.selected.delete(name);
       else this.selected.add(name);
-      this._renderCardLabels();
+      this.renderCardLabels();
       return;
     }
-    this._answer(name);
+    this.answer(name);
   }
 
+  /** Enter: what it submits is the mode's call. */
   submitSelection() {
+    this.mode.enter();
+  }
+
+  /** The categories picked on this card (a multi-label job), as the answer. */
+  submitPicked() {
     if (!this.model.get("multi_label") || this.pos >= this.total) return;
     if (this.selected.size === 0) return this.showError("pick at least one category, then press Enter");
     const cats = this.model.get("categories") || [];
-    this._answer(cats.filter((c) => this.selected.has(c)));
+    this.answer(cats.filter((c) => this.selected.has(c)));
   }
 
-  _answer(answer) {
+  /** Answer the card shown (the mode says what an answer means) and move on. */
+  answer(answer) {
     const pos = this.pos;
     const entry = this.cache.get(pos);
     if (!entry) return this.showError("this card is still loading; try again in a moment");
+    this.mode.answering(entry);
     const spent = (performance.now() - this.shownAt) / 1000;
     entry.card.answer = Array.isArray(answer) ? answer : [answer];
     this.history.push(pos);
@@ -323,7 +331,7 @@ class LabelingView {
       }
       if (!entry.card.answer) return this.go(p);
     }
-    this._renderCardLabels(); // stay on the answered card until the kernel says where to go
+    this.renderCardLabels(); // stay on the answered card until the kernel says where to go
     this._seek({ after: id });
   }
 
@@ -349,6 +357,11 @@ class LabelingView {
   }
 
   undo() {
+    this.mode.undo();
+  }
+
+  /** Take back the last answer or skip: shown at once, confirmed by the kernel's `undone`. */
+  undoLast() {
     const pos = this.history.pop();
     if (pos !== undefined) {
       const entry = this.cache.get(pos);
@@ -359,8 +372,9 @@ class LabelingView {
     this._later({ type: "undo" });
   }
 
-  /** Review mode only (a worker's answer is undone, not withdrawn). */
-  withdraw() {}
+  withdraw() {
+    this.mode.withdraw();
+  }
 
   /** u: the first card from this one on (this one too) that is not labeled, else the end panel. */
   nextUnlabeled() {
@@ -400,6 +414,12 @@ class LabelingView {
     if (save && moved) this._later(null); // the kernel learns the position with the next batch
   }
 
+  /** Send a request to the kernel with the next batch (see `_later`).
+   * @param {import("./protocol.js").Request} msg */
+  request(msg) {
+    this._later(msg);
+  }
+
   /** Queue a message for the kernel. Messages go after the next paint, in order, as one batch
    * carrying the position shown, and at most one batch per SEND_GAP unless one is urgent (cards
    * to fetch): each kernel request costs the page its busy/idle updates (a few ms each in
@@ -435,17 +455,17 @@ class LabelingView {
     this.nameEl.title = visible(entry.card.source || entry.card.name);
     this.shownAt = performance.now();
     if (this.model.get("multi_label") && entry.card.answer) this.selected = new Set(entry.card.answer);
-    this._renderCardLabels();
+    this.renderCardLabels();
   }
 
   _loading(pos) {
     this.stage.replaceChildren(textEl("div", "gtw-loading", "loading…"));
     this.root.dataset.shown = "";
     this.nameEl.textContent = "";
-    this._renderCardLabels();
+    this.renderCardLabels();
   }
 
-  _renderCardLabels() {
+  renderCardLabels() {
     const entry = this.pos < this.total ? this.cache.get(this.pos) : null;
     const card = entry && entry.decoded ? entry.card : null;
     const existing = (card && card.label) || [];
@@ -459,65 +479,28 @@ class LabelingView {
       b.classList.toggle("gtw-existing-choice", existing.includes(name));
       b.setAttribute("aria-pressed", chosen.has(name) ? "true" : "false");
     });
+    this.mode.renderCard(card);
   }
 
   _showEnd() {
     this.card.hidden = true;
     this.doneEl.hidden = false;
     this._renderDone();
-    this._renderCardLabels(); // no category stays highlighted on the end panel
+    this.renderCardLabels(); // no category stays highlighted on the end panel
   }
 
   _renderDone() {
-    const p = this.model.get("progress") || {};
-    const perClass = p.per_class || {};
-    const left = (p.total || 0) - (p.labeled || 0);
-    const head = p.done
-      ? textEl("div", "gtw-done-title", `Done: all ${p.total} items labeled.`)
-      : textEl("div", "gtw-done-title",
-          `End of the queue: ${left} item${left === 1 ? "" : "s"} not labeled yet${p.skipped ? ` (${p.skipped} skipped)` : ""}. Press u to go to the next one.`);
-    const rows = Object.entries(perClass).map(([c, n]) =>
-      el("tr", "", textEl("td", "gtw-done-class", c), textEl("td", "gtw-done-count", n)));
-    this.doneEl.replaceChildren(head, el("table", "gtw-done-table", ...rows));
+    const { title, rows } = this.mode.done(this.model.get("progress") || {});
+    this.doneEl.replaceChildren(textEl("div", "gtw-done-title", title), el("table", "gtw-done-table",
+      ...rows.map(([c, n]) => el("tr", "", textEl("td", "gtw-done-class", c), textEl("td", "gtw-done-count", n)))));
   }
 
   // ------------------------------------------------------------------ kernel -> view
 
+  /** @param {import("./protocol.js").Reply} msg a message from the kernel; @param {DataView[]} buffers */
   _message(msg, buffers) {
-    switch (msg && msg.type) {
-      case "card":
-        if (msg.kind === "panels") msg.request = (m) => this._later(m, { urgent: true }); // panel cards: all buffers, zoom requests
-        this.cache.receive(msg, msg.kind === "panels" ? buffers || [] : buffers && buffers.length ? buffers[0] : null);
-        if (msg.pos === this.pos) this._renderCardLabels();
-        return;
-      case "asset":
-        return receiveAsset(msg, buffers);
-      case "series_window": {
-        const entry = this.cache.get(msg.pos);
-        if (entry && entry.card.id === msg.id && entry.panel.receive) entry.panel.receive(msg, buffers || []);
-        return;
-      }
-      case "undone":
-        if (this.localUndos > 0) {
-          this.localUndos -= 1; // shown already; the user may have answered again since
-          return;
-        }
-        if (msg.pos === null || msg.pos === undefined) return this.showError("nothing to undo");
-        {
-          const entry = this.cache.get(msg.pos);
-          if (entry) entry.card.answer = msg.answer;
-        }
-        if (msg.pos !== this.pos) this.go(msg.pos);
-        else this._renderCardLabels();
-        return;
-      case "goto":
-        // Only the last request's reply moves the view, and only if the user has not moved since.
-        if (msg.seq !== this.seekSeq || this.moves !== this.seekMoves) return;
-        if (msg.pos === this.pos) return this.announce(`This item is not labeled yet. ${this._where()}`);
-        return this.go(msg.pos === null || msg.pos === undefined ? this.total : msg.pos);
-      case "error":
-        return this.showError(msg.message);
-    }
+    const handler = msg && Object.prototype.hasOwnProperty.call(ON_REPLY, msg.type) ? ON_REPLY[msg.type] : null;
+    if (handler) handler(this, msg, buffers);
   }
 
   showError(text) {
@@ -532,11 +515,7 @@ class LabelingView {
     const total = p.total ?? this.total;
     const labeled = p.labeled || 0;
     this.barFill.style.width = total ? `${(100 * labeled) / total}%` : "0%";
-    const parts = [`${labeled} / ${total} labeled`];
-    if (p.skipped) parts.push(`${p.skipped} skipped`);
-    if (p.per_minute) parts.push(`${p.per_minute.toFixed(1)} per minute`);
-    if (p.eta_seconds != null && !p.done && labeled) parts.push(`${formatDuration(p.eta_seconds)} left`);
-    this.progressText.textContent = parts.join(" · ");
+    this.progressText.textContent = this.mode.progressText(p, total);
     const sync = this.model.get("sync_status") || {};
     this.syncEl.textContent = syncText(sync);
     if (this.syncEl.dataset.state && sync.state !== this.syncEl.dataset.state && sync.state !== "uploading") {
@@ -550,6 +529,46 @@ class LabelingView {
     if (newlyDone) this.announce(this.doneEl.querySelector(".gtw-done-title").textContent);
   }
 }
+
+/** The kernel's replies (gtwidgets/protocol.py's REPLIES), each with what the view does with it. */
+const ON_REPLY = {
+  card(view, msg, buffers) {
+    if (msg.kind === "panels") msg.request = (m) => view._later(m, { urgent: true }); // panel cards: all buffers, zoom requests
+    view.cache.receive(msg, msg.kind === "panels" ? buffers || [] : buffers && buffers.length ? buffers[0] : null);
+    if (msg.pos === view.pos) view.renderCardLabels();
+  },
+  asset: (view, msg, buffers) => receiveAsset(msg, buffers),
+  series_window(view, msg, buffers) {
+    const entry = view.cache.get(msg.pos);
+    if (entry && entry.card.id === msg.id && entry.panel.receive) entry.panel.receive(msg, buffers || []);
+  },
+  undone(view, msg) {
+    if (view.localUndos > 0) {
+      view.localUndos -= 1; // shown already; the user may have answered again since
+      return;
+    }
+    if (msg.pos === null || msg.pos === undefined) return view.showError("nothing to undo");
+    const entry = view.cache.get(msg.pos);
+    if (entry) entry.card.answer = msg.answer;
+    if (msg.pos !== view.pos) view.go(msg.pos);
+    else view.renderCardLabels();
+  },
+  goto(view, msg) {
+    // Only the last request's reply moves the view, and only if the user has not moved since.
+    if (msg.seq !== view.seekSeq || view.moves !== view.seekMoves) return;
+    if (msg.pos === view.pos) return view.announce(`This item is not labeled yet. ${view._where()}`);
+    view.go(msg.pos === null || msg.pos === undefined ? view.total : msg.pos);
+  },
+  error: (view, msg) => view.showError(msg.message),
+};
+
+/** For tests/test_protocol.py: the protocol this bundle was built with, and the replies and card
+ * kinds it handles (each must be declared in gtwidgets/protocol.py, and each declared one handled). */
+export const protocol = {
+  declared: { REQUESTS, REPLIES, CARD_KINDS, PANEL_KINDS },
+  replies: Object.keys(ON_REPLY),
+  cards: Object.keys(panels),
+};
 
 let ids = 0;
 function uniqueId(prefix) {
@@ -568,10 +587,6 @@ export function syncText(s) {
   }
 }
 
-export function formatDuration(seconds) {
-  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
-  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
-}
+export { formatDuration };
 
 export default { render };

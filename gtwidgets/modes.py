@@ -1,0 +1,119 @@
+"""What a widget is for: labeling, review (and adjustment, verification to come) as modes given to it.
+
+One widget class (:class:`~gtwidgets.widget.LabelingWidget`) draws cards, keeps the browser's
+window full and speaks the protocol (:mod:`gtwidgets.protocol`); a mode decides the rest: the
+queue, what a card carries besides its data, what submit / skip / undo / withdraw do, where the
+next card without an answer is, and the progress shown. The browser has the same split
+(``js/src/modes/``), chosen by the widget's ``mode`` trait.
+"""
+from __future__ import annotations
+
+from typing import Any, Protocol, Sequence
+
+from .protocol import Answer, Undone
+
+__all__ = ["Mode", "LabelMode"]
+
+
+class Mode(Protocol):
+    """What :class:`~gtwidgets.widget.LabelingWidget` asks its mode. Methods may be called from
+    the widget's card threads (``card_meta``) and its message thread (the rest)."""
+
+    name: str  # the browser's mode: "label" or "review"
+
+    def open(self, job: Any) -> None:
+        """Called once with the job, before the widget exists; may raise to refuse it."""
+
+    @property
+    def queue(self) -> Sequence[str]:
+        """Object ids in the order shown."""
+
+    def title(self) -> str: ...
+
+    def options(self) -> dict:
+        """What the browser's half of the mode needs (synced as ``mode_options``)."""
+
+    def start_position(self) -> int: ...
+
+    def position_of(self, object_id: str, *, near: int) -> int: ...
+
+    def card_meta(self, object_id: str) -> dict:
+        """Extra fields for the object's card, whatever its kind."""
+
+    def submit(self, object_id: str, answer: Answer, *, spent: float | None) -> None: ...
+
+    def skip(self, object_id: str) -> None: ...
+
+    def undo(self, *, near: int) -> Undone: ...
+
+    def withdraw(self, object_id: str) -> None: ...
+
+    def next_unlabeled(self, *, after: str | None, first: str | None, near: int) -> int | None:
+        """Position of the next object without an answer after ``after`` (or from ``first`` on)."""
+
+    def progress(self) -> dict:
+        """The shape of ``LabelingJob.progress()``."""
+
+
+class LabelMode:
+    """Labeling: the job's queue; a key press is this worker's answer, undone with z."""
+
+    name = "label"
+
+    def __init__(self) -> None:
+        self.job: Any = None
+
+    def open(self, job: Any) -> None:
+        self.job = job
+
+    @property
+    def queue(self) -> Sequence[str]:
+        return self.job.queue
+
+    def title(self) -> str:
+        return str(getattr(self.job, "name", ""))
+
+    def options(self) -> dict:
+        return {}
+
+    def start_position(self) -> int:
+        first = self.job.next_unlabeled(None)
+        return 0 if first is None else self.position_of(first, near=0)
+
+    def position_of(self, object_id: str, *, near: int) -> int:
+        """Queue index of ``object_id``, looking near the current card first (queues can be long)."""
+        queue = self.job.queue
+        lo = max(0, near - 64)
+        try:
+            return queue.index(object_id, lo, min(len(queue), near + 64))
+        except ValueError:
+            return queue.index(object_id)
+
+    def card_meta(self, object_id: str) -> dict:
+        return {}
+
+    def submit(self, object_id: str, answer: Answer, *, spent: float | None) -> None:
+        self.job.submit(object_id, answer, time_spent=spent)
+
+    def skip(self, object_id: str) -> None:
+        self.job.skip(object_id)
+
+    def undo(self, *, near: int) -> Undone:
+        object_id = self.job.undo()
+        if object_id is None:
+            return {"type": "undone", "id": None, "pos": None, "answer": None}
+        return {"type": "undone", "id": object_id, "pos": self.position_of(object_id, near=near),
+                "answer": self.job.answer(object_id)}
+
+    def withdraw(self, object_id: str) -> None:
+        """Nothing to withdraw: a worker's answer is undone (z), not withdrawn."""
+
+    def next_unlabeled(self, *, after: str | None, first: str | None, near: int) -> int | None:
+        if first is not None:
+            start = self.position_of(str(first), near=near)
+            after = self.job.queue[start - 1] if start > 0 else None
+        object_id = self.job.next_unlabeled(after)
+        return None if object_id is None else self.position_of(object_id, near=near)
+
+    def progress(self) -> dict:
+        return dict(self.job.progress())

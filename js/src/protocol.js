@@ -1,0 +1,280 @@
+// GENERATED from gtwidgets/protocol.py by js/gen_protocol.py: do not edit; change the Python
+// module and run `python js/gen_protocol.py`. tests/test_protocol.py keeps the two equal.
+// The widget's wire format, both ways: JSDoc typedefs for editors and the kind tables the view uses.
+
+/**
+ * What the view did in one frame, in order, and the position it shows.
+ * @typedef {Object} Batch
+ * @property {"batch"} type
+ * @property {number} position
+ * @property {Array<(CardsRequest|SubmitRequest|SkipRequest|UndoRequest|WithdrawRequest|NextUnlabeledRequest|SeriesRangeRequest|AssetRequest|Batch)>} messages
+ */
+
+/**
+ * Make the cards at these queue positions; each comes back as its own ``card`` message.
+ * @typedef {Object} CardsRequest
+ * @property {"cards"} type
+ * @property {Array<number>} positions
+ */
+
+/**
+ * An answer (labeling) or a decision (review) for object ``id``; ``spent``: seconds on the card.
+ * @typedef {Object} SubmitRequest
+ * @property {"submit"} type
+ * @property {string} id
+ * @property {(string|Array<string>)} answer
+ * @property {(number|null)} spent
+ */
+
+/**
+ * @typedef {Object} SkipRequest
+ * @property {"skip"} type
+ * @property {string} id
+ */
+
+/**
+ * Take back the last answer or skip; the kernel says which with ``undone``.
+ * @typedef {Object} UndoRequest
+ * @property {"undo"} type
+ */
+
+/**
+ * Review: take back the decision on ``id`` (the consolidated label stands again).
+ * @typedef {Object} WithdrawRequest
+ * @property {"withdraw"} type
+ * @property {string} id
+ */
+
+/**
+ * Where the next card without an answer is: after ``after``, or from ``from`` on (that one too); ``seq`` comes back with the reply.
+ * @typedef {Object} NextUnlabeledRequest
+ * @property {"next_unlabeled"} type
+ * @property {(string|null)} [after]
+ * @property {(string|null)} [from]
+ * @property {number} [seq]
+ */
+
+/**
+ * A zoom on a sensor plot: panel ``panel`` of card ``id`` between ``start`` and ``end``.
+ * @typedef {Object} SeriesRangeRequest
+ * @property {"series_range"} type
+ * @property {string} id
+ * @property {number} pos
+ * @property {number} panel
+ * @property {(number|null)} start
+ * @property {(number|null)} end
+ * @property {number} seq
+ */
+
+/**
+ * A script the bundle does not carry (plotly.js), by name.
+ * @typedef {Object} AssetRequest
+ * @property {"asset"} type
+ * @property {string} name
+ */
+
+/** @typedef {(CardsRequest|SubmitRequest|SkipRequest|UndoRequest|WithdrawRequest|NextUnlabeledRequest|SeriesRangeRequest|AssetRequest|Batch)} Request */
+
+/** @typedef {(ImageCard|TextCard|ErrorCard|PanelsCard)} Card */
+
+/**
+ * One image; its bytes are the message's only buffer.
+ * @typedef {Object} ImageCard
+ * @property {"card"} type
+ * @property {number} pos
+ * @property {string} id
+ * @property {string} name
+ * @property {(string|null)} source
+ * @property {(Array<string>|null)} label
+ * @property {(Array<string>|null)} answer
+ * @property {ReviewInfo} [review]
+ * @property {"image"} kind
+ * @property {string} mime
+ * @property {number} width
+ * @property {number} height
+ * @property {number} bytes
+ */
+
+/**
+ * @typedef {Object} TextCard
+ * @property {"card"} type
+ * @property {number} pos
+ * @property {string} id
+ * @property {string} name
+ * @property {(string|null)} source
+ * @property {(Array<string>|null)} label
+ * @property {(Array<string>|null)} answer
+ * @property {ReviewInfo} [review]
+ * @property {"text"} kind
+ * @property {string} text
+ * @property {boolean} truncated
+ */
+
+/**
+ * An object that cannot be shown: still a card, so it can be skipped or labeled.
+ * @typedef {Object} ErrorCard
+ * @property {"card"} type
+ * @property {number} pos
+ * @property {string} id
+ * @property {string} name
+ * @property {(string|null)} source
+ * @property {(Array<string>|null)} label
+ * @property {(Array<string>|null)} answer
+ * @property {ReviewInfo} [review]
+ * @property {"error"} kind
+ * @property {string} error
+ */
+
+/**
+ * A pre-labeled ``taskInput``: several panels side by side, over every buffer of the message.
+ * @typedef {Object} PanelsCard
+ * @property {"card"} type
+ * @property {number} pos
+ * @property {string} id
+ * @property {string} name
+ * @property {(string|null)} source
+ * @property {(Array<string>|null)} label
+ * @property {(Array<string>|null)} answer
+ * @property {ReviewInfo} [review]
+ * @property {"panels"} kind
+ * @property {Array<(ImagePanel|SeriesPanel|TextPanel|FactsPanel|ErrorPanel)>} panels
+ * @property {number} bytes
+ */
+
+/**
+ * What a reviewer weighs on a card (review mode only).
+ * @typedef {Object} ReviewInfo
+ * @property {Array<WorkerAnswer>} answers
+ * @property {Array<string>} consolidated
+ * @property {(number|null)} confidence
+ * @property {number} n_workers
+ * @property {(Adjudication|null)} adjudication
+ */
+
+/**
+ * @typedef {Object} Adjudication
+ * @property {string} reviewer
+ * @property {string} time
+ */
+
+/**
+ * @typedef {Object} ImagePanel
+ * @property {"image"} kind
+ * @property {string} title
+ * @property {string} mime
+ * @property {number} width
+ * @property {number} height
+ * @property {Array<number>} buffers
+ */
+
+/**
+ * A sensor plot's overview, drawn when its card is first shown.
+ * @typedef {Object} SeriesPanel
+ * @property {"series"} kind
+ * @property {string} title
+ * @property {boolean} overlay
+ * @property {Array<SeriesColumn>} columns
+ * @property {number} total_points
+ * @property {Array<number>} range
+ * @property {Array<(number|null)>} window
+ * @property {Array<number>} buffers
+ * @property {number} panel
+ */
+
+/**
+ * @typedef {Object} TextPanel
+ * @property {"text"} kind
+ * @property {string} title
+ * @property {string} text
+ */
+
+/**
+ * @typedef {Object} FactsPanel
+ * @property {"facts"} kind
+ * @property {string} title
+ * @property {Array<Array<string>>} items
+ */
+
+/**
+ * @typedef {Object} ErrorPanel
+ * @property {"error"} kind
+ * @property {string} title
+ * @property {string} message
+ */
+
+/**
+ * @typedef {Object} SeriesColumn
+ * @property {string} name
+ * @property {number} points
+ */
+
+/** @typedef {(ImagePanel|SeriesPanel|TextPanel|FactsPanel|ErrorPanel)} Panel */
+
+/**
+ * The reply to ``series_range``: the zoomed range of panel ``panel`` of card ``id`` at full detail.
+ * @typedef {Object} SeriesWindow
+ * @property {"series"} kind
+ * @property {string} title
+ * @property {boolean} overlay
+ * @property {Array<SeriesColumn>} columns
+ * @property {number} total_points
+ * @property {Array<number>} range
+ * @property {Array<(number|null)>} window
+ * @property {Array<number>} buffers
+ * @property {number} panel
+ * @property {"series_window"} type
+ * @property {string} id
+ * @property {number} pos
+ * @property {number} seq
+ */
+
+/**
+ * The reply to ``asset``: the script as the only buffer, or ``error``.
+ * @typedef {Object} Asset
+ * @property {"asset"} [type]
+ * @property {string} [name]
+ * @property {string} [error]
+ */
+
+/**
+ * The reply to ``undo``: the card whose answer was taken back (all None: nothing to undo).
+ * @typedef {Object} Undone
+ * @property {"undone"} type
+ * @property {(string|null)} id
+ * @property {(number|null)} pos
+ * @property {(Array<string>|null)} answer
+ */
+
+/**
+ * The reply to ``next_unlabeled``: the next card without an answer (None: there is none).
+ * @typedef {Object} Goto
+ * @property {"goto"} type
+ * @property {(number|null)} pos
+ * @property {(string|null)} id
+ * @property {(number|null)} seq
+ */
+
+/**
+ * A request failed in the kernel; the view shows ``message``.
+ * @typedef {Object} ErrorMessage
+ * @property {"error"} type
+ * @property {string} message
+ * @property {(string|null)} request
+ */
+
+/** @typedef {(ImageCard|TextCard|ErrorCard|PanelsCard|SeriesWindow|Asset|Undone|Goto|ErrorMessage)} Reply */
+
+/** @typedef {"batch"|"cards"|"submit"|"skip"|"undo"|"withdraw"|"next_unlabeled"|"series_range"|"asset"} RequestKind */
+
+/** @typedef {"card"|"series_window"|"asset"|"undone"|"goto"|"error"} ReplyKind */
+
+/** @typedef {"image"|"text"|"error"|"panels"} CardKind */
+
+/** @typedef {"image"|"series"|"text"|"facts"|"error"} PanelKind */
+
+export const REQUESTS = Object.freeze(["batch", "cards", "submit", "skip", "undo", "withdraw", "next_unlabeled", "series_range", "asset"]);
+export const REPLIES = Object.freeze(["card", "series_window", "asset", "undone", "goto", "error"]);
+export const CARD_KINDS = Object.freeze(["image", "text", "error", "panels"]);
+export const PANEL_KINDS = Object.freeze(["image", "series", "text", "facts", "error"]);
+/** request -> [its reply, the field they are matched by] */
+export const PAIRS = Object.freeze({ cards: ["card", "pos"], undo: ["undone", null], next_unlabeled: ["goto", "seq"], series_range: ["series_window", "seq"], asset: ["asset", "name"] });
