@@ -20,6 +20,8 @@ or damaged makes the reader scan the files once and write a checkpoint that cove
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import random
 import threading
@@ -124,8 +126,13 @@ class AnswerIndex:
             self._applied[self.chain] = seq
             with self._pending_lock:
                 del self._pending[:len(records)]
-            self._update_heads(lambda heads: _set_last(heads, self.chain, seq))
-            if self._uncovered() > CHECKPOINT_EVERY:
+            heads = {}
+            self._update_heads(lambda h: heads.update(_set_last(h, self.chain, seq)) or heads)
+            if _uncovered(heads) > CHECKPOINT_EVERY:
+                try:
+                    self._catch_up()  # a checkpoint that covers every chain to its last segment
+                except (_Damaged, StorageError):
+                    return  # the segment is in; the next scan rebuilds or catches up
                 self._write_checkpoint(dict(self._applied))
 
     # ---------------------------------------------------------------- internals
@@ -187,6 +194,10 @@ class AnswerIndex:
         self._applied[chain] = seq
 
     def _apply_records(self, records: list[dict]) -> None:
+        with _gc_paused():
+            self._apply(records)
+
+    def _apply(self, records: list[dict]) -> None:
         files, at = self._files, self._at
         for r in records:
             key = (r["o"], r["n"])
@@ -282,10 +293,6 @@ class AnswerIndex:
                 time.sleep(random.uniform(0.01, 0.1))  # another writer won: read again
         raise StorageError(f"{uri}: kept losing the race to other writers; it will be retried.")
 
-    def _uncovered(self) -> int:
-        covers = (self._checkpoint or {}).get("covers", {})
-        return sum(n - covers.get(c, -1) for c, n in self._applied.items())
-
     def _heads_uri(self) -> str:
         return storage.join(self.index_prefix, "heads.json")
 
@@ -313,7 +320,8 @@ def _parse_jsonl(body: bytes) -> tuple[dict, list[dict]]:
     try:
         lines = body.splitlines()
         header, end = orjson.loads(lines[0]), orjson.loads(lines[-1])
-        records = [orjson.loads(line) for line in lines[1:-1]]
+        with _gc_paused():  # one parse of the lines as an array; no collections while it builds them
+            records = orjson.loads(b"[" + b",".join(lines[1:-1]) + b"]")
     except (orjson.JSONDecodeError, IndexError):
         raise ValueError("not an index file") from None
     if (not isinstance(header, dict) or header.get("index") != _FORMAT or not isinstance(end, dict)
@@ -343,10 +351,28 @@ def _empty_heads() -> dict:
     return {"index": _FORMAT, "chains": {}, "checkpoint": None}
 
 
+def _uncovered(heads: dict) -> int:
+    """How many segments a reader reads after the checkpoint."""
+    covers = (heads.get("checkpoint") or {}).get("covers", {})
+    return sum(max(0, info["last"] - covers.get(c, -1)) for c, info in heads["chains"].items())
+
+
 def _set_last(heads: dict, chain: str, seq: int) -> dict:
     info = heads["chains"].setdefault(chain, {"last": -1})
     info["last"] = max(info["last"], seq)
     return heads
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Python's collector pauses while a big index is loaded: it would scan the new objects again and again."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _parallel(fn: Callable, items: list) -> list:

@@ -871,6 +871,13 @@ def _fmt(when: datetime) -> str:
 
 
 def _parse_time(text: str) -> datetime:
+    try:  # 20x faster than strptime, which a big team job's open would spend seconds in
+        when = datetime.fromisoformat(text)
+        if when.tzinfo is None or when.tzinfo is timezone.utc:
+            return when.replace(tzinfo=timezone.utc)
+        return when.astimezone(timezone.utc)
+    except ValueError:
+        pass
     text = text.rstrip("Z")
     for fmt in (_TIME_FORMAT, "%Y-%m-%dT%H:%M:%S"):
         try:
