@@ -23,6 +23,7 @@ import orjson
 import pandas as pd
 
 from . import storage, tasks
+from ._line_by_line import gc_paused
 from .answer_index import AnswerIndex
 from .decisions import DecisionStore, DecisionWork, decision_key, latest
 from .errors import ConflictError, JobError, NotFoundError, StorageError
@@ -140,6 +141,7 @@ class LabelingJob:
             storage.join(self.job_dir, "annotations", "worker-response-index", f"iteration-{ITERATION}"),
             writer=self.worker_id, parse=_parse_answers) if answer_index else None
         self._answer_memo: dict[tuple[str, str], tuple[dict, Answer]] = {}  # (id, file) -> (entry, Answer)
+        self._refresh_token = None  # where the last refresh read the index up to
         self._synced: dict[str, tuple[str, str] | None] = {}  # object id -> (key, token) now in the store
         self._skipped: set[str] = set()
         self._dirty: set[str] = set()                # objects whose store copy may be out of date
@@ -153,7 +155,8 @@ class LabelingJob:
 
         self.journal = Journal(self._journal_path(journal_dir))
         self._replay()
-        self._adopt_remote()
+        with gc_paused():  # a big team job builds hundreds of thousands of answers here, none of them cycles
+            self._adopt_remote()
         self._uploader = Uploader(self, on_state=self._changed, max_delay=retry_max_delay)
         self._uploader.poke()
         _open_jobs.add(self)
@@ -366,10 +369,17 @@ class LabelingJob:
 
     def all_answers(self) -> pd.DataFrame:
         """Every worker's answers known here (this worker's and those read from the store), tidy."""
+        return self._answer_frame()
+
+    def _answer_frame(self, ids: Iterable[str] | None = None) -> pd.DataFrame:
         with self._lock:
-            answers = list(self._answers.values())
-            for by_worker in self._others.values():
-                answers.extend(by_worker.values())
+            if ids is None:
+                answers = list(self._answers.values())
+                for by_worker in self._others.values():
+                    answers.extend(by_worker.values())
+            else:
+                answers = [a for oid in ids for a in (
+                    *((self._answers[oid],) if oid in self._answers else ()), *self._others.get(oid, {}).values())]
         rows = [{"object_id": a.object_id, "worker_id": a.worker_id,
                  "answer": tuple(a.labels) if self.multi_label else a.labels[0],
                  "submission_time": pd.Timestamp(a.submitted), "acceptance_time": pd.Timestamp(a.accepted),
@@ -382,10 +392,11 @@ class LabelingJob:
         """Objects with all their answers, consolidated (``object_id, label, confidence, n_workers, pair``)."""
         from .consolidate import consolidate
 
-        answers = self.all_answers()
-        counts = answers.groupby("object_id")["worker_id"].nunique()
-        complete = counts[counts >= self.workers_per_object].index
-        answers = answers[answers["object_id"].isin(complete)]
+        with self._lock:  # a big team job has few complete objects: tabulate only theirs
+            ids = set(self._others) | set(self._answers)
+            complete = sorted(oid for oid in ids if len(self._others.get(oid, ())) + (oid in self._answers)
+                              >= self.workers_per_object)
+        answers = self._answer_frame(complete)
         if answers.empty:
             return pd.DataFrame(columns=["object_id", "label", "confidence", "n_workers", "pair"])
         data_objects = {oid: self.item(oid) for oid in complete} if callable(self.consolidation) else None
@@ -435,10 +446,12 @@ class LabelingJob:
         self._changed()
 
     def _refresh_answers(self) -> None:
-        """Other workers' answers (new files only)."""
-        found = self._scan_store()
+        """Other workers' answers (new files only; with the index, only the objects that changed)."""
+        found, changed = self._scan_store_changes()
         with self._lock:
-            others: dict[str, dict[str, Answer]] = {}
+            others: dict[str, dict[str, Answer]] = {} if changed is None else dict(self._others)
+            for oid in changed or ():
+                others.pop(oid, None)
             for oid, entries in found.items():
                 for key, entry in entries:
                     wid = entry.get("workerId")
@@ -681,8 +694,14 @@ class LabelingJob:
         else:
             prefix = storage.join(self.job_dir, "annotations", "worker-response", f"iteration-{ITERATION}")
             files = scan_object_files(prefix, cache=self._store_cache, parse=_parse_answers)
-        return {oid: [(key, entry) for key, entries in by_key.items() for entry in entries]
-                for oid, by_key in files.items() if oid in self._position and any(by_key.values())}
+        return _entries(files, files.keys(), self._position)
+
+    def _scan_store_changes(self) -> tuple[dict[str, list[tuple[str, dict]]], set[str] | None]:
+        """``_scan_store()`` for the objects whose files changed since the last call, and their ids (None: all)."""
+        if self._index is None:
+            return self._scan_store(), None
+        files, changed, self._refresh_token = self._index.scan_changes(self._refresh_token)
+        return _entries(files, files.keys() if changed is None else changed, self._position), changed
 
     def _put_answer(self, a: Answer) -> str:
         doc = {"answers": [{
@@ -899,6 +918,16 @@ def _response_key(submitted: datetime, worker: str | None = None) -> str:
     if worker is None:
         return stamp + ".json"
     return f"{stamp}_{hashlib.sha1(worker.encode()).hexdigest()[:8]}.json"
+
+
+def _entries(files: dict, ids: Iterable[str], position: Mapping) -> dict[str, list[tuple[str, dict]]]:
+    """object id -> [(file name, answer entry)], for the ids in this job's queue that have answers."""
+    out = {}
+    for oid in ids:
+        by_key = files.get(oid)
+        if by_key and oid in position and any(by_key.values()):
+            out[oid] = [(key, entry) for key, entries in by_key.items() for entry in entries]
+    return out
 
 
 def _answer_from_record(rec: dict) -> Answer:
