@@ -68,7 +68,7 @@ case "${1:-}" in
     export GTWIDGETS_HOME="${GTWIDGETS_HOME:-$(mktemp -d)}"
     exec "$PY" -m pytest -q -p no:cacheprovider --timeout=300 \
       -W "ignore::pytest.PytestRemovedIn10Warning" \
-      tests notebooks --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg "$@"
+      tests "$@"
     ;;
   *)
     echo "usage: ./dev.sh lab | ./dev.sh test [pytest options]" >&2

@@ -99,7 +99,7 @@ def worker(name: str, path: str) -> dict:
         result["seconds"], result["cpu_seconds"] = time.perf_counter() - t, time.process_time() - c
         result["rows"] = len(df)
     elif name == "read_manifest":
-        import gtwidgets.manifest as m
+        import gtwidgets.manifests.api as m
         t, c = time.perf_counter(), time.process_time()
         df = m.read_manifest(path)
         result["seconds"], result["cpu_seconds"] = time.perf_counter() - t, time.process_time() - c

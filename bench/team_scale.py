@@ -73,8 +73,7 @@ def run_size(n: int, args) -> dict:
             seed(root / GT_BUCKET / "jobs" / "pets", n, index=False)
         print(f"[{n:,}] seeded in {time.perf_counter() - t:.0f} s", flush=True)
         with serve(root) as server:
-            os.environ.update({"AWS_ENDPOINT_URL": server.endpoint_url, "AWS_ACCESS_KEY_ID": "bench",
-                               "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"})
+            os.environ.update(server.environ)  # requests are signed with the data folder's own key
             counter = Counter(storage.s3_client())
             out["list page"] = counter.time(lambda: storage.s3_client().list_objects_v2(
                 Bucket=BUCKET, Prefix="jobs/pets/annotations/worker-response-index/", MaxKeys=1000))
@@ -129,17 +128,16 @@ def open_job(frame, output, worker, home, index):
 def seed(job_dir: Path, n: int, *, index: bool) -> None:
     """The two workers' answer files, written as files of the local store; their index through AnswerIndex."""
     from gtwidgets.answer_index import AnswerIndex
-    from gtwidgets.job import _parse_answers
+    from gtwidgets.decisions import DecisionStore
+    from gtwidgets.output_layout import parse_worker_response, worker_response_dir, worker_response_index_dir
 
-    files = job_dir / "annotations" / "worker-response" / "iteration-1"
-    indexes = {w: AnswerIndex(str(files), str(job_dir / "annotations" / "worker-response-index" / "iteration-1"),
-                              writer=w, parse=_parse_answers) for w in WORKERS} if index else {}
+    files = Path(worker_response_dir(str(job_dir)))
+    indexes = {w: AnswerIndex(str(files), worker_response_index_dir(str(job_dir)), writer=w,
+                              parse=parse_worker_response) for w in WORKERS} if index else {}
     for ix in indexes.values():
         ix.scan()
     if index:  # the decisions' index, as the workers' jobs left it at their first open (no decisions yet)
-        AnswerIndex(str(job_dir / "annotations" / "adjudication" / "iteration-1"),
-                    str(job_dir / "annotations" / "adjudication-index" / "iteration-1"),
-                    writer=WORKERS[0], parse=_parse_answers).scan()
+        DecisionStore(str(job_dir), writer=WORKERS[0]).scan()
     for i in range(n):
         folder = files / str(i)
         folder.mkdir(parents=True)

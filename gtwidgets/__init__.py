@@ -11,10 +11,10 @@ __version__ = "0.1.0"
 
 _PUBLIC = {
     # manifests
-    "read_manifest": "manifest",
-    "write_manifest": "manifest",
-    "to_manifest": "manifest",
-    "validate_manifest": "validation",
+    "read_manifest": "manifests",
+    "write_manifest": "manifests",
+    "to_manifest": "manifests",
+    "validate_manifest": "manifests",
     "manifest_from_prefix": "inputs",
     # labels and jobs
     "classification_label": "tasks",

@@ -96,14 +96,16 @@ def confusion_figure(answers: pd.DataFrame, consolidated: pd.DataFrame, *,
     """A plotly heatmap of :func:`confusion_matrix` (row shares when ``normalize``)."""
     import plotly.graph_objects as go
 
+    from .plots import SEQUENTIAL, THEME
+
     table = confusion_matrix(answers, consolidated, categories=categories, worker=worker, normalize=normalize)
     text = table.map(lambda v: f"{v:.2f}" if normalize else f"{int(v)}").to_numpy()
     fig = go.Figure(go.Heatmap(z=table.to_numpy(), x=list(table.columns), y=list(table.index),
-                               text=text, texttemplate="%{text}", colorscale="Blues",
+                               text=text, texttemplate="%{text}", colorscale=SEQUENTIAL,
                                zmin=0, zmax=1 if normalize else None))
     who = f" of worker {worker}" if worker else ""
     fig.update_layout(title=f"Answers{who} by consolidated label", xaxis_title="answered",
-                      yaxis_title="consolidated", yaxis_autorange="reversed")
+                      yaxis_title="consolidated", yaxis_autorange="reversed", template=THEME)
     return fig
 
 
@@ -112,13 +114,16 @@ def class_agreement_figure(answers: pd.DataFrame, consolidated: pd.DataFrame, *,
     """A plotly bar chart: per consolidated class, the share of answers that agree with it."""
     import plotly.graph_objects as go
 
+    from .plots import THEME
+
     table = confusion_matrix(answers, consolidated, categories=categories)
     totals = table.sum(axis=1)
     share = pd.Series(np.diag(table.to_numpy()), index=table.index) / totals.replace(0, np.nan)
     fig = go.Figure(go.Bar(x=list(share.index), y=share.to_numpy(), text=[f"n={int(t)}" for t in totals],
                            textposition="outside"))
     fig.update_layout(title="Agreement with the consolidated label, per class", xaxis_title="class",
-                      yaxis_title="share of answers agreeing", yaxis_range=[0, 1.05])
+                      yaxis_title="share of answers agreeing", yaxis_range=[0, 1.05],
+                      template=THEME)
     return fig
 
 

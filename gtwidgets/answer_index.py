@@ -30,7 +30,7 @@ from typing import Any, Callable
 import orjson
 
 from . import storage
-from ._line_by_line import gc_paused
+from .manifests._line_by_line import gc_paused
 from .errors import ConflictError, NotFoundError, StorageError
 
 __all__ = ["AnswerIndex", "CHECKPOINT_EVERY"]
@@ -45,15 +45,17 @@ class AnswerIndex:
     """The index of the files under ``files_prefix`` (``<id>/<name>.json``), kept in ``index_prefix``.
 
     ``parse(bytes)`` turns a file into what :meth:`scan` returns for it (ValueError: not
-    indexed, as :func:`gtwidgets.responses.scan_object_files` leaves it out). ``writer`` is
+    indexed, as :func:`gtwidgets.responses.scan_object_files` leaves it out, its reason in
+    ``problems`` when given). ``writer`` is
     who appends (a worker id): its segments go to its own chain.
     """
 
     def __init__(self, files_prefix: str, index_prefix: str, *, writer: str,
-                 parse: Callable[[bytes], Any]):
+                 parse: Callable[[bytes], Any], problems: dict[str, str] | None = None):
         self.files_prefix = str(files_prefix)
         self.index_prefix = str(index_prefix)
         self.parse = parse
+        self.problems = problems  # file -> why parse refused it, filled by full scans
         self.chain = hashlib.sha1(writer.encode()).hexdigest()[:12]
         self.rebuilds = 0                           # full scans of the files (for tests and benches)
         self._lock = threading.RLock()              # state, and the reads and writes that change it
@@ -245,7 +247,8 @@ class AnswerIndex:
         for c, n in old.get("covers", {}).items():  # a chain that has no segments after a rebuild yet
             lasts.setdefault(c, n)
         seen_at = time.time_ns()  # before the listing: a file deleted after it has a later tombstone
-        found = scan_object_files(self.files_prefix, cache=self._file_cache, parse=self.parse)
+        found = scan_object_files(self.files_prefix, cache=self._file_cache, parse=self.parse,
+                                  problems=self.problems)
         self._files, self._at, self._log = {}, {}, []
         self._epoch += 1
         self._apply_records([{"o": oid, "n": name, "at": seen_at, "v": v}

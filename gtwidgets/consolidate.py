@@ -16,13 +16,15 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from . import lambdas, responses, storage, tasks
+from . import lambdas, output_layout, responses, storage, tasks
 from .errors import JobError, ManifestError
 
-__all__ = ["Consensus", "consolidate", "majority_vote", "dawid_skene", "infer_batches", "register_cli"]
+__all__ = ["Consensus", "consolidate", "majority_vote", "dawid_skene", "infer_batches", "answered_names",
+           "output_lines", "consolidate_output"]
 
 CONFIDENCE_CEILING = 0.95   # no real multi-worker classification line exceeds it (ground-truth-format.md 6.2)
-DEFAULT_BATCH_GAP = pd.Timedelta(seconds=60)
+DEFAULT_RUN_WINDOW = pd.Timedelta(seconds=60)   # real runs were ~70 s apart (see infer_batches)
+MAX_RUN = 50                                    # no real run held more (ground-truth-format.md 6.2)
 _PRIOR_ACCURACY = 0.7
 _MIN_RELATIVE_DIFF = 1e-8     # the published stopping test
 _CONVERGED_TOL = 1e-6         # stop="converged": further epochs changed no label in bench/consolidate.py
@@ -74,19 +76,30 @@ def dawid_skene(labels: np.ndarray, n_classes: int, *, batches: np.ndarray | Non
                         ceiling=ceiling)
 
 
-def infer_batches(answers: pd.DataFrame, *, gap: pd.Timedelta = DEFAULT_BATCH_GAP) -> pd.Series:
-    """``object_id -> batch number`` guessed from when each object's answers completed.
+def infer_batches(answers: pd.DataFrame, *, window: pd.Timedelta = DEFAULT_RUN_WINDOW,
+                  max_run: int = MAX_RUN) -> pd.Series:
+    """``object_id -> batch number``: the runs Ground Truth would have consolidated together.
 
-    An object completes at its worker-response file's time (``response_time``) or else its
-    last ``submission_time``; sorted by that time, a new batch starts after a pause longer
-    than ``gap`` or a new ``iteration``. Objects without any time form one batch of their own.
+    The service consolidates in runs as answers complete: every minute or two it takes the
+    objects completed since its last run, at most 50 at a time (real outputs: runs about 70 s
+    apart in their ``creation-date`` values; a 302-object job ran 1, 6, 2, 1, 1, 4, 14, then
+    50 x 5 and 23 objects). So objects are ordered by when they completed (their
+    worker-response file's time, ``response_time``, or else their last ``submission_time``),
+    and a run closes when it holds ``max_run`` objects, when the next object completed more
+    than ``window`` after the run's first one, or at a new ``iteration``. Objects without any
+    time form one run of their own.
+
+    Why a window from the run's first object rather than a pause between objects: on the
+    shared fixtures' real run times (answers simulated, as their worker responses are not
+    public) it put together the service's runs best; a pause rule joins runs whenever answers
+    keep coming (tests/test_consolidate.py measures both).
     """
     frame = answers
     times = None
     if "response_time" in frame and frame["response_time"].notna().any():
         times = pd.to_datetime(frame["response_time"], utc=True)
     elif "submission_time" in frame and frame["submission_time"].notna().any():
-        times = pd.to_datetime(frame["submission_time"], utc=True, format="ISO8601")
+        times = pd.to_datetime(frame["submission_time"], utc=True, format="ISO8601", errors="coerce")
     ids = frame["object_id"].astype(str)
     if times is None:
         return pd.Series(0, index=pd.Index(ids.unique(), name="object_id"))
@@ -94,11 +107,16 @@ def infer_batches(answers: pd.DataFrame, *, gap: pd.Timedelta = DEFAULT_BATCH_GA
     iteration = (frame["iteration"].groupby(ids.to_numpy()).max() if "iteration" in frame
                  else pd.Series(1, index=done.index))
     order = pd.DataFrame({"t": done, "it": iteration.reindex(done.index)}).sort_values(["it", "t"], kind="stable")
-    known = order["t"].notna()
-    new = (order["t"].diff() > gap) | (order["it"].diff().fillna(0) != 0)
-    batch = new.cumsum().where(known, -1)
-    batch[~known] = batch[known].max() + 1 if known.any() else 0
-    return batch.astype(int).rename_axis("object_id")
+    known = order[order["t"].notna()]
+    batch = pd.Series(-1, index=order.index, dtype=np.int64)
+    run, first, size, it = -1, None, 0, None
+    for oid, t, i in zip(known.index, known["t"], known["it"]):
+        if first is None or i != it or size >= max_run or t - first > window:
+            run, first, size, it = run + 1, t, 0, i
+        batch[oid] = run
+        size += 1
+    batch[order["t"].isna()] = run + 1
+    return batch.rename_axis("object_id")
 
 
 # ---------------------------------------------------------------------------- the table API
@@ -108,7 +126,7 @@ def consolidate(answers: pd.DataFrame, categories: Sequence[str] | None, *,
                 batches: str | pd.Series | Mapping = "auto", label_attribute: str | None = None,
                 job_name: str | None = None, task_type: str | None = None,
                 creation_date: str | None = None, errors: str = "raise",
-                gap: pd.Timedelta = DEFAULT_BATCH_GAP, stop: str = "published", smoothing: float = 1.0,
+                window: pd.Timedelta = DEFAULT_RUN_WINDOW, stop: str = "published", smoothing: float = 1.0,
                 max_epochs: int = 20, data_objects: Mapping[str, Mapping] | None = None) -> pd.DataFrame:
     """One consolidated label per object from a tidy answers table (see :mod:`gtwidgets.responses`).
 
@@ -147,9 +165,9 @@ def consolidate(answers: pd.DataFrame, categories: Sequence[str] | None, *,
     frame, problems = _clean(answers, cats, multi_label=multi_label, check_answers=not callable(method))
     if problems:
         if errors == "raise":
-            raise ManifestError(responses._summary(problems), problems)
-        warnings.warn(responses._summary(problems), stacklevel=2)
-    batch_of = _resolve_batches(frame, batches, gap)
+            raise ManifestError(responses.summary(problems), problems)
+        warnings.warn(responses.summary(problems), stacklevel=2)
+    batch_of = _resolve_batches(frame, batches, window)
     date = creation_date or tasks.format_creation_date()
 
     if callable(method):
@@ -164,6 +182,48 @@ def consolidate(answers: pd.DataFrame, categories: Sequence[str] | None, *,
     out.attrs.update(problems=problems, method=getattr(method, "__name__", method),
                      categories=cats, label_attribute=attribute, multi_label=multi_label)
     return out
+
+
+def answered_names(answers: pd.DataFrame) -> list[str]:
+    """The class names workers answered, sorted; answers that are not names are left out."""
+    seen: set[str] = set()
+    for a in answers["answer"] if "answer" in answers else ():
+        seen.update(str(n) for n in (_names(a) or ()))
+    return sorted(seen)
+
+
+def consolidate_output(answers: pd.DataFrame, categories: Sequence[str] | None, *,
+                       input_manifest: str | None = None, **options) -> tuple[pd.DataFrame, list[dict]]:
+    """:func:`consolidate` (``options`` are its keywords), then :func:`output_lines`.
+
+    Returns the per-object result (its ``attrs["problems"]`` lists answers skipped with
+    ``errors="skip"``) and the output manifest's lines.
+    """
+    result = consolidate(answers, categories, **options)
+    return result, output_lines(result, input_manifest)
+
+
+def output_lines(result: pd.DataFrame, input_manifest: str | None = None) -> list[dict]:
+    """Output-manifest lines from :func:`consolidate`'s result.
+
+    With ``input_manifest`` (a file or ``s3://`` URI): its lines in its order, each with its
+    object's label pair added (object ids are line positions, as in Ground Truth). Without:
+    one ``{"datasetObjectId": ..., <pair>}`` line per consolidated object. Raises
+    ManifestError naming the line when the input manifest has a line that is not JSON.
+    """
+    pairs = dict(zip(result["object_id"], result["pair"]))
+    if input_manifest is None:
+        return [{"datasetObjectId": oid, **pair} for oid, pair in pairs.items()]
+    lines = []
+    for n, raw in enumerate(storage.read_bytes(input_manifest).splitlines()):
+        if not raw.strip():
+            continue
+        try:
+            line = orjson.loads(raw)
+        except orjson.JSONDecodeError as e:
+            raise ManifestError(f"{input_manifest}:{n + 1}: not JSON ({e}); fix the line.") from None
+        lines.append({**line, **pairs.get(str(len(lines)), {})})
+    return lines
 
 
 # ---------------------------------------------------------------------------- internals: EM and votes
@@ -365,7 +425,7 @@ def _names(answer) -> tuple[str, ...] | None:
     return None
 
 
-def _resolve_batches(frame: pd.DataFrame, batches, gap) -> pd.Series:
+def _resolve_batches(frame: pd.DataFrame, batches, window) -> pd.Series:
     ids = pd.Index(frame["object_id"].unique(), name="object_id")
     if isinstance(batches, str):
         if batches == "none":
@@ -377,10 +437,10 @@ def _resolve_batches(frame: pd.DataFrame, batches, gap) -> pd.Series:
             out = given.reindex(ids).astype(object)
             rest = out.isna()
             if rest.any():   # objects no request file named: batch them by time among themselves
-                guessed = infer_batches(frame[frame["object_id"].isin(out.index[rest])], gap=gap)
+                guessed = infer_batches(frame[frame["object_id"].isin(out.index[rest])], window=window)
                 out[rest] = ["inferred-" + str(b) for b in guessed.reindex(out.index[rest])]
             return out
-        return infer_batches(frame, gap=gap).reindex(ids)
+        return infer_batches(frame, window=window).reindex(ids)
     mapping = pd.Series(batches) if isinstance(batches, Mapping) else batches
     mapping.index = mapping.index.astype(str)
     out = mapping.reindex(ids)
@@ -470,7 +530,7 @@ def _consolidate_with_lambda(frame, handler, batch_of, *, attribute, job_name, c
         batch_col = frame["object_id"].map(batch_of)
         for n, (batch, group) in enumerate(frame.groupby(batch_col, sort=False)):
             payload = lambdas.consolidation_payload(group, data_objects)
-            uri = storage.join(job_dir, responses.REQUEST_DIR, "iteration-1", f"batch-{n:06d}.json")
+            uri = output_layout.consolidation_request_uri(job_dir, name=f"batch-{n:06d}")
             storage.write_bytes(uri, orjson.dumps(payload))
             event = lambdas.consolidation_event(
                 job_name=job_name, label_attribute=attribute, payload_uri=uri,
@@ -503,85 +563,3 @@ def _label_from_content(value, meta):
             confs = [cm[str(i)] for i in value if str(i) in cm]
             return names, (min(confs) if confs else np.nan)
     return value, np.nan
-
-
-# ---------------------------------------------------------------------------- command line
-
-def register_cli(subparsers) -> None:
-    p = subparsers.add_parser(
-        "consolidate", help="consolidate a job's worker responses (ours or Ground Truth's) into labels",
-        description="Read <job>/annotations/worker-response/ under OUTPUT_PREFIX, consolidate each "
-                    "object's answers, and print (or --out) output-manifest lines.")
-    p.add_argument("output_prefix", metavar="OUTPUT_PREFIX", help="the job folder, or the output path holding it")
-    p.add_argument("--job", help="job name, when OUTPUT_PREFIX holds several jobs")
-    p.add_argument("--categories", help="label-category JSON file, or a comma-separated list, in the job's order")
-    p.add_argument("--method", choices=["dawid-skene", "majority"], default="dawid-skene")
-    p.add_argument("--multi-label", action="store_true", default=None, help="answers are lists of labels")
-    p.add_argument("--label-attribute", help="label attribute name (default: the job name)")
-    p.add_argument("--batches", choices=["auto", "none"], default="auto",
-                   help="auto: per consolidation-request file, else by answer times (default)")
-    p.add_argument("--input-manifest", help="the job's input manifest: write a full output manifest in its order")
-    p.add_argument("--out", help="file or s3:// URI to write (default: standard output)")
-    p.set_defaults(func=_run_cli)
-
-
-def _run_cli(args) -> int:
-    import sys
-
-    with warnings.catch_warnings(record=True):
-        warnings.simplefilter("always")
-        answers = responses.read_worker_responses(args.output_prefix, job=args.job, errors="skip")
-    problems = list(answers.attrs.get("problems", []))
-    job_dir = answers.attrs.get("job_dir", args.output_prefix)
-    job_name = str(job_dir).rstrip("/").replace("\\", "/").rsplit("/", 1)[-1]
-    categories = _cli_categories(args.categories, answers)
-    with warnings.catch_warnings(record=True):
-        warnings.simplefilter("always")
-        result = consolidate(answers, categories, method=args.method, multi_label=args.multi_label,
-                             batches=args.batches, label_attribute=args.label_attribute or job_name,
-                             job_name=job_name, errors="skip")
-    problems += result.attrs.get("problems", [])
-    pairs = dict(zip(result["object_id"], result["pair"]))
-    if args.input_manifest:
-        lines = []
-        for n, raw in enumerate(storage.read_bytes(args.input_manifest).splitlines()):
-            if not raw.strip():
-                continue
-            try:
-                line = orjson.loads(raw)
-            except orjson.JSONDecodeError as e:
-                raise ManifestError(f"{args.input_manifest}:{n + 1}: not JSON ({e}); fix the line.") from None
-            lines.append({**line, **pairs.get(str(len(lines)), {})})
-    else:
-        lines = [{"datasetObjectId": oid, **pair} for oid, pair in pairs.items()]
-    body = b"".join(orjson.dumps(line) + b"\n" for line in lines)
-    if args.out:
-        storage.write_bytes(args.out, body)
-        print(f"{len(pairs)} objects consolidated -> {args.out}", file=sys.stderr)
-    else:
-        sys.stdout.buffer.write(body)
-        sys.stdout.flush()
-    for msg in problems:
-        print(f"gtwidgets: {msg}", file=sys.stderr)
-    return 1 if problems else 0
-
-
-def _cli_categories(spec: str | None, answers: pd.DataFrame) -> list[str]:
-    import sys
-
-    if spec is None:
-        seen = set()
-        for a in answers["answer"]:
-            seen.update(_names(a) or ())
-        names = sorted(seen)
-        print(f"gtwidgets: no --categories given; using the {len(names)} answered names in sorted order "
-              "(label indices follow that order; pass the job's label-category file to match it).", file=sys.stderr)
-        return names
-    import os
-
-    if storage.is_s3(spec) or os.path.isfile(spec):
-        try:
-            return tasks.read_label_categories(orjson.loads(storage.read_bytes(spec)))
-        except orjson.JSONDecodeError as e:
-            raise JobError(f"{spec}: not JSON ({e}); give a label-category file or a comma-separated list.") from None
-    return tasks.check_categories([c.strip() for c in spec.split(",") if c.strip()])

@@ -2,14 +2,22 @@
 
 Ground Truth has no review step for classification, so decisions live in this project's own
 folder beside the worker responses: ``annotations/adjudication/iteration-1/<datasetObjectId>/
-<time>_<reviewer hash>.json``, one immutable file a decision (``{"reviewer", "labels", "time"}``);
-a changed decision is a new file, a withdrawn one a deleted file. Every job over the same
-output reads them, so a decision wins in whoever writes the output manifest next, not only in
-the reviewer's own kernel. Core module: no widget imports.
+n<sequence>_<time>_<reviewer hash>.json``, one immutable file a decision (``{"reviewer", "labels",
+"time"}``); a changed decision is a new file, a withdrawn one a deleted file. Every job over the
+same output reads them, so a decision wins in whoever writes the output manifest next, not only
+in the reviewer's own kernel.
+
+The decision that stands is the one stored last, not the one with the latest ``time``: a
+reviewer's clock may run hours ahead. The store gives the order: a writer lists the object's
+decisions and numbers its own one past the highest, so a decision written after another has
+been stored always sorts after it (S3 lists what was written, strongly consistent). Two
+decisions written at the same moment may get one number; the time and reviewer then decide,
+the same way in every kernel. Core module: no widget imports.
 """
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass
 
@@ -17,9 +25,12 @@ import orjson
 
 from . import storage
 from .answer_index import AnswerIndex
+from .output_layout import ITERATION, adjudication_dir, adjudication_index_dir
 from .responses import scan_object_files
 
-__all__ = ["DecisionStore", "DecisionWork", "decision_key", "latest"]
+__all__ = ["DecisionStore", "DecisionWork", "decision_key", "latest", "store_order", "stored_as"]
+
+_SEQUENCE_RE = re.compile(r"^n(\d+)_")
 
 
 @dataclass(frozen=True)
@@ -38,29 +49,56 @@ def decision_key(decision: dict) -> str:
 
 
 def latest(decisions) -> dict | None:
-    """The decision that stands among several for one object: the most recent (ties: by reviewer)."""
+    """The decision that stands among several for one object: the one stored last.
+
+    ``order`` (set by :meth:`DecisionStore.scan`) is the store's sequence; a decision without
+    one is not stored yet, and will be stored after everything seen. Ties go to the later
+    ``time``, then the reviewer, so every kernel picks the same.
+    """
     decisions = [d for d in decisions if d]
-    return max(decisions, key=lambda d: (d["time"], d["reviewer"])) if decisions else None
+    return max(decisions, key=lambda d: (d.get("order", math.inf), d["time"], d["reviewer"])) if decisions else None
+
+
+def store_order(key: str | None) -> float:
+    """The store's sequence number in a decision's file name (0: a file from before numbering; inf: none)."""
+    if not key:
+        return math.inf
+    m = _SEQUENCE_RE.match(key)
+    return int(m.group(1)) if m else 0
+
+
+def stored_as(key: str | None, decision: dict) -> bool:
+    """Whether the file ``key`` holds ``decision`` (whatever sequence number the store gave it)."""
+    return bool(key) and _SEQUENCE_RE.sub("", key) == decision_key(decision)
 
 
 class DecisionStore:
     """Reads and writes the decision files of one job folder (local or ``s3://``)."""
 
-    def __init__(self, job_dir: str, iteration: int = 1, *, writer: str | None = None):
+    def __init__(self, job_dir: str, iteration: int = ITERATION, *, writer: str | None = None):
         """``writer`` (who writes here) keeps an index beside the files; None reads the files alone."""
-        self.prefix = storage.join(job_dir, "annotations", "adjudication", f"iteration-{iteration}")
+        self.prefix = adjudication_dir(job_dir, iteration)
         self._cache: dict[str, dict | None] = {}  # file -> decision (files are never rewritten)
         self._index = AnswerIndex(
-            self.prefix, storage.join(job_dir, "annotations", "adjudication-index", f"iteration-{iteration}"),
+            self.prefix, adjudication_index_dir(job_dir, iteration),
             writer=writer, parse=_parse_decision) if writer is not None else None
 
     def uri(self, object_id: str, key: str) -> str:
         return storage.join(self.prefix, str(object_id), key)
 
     def write(self, object_id: str, decision: dict) -> str:
-        key = decision_key(decision)
+        """Store a decision numbered past every decision the object has now; returns its file name."""
+        try:
+            present = storage.list_files(storage.join(self.prefix, str(object_id)) + "/", suffixes=(".json",))
+        except storage.NotFoundError:
+            present = []
+        number = max((store_order(uri.rsplit("/", 1)[-1]) for uri in present), default=0) + 1
+        key = f"n{number:08d}_{decision_key(decision)}"
         body = orjson.dumps({k: decision[k] for k in ("reviewer", "labels", "time")})
-        storage.write_bytes(self.uri(object_id, key), body, content_type="application/json")
+        try:
+            storage.write_bytes(self.uri(object_id, key), body, if_none_match=True, content_type="application/json")
+        except storage.ConflictError:
+            pass  # the same decision under the same number: written before a crash or a retry
         if self._index is not None:
             self._index.wrote(object_id, key, body)
         return key
@@ -71,10 +109,13 @@ class DecisionStore:
             self._index.deleted(object_id, key)
 
     def scan(self) -> dict[str, dict[str, dict]]:
-        """object id -> {file name -> decision} for every decision file in the store."""
+        """object id -> {file name -> decision, with its ``order`` in the store} for every decision file."""
         if self._index is not None:
-            return self._index.scan()
-        return scan_object_files(self.prefix, cache=self._cache, parse=_parse_decision)
+            found = self._index.scan()
+        else:
+            found = scan_object_files(self.prefix, cache=self._cache, parse=_parse_decision)
+        return {oid: {key: {**d, "order": store_order(key)} for key, d in files.items()}
+                for oid, files in found.items()}
 
     def commit(self) -> None:
         """Index the decisions written and deleted since the last commit (one segment)."""

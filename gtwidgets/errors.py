@@ -32,3 +32,11 @@ class ConflictError(StorageError):
 
 class JobError(GtError, ValueError):
     """A labeling job was configured or driven in a way Ground Truth would refuse."""
+
+
+class PermanentStorageError(StorageError):
+    """The store refuses for good (no such bucket, access denied, a read-only folder): retrying will not help."""
+
+
+class BucketNotFoundError(NotFoundError, PermanentStorageError):
+    """The S3 bucket does not exist."""

@@ -5,7 +5,6 @@ The console lists the objects under a prefix, optionally samples them, and write
 """
 from __future__ import annotations
 
-import argparse
 import os
 import random
 from datetime import datetime, timezone
@@ -16,7 +15,7 @@ import pandas as pd
 from . import storage
 from .errors import ConflictError, ManifestError
 
-__all__ = ["manifest_from_prefix", "register_cli", "DEFAULT_EXTENSIONS"]
+__all__ = ["manifest_from_prefix", "DEFAULT_EXTENSIONS"]
 
 DEFAULT_EXTENSIONS = (".jpg", ".jpeg", ".png")
 
@@ -33,7 +32,7 @@ def manifest_from_prefix(prefix: str | os.PathLike, *, extensions: tuple[str, ..
     ``dataset-<YYYYMMDDTHHMMSS>.manifest`` (UTC, like the console), never over an existing file;
     its location is in ``df.attrs["gtwidgets"]["source"]``.
     """
-    from .manifest import frame_from_objects, write_manifest
+    from .manifests import frame_from_objects, write_manifest
 
     exts = tuple(e if e.startswith(".") else "." + e for e in extensions)
     if not exts:
@@ -72,36 +71,3 @@ def _sample(files: list[str], sample: int | float | None, seed: int | None) -> l
     chosen = set(random.Random(seed).sample(range(len(files)), count))
     return [f for i, f in enumerate(files) if i in chosen]
 
-
-# ---------------------------------------------------------------------------- CLI
-
-def register_cli(subparsers) -> None:
-    p = subparsers.add_parser("manifest", help="build input manifests")
-    sub = p.add_subparsers(dest="manifest_command", metavar="ACTION", required=True)
-    b = sub.add_parser("build", help="an input manifest of the images under a folder or S3 prefix",
-                       description="List images under PREFIX and write dataset-<YYYYMMDDTHHMMSS>.manifest, "
-                                   "like the console's automated data setup.")
-    b.add_argument("prefix", metavar="PREFIX", help="folder or s3://bucket/prefix/")
-    b.add_argument("--sample", type=_count_or_fraction, help="keep N images (int) or a fraction (e.g. 0.1)")
-    b.add_argument("--seed", type=int, help="random seed for --sample")
-    b.add_argument("--ext", action="append", metavar=".EXT",
-                   help=f"file ending to include (repeatable; default {' '.join(DEFAULT_EXTENSIONS)})")
-    b.add_argument("--out", metavar="DEST", help="folder or S3 prefix to write to (default PREFIX)")
-    b.set_defaults(func=_cli_build)
-
-
-def _count_or_fraction(text: str) -> int | float:
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            return float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is neither a count nor a fraction") from None
-
-
-def _cli_build(args: argparse.Namespace) -> int:
-    frame = manifest_from_prefix(args.prefix, extensions=tuple(args.ext or DEFAULT_EXTENSIONS),
-                                 sample=args.sample, seed=args.seed, dest=args.out)
-    print(f"wrote {len(frame):,} lines to {frame.attrs['gtwidgets']['source']}")
-    return 0

@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import storage
 from .errors import JobError
-from .responses import answer_content
+from .tasks import answer_content
 
 __all__ = [
     "LambdaContext", "job_arn", "consolidation_event", "consolidation_payload", "read_payload",

@@ -12,7 +12,8 @@ from typing import Hashable
 import orjson
 import pandas as pd
 
-from .manifest import ERROR_COLUMN, RAW_COLUMN, object_from_row
+from .manifests import ERROR_COLUMN, RAW_COLUMN, object_from_row
+from .tasks import format_creation_date
 
 __all__ = ["ManifestLine", "show_line"]
 
@@ -101,8 +102,8 @@ def _missing(v: object) -> bool:
 
 
 def _cell(v: object) -> str:
-    if isinstance(v, pd.Timestamp):
-        return v.isoformat()
+    if isinstance(v, pd.Timestamp):  # as the file holds it: 6 fractional digits, even .000000
+        return format_creation_date(v.to_pydatetime())
     if isinstance(v, str):
         return v
     if isinstance(v, (list, tuple, dict)):

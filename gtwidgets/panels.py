@@ -32,13 +32,17 @@ class Image:
 
 @dataclass(frozen=True)
 class Series:
-    """A sensor panel: ``field`` holds a CSV path/URI (or a DataFrame); the first column is time in ms."""
+    """A sensor panel: ``field`` holds a CSV path/URI (or a DataFrame); the first column is time in ms.
+
+    ``units`` maps a value column to its unit, shown on its axis: ``{"current": "A"}`` -> "current (A)".
+    """
     field: str
     values: Sequence[str] | None = None
     time: str | int = 0
     overlay: bool = False  # all values in one plot instead of one plot per signal
     title: str | None = None
     points: int = DEFAULT_POINTS
+    units: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -142,7 +146,8 @@ def series_window(task_input: Any, panel: Series, *, start: float | None = None,
     window = series.window(list(panel.values) if panel.values else None, start=start, end=end, points=panel.points)
     columns, bufs = [], []
     for col, (t, y) in window.items():
-        columns.append({"name": col, "points": int(len(t))})
+        unit = (panel.units or {}).get(col)
+        columns.append({"name": f"{col} ({unit})" if unit else col, "points": int(len(t))})
         bufs += [np.ascontiguousarray(t, dtype="<f8").tobytes(), np.ascontiguousarray(y, dtype="<f4").tobytes()]
     meta = {"kind": "series", "title": panel.title or panel.field, "overlay": panel.overlay,
             "columns": columns, "total_points": len(series),

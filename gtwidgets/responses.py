@@ -21,29 +21,26 @@ import pandas as pd
 
 from . import storage
 from .errors import ManifestError
-from .tasks import CLASSIFIER_ELEMENT, MULTI_CLASSIFIER_ELEMENT
+from .output_layout import (  # noqa: F401  (REQUEST_DIR, RESPONSE_DIR: this module's names too)
+    JOB_RE as _JOB_RE, REQUEST_DIR, REQUEST_RE as _REQUEST_RE, RESPONSE_DIR,
+                            RESPONSE_RE as _RESPONSE_RE, STAMP_RE as _STAMP_RE, WORKER_RESPONSE_DIR,
+                            consolidation_batch_name, consolidation_request_uri, consolidation_response_uri,
+                            response_key, worker_response_dir)
+from .tasks import answer_content, answer_from_content, classification_problem
 
 __all__ = [
     "COLUMNS", "read_worker_responses", "read_consolidation_batches", "find_job_dirs",
     "answer_from_content", "answer_content", "worker_response_document", "worker_response_path",
     "write_worker_responses", "consolidation_request_path", "consolidation_response_path",
-    "write_consolidation_request", "write_consolidation_response", "scan_object_files",
+    "write_consolidation_request", "write_consolidation_response", "consolidation_batch_name",
+    "scan_object_files", "answer_problem", "answer_time",
 ]
 
 #: Columns of the tidy answers table, in order.
 COLUMNS = ["object_id", "worker_id", "answer", "submission_time", "acceptance_time", "time_spent",
            "iteration", "batch", "answer_content", "file", "response_time"]
 
-WORKER_RESPONSE_DIR = "annotations/worker-response"
-REQUEST_DIR = "annotations/consolidated-annotation/consolidation-request"
-RESPONSE_DIR = "annotations/consolidated-annotation/consolidation-response"
-
-_RESPONSE_RE = re.compile(r"(?:^|/)annotations/worker-response/iteration-(\d+)/([^/]+)/([^/]+\.json)$")
-_REQUEST_RE = re.compile(
-    r"(?:^|/)annotations/consolidated-annotation/consolidation-request/iteration-(\d+)/([^/]+\.json)$")
-_JOB_RE = re.compile(r"^(.*?)/?annotations/worker-response/iteration-\d+/")
-# Seen as 2021-11-18_02:19:51 and 2023-04-17_15_48_07 in real jobs.
-_STAMP_RE = re.compile(r"(\d{4}-\d{2}-\d{2})[_T](\d{2})[:_](\d{2})[:_](\d{2})")
+_ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 _READ_THREADS = 16
 
 
@@ -90,13 +87,13 @@ def read_worker_responses(location: str, *, job: str | None = None, errors: str 
 
     batches = read_consolidation_batches(job_dir, files=request_files, problems=problems)
     if problems and errors == "raise":
-        raise ManifestError(_summary(problems), problems)
+        raise ManifestError(summary(problems), problems)
     frame = _frame(rows)
     if len(batches):
         frame["batch"] = frame["object_id"].map(batches).astype(object)
         frame.loc[frame["batch"].isna(), "batch"] = None
     if problems:
-        warnings.warn(_summary(problems), stacklevel=2)
+        warnings.warn(summary(problems), stacklevel=2)
     frame.attrs["problems"] = problems
     frame.attrs["job_dir"] = job_dir
     return frame
@@ -143,25 +140,46 @@ def find_job_dirs(location: str) -> list[str]:
     return sorted(storage.join(location, j) if j else str(location).rstrip("/") for j in jobs)
 
 
-def answer_from_content(content: Any) -> str | tuple[str, ...] | None:
-    """The class name(s) in an ``answerContent``: any single element holding ``label``/``labels``."""
-    if not isinstance(content, Mapping):
+def answer_problem(entry: Any, *, categories: Sequence[str] | None = None,
+                   multi_label: bool | None = None) -> str | None:
+    """Why one entry of a worker-response file's ``answers`` cannot be used, or None if it can.
+
+    Checked so that one damaged or mistyped answer is set aside (and named) instead of stopping
+    everyone: the shape, the worker id, the times and, given ``categories``, the label(s).
+    """
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("answerContent"), Mapping):
+        return "has no answerContent object"
+    worker = entry.get("workerId")
+    if not isinstance(worker, str) or not worker.strip():
+        return "has an empty workerId"
+    for key in ("submissionTime", "acceptanceTime"):
+        if entry.get(key) is not None and answer_time(entry[key]) is None:
+            return f"has {key} {entry[key]!r}, not a time like 2024-01-01T10:00:00.000Z"
+    spent = entry.get("timeSpentInSeconds")
+    if spent is not None and (isinstance(spent, bool) or not isinstance(spent, (int, float))):
+        return f"has timeSpentInSeconds {spent!r}, not a number"
+    if categories is None:
         return None
-    for value in content.values():
-        if isinstance(value, Mapping):
-            if isinstance(value.get("label"), str):
-                return value["label"]
-            labels = value.get("labels")
-            if isinstance(labels, list) and all(isinstance(x, str) for x in labels):
-                return tuple(labels)
-    return None
+    return classification_problem(entry["answerContent"], categories, multi_label)
 
 
-def answer_content(answer: str | Sequence[str], *, element: str | None = None) -> dict:
-    """The ``answerContent`` a built-in classifier submits for ``answer`` (a name or a list of names)."""
-    if isinstance(answer, str):
-        return {element or CLASSIFIER_ELEMENT: {"label": answer}}
-    return {element or MULTI_CLASSIFIER_ELEMENT: {"labels": list(answer)}}
+def answer_time(value: Any) -> datetime | None:
+    """An answer's ``submissionTime``/``acceptanceTime`` as an aware UTC datetime (None: not an ISO time)."""
+    if not isinstance(value, str) or not _ISO_RE.match(value):
+        return None
+    try:  # 20x faster than pandas, which a big team job's open would spend seconds in
+        when = datetime.fromisoformat(value)
+        return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+    except ValueError:
+        pass  # e.g. 'Z' before Python 3.11, or nanoseconds: pandas reads them
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, OverflowError):
+        return None
+    if ts is pd.NaT:
+        return None
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts.to_pydatetime()
 
 
 # ---------------------------------------------------------------------------- writing
@@ -190,8 +208,9 @@ def worker_response_document(answers: Iterable[Mapping], *, element: str | None 
 
 def worker_response_path(job_dir: str, iteration: int, object_id: str | int, when: datetime | None = None) -> str:
     """``<job_dir>/annotations/worker-response/iteration-<N>/<id>/<YYYY-MM-DD_HH:MM:SS>.json``."""
-    return storage.join(str(job_dir), WORKER_RESPONSE_DIR, f"iteration-{int(iteration)}", str(object_id),
-                        _utc(when).strftime("%Y-%m-%d_%H:%M:%S") + ".json")
+    when = _utc(when)
+    return storage.join(worker_response_dir(str(job_dir), iteration), str(object_id),
+                        response_key(when if when.tzinfo else when.replace(tzinfo=timezone.utc)))
 
 
 def write_worker_responses(answers: pd.DataFrame, job_dir: str, *, element: str | None = None) -> list[str]:
@@ -211,27 +230,31 @@ def write_worker_responses(answers: pd.DataFrame, job_dir: str, *, element: str 
     return written
 
 
-def consolidation_request_path(job_dir: str, iteration: int, when: datetime | None = None) -> str:
-    return storage.join(str(job_dir), REQUEST_DIR, f"iteration-{int(iteration)}",
-                        _utc(when).strftime("%Y-%m-%d_%H:%M:%S") + ".json")
+def consolidation_request_path(job_dir: str, iteration: int, when: datetime | None = None, *,
+                               name: str | None = None) -> str:
+    """Where a batch's request goes; ``name`` (from :func:`consolidation_batch_name`) pairs it with its response."""
+    return consolidation_request_uri(str(job_dir), iteration, when, name=name)
 
 
-def consolidation_response_path(job_dir: str, iteration: int, when: datetime | None = None) -> str:
-    return storage.join(str(job_dir), RESPONSE_DIR, f"iteration-{int(iteration)}",
-                        _utc(when).strftime("%Y-%m-%d_%H:%M:%S") + ".json")
+def consolidation_response_path(job_dir: str, iteration: int, when: datetime | None = None, *,
+                                name: str | None = None) -> str:
+    return consolidation_response_uri(str(job_dir), iteration, when, name=name)
 
 
 def write_consolidation_request(job_dir: str, iteration: int, payload: list[dict],
-                                when: datetime | None = None) -> str:
-    """Write a consolidation-request (Lambda payload) file; returns its path (the event's ``payload.s3Uri``)."""
-    path = consolidation_request_path(job_dir, iteration, when)
+                                when: datetime | None = None, *, name: str | None = None) -> str:
+    """Write a consolidation-request (Lambda payload) file; returns its path (the event's ``payload.s3Uri``).
+
+    Without ``name`` every call gets a file of its own, however close in time.
+    """
+    path = consolidation_request_path(job_dir, iteration, when, name=name)
     storage.write_bytes(path, orjson.dumps(payload), content_type="application/json")
     return path
 
 
 def write_consolidation_response(job_dir: str, iteration: int, response: list[dict],
-                                 when: datetime | None = None) -> str:
-    path = consolidation_response_path(job_dir, iteration, when)
+                                 when: datetime | None = None, *, name: str | None = None) -> str:
+    path = consolidation_response_path(job_dir, iteration, when, name=name)
     storage.write_bytes(path, orjson.dumps(response), content_type="application/json")
     return path
 
@@ -258,12 +281,14 @@ def _relative(path: str, root: str) -> str:
     return rel.replace("\\", "/").lstrip("/")
 
 
-def scan_object_files(prefix: str, *, cache: dict[str, Any], parse) -> dict[str, dict[str, Any]]:
+def scan_object_files(prefix: str, *, cache: dict[str, Any], parse,
+                      problems: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """``object id -> {file name -> parse(bytes)}`` for the ``.json`` files in ``prefix/<id>/``.
 
     For jobs that look at the store again and again: ``cache`` (file -> parsed) keeps what was
     read, so each file is read once. A file gone since the listing, or unreadable for now, is
-    tried again next time; one ``parse`` refuses (ValueError) is left out for good.
+    tried again next time; one ``parse`` refuses (ValueError) is left out for good, with the
+    reason in ``problems`` (file -> why) so that it can be reported instead of vanishing.
     """
     try:
         uris = storage.list_files(prefix.rstrip("/") + "/", suffixes=(".json",))
@@ -275,8 +300,10 @@ def scan_object_files(prefix: str, *, cache: dict[str, Any], parse) -> dict[str,
             continue
         try:
             cache[uri] = parse(blob)
-        except ValueError:
+        except ValueError as e:
             cache[uri] = None
+            if problems is not None:
+                problems[uri] = str(e)
     found: dict[str, dict[str, Any]] = {}
     for uri in uris:
         if cache.get(uri) is not None:
@@ -310,15 +337,12 @@ def _parse_response_file(path: str, blob: bytes | Exception, object_id: str, ite
         return [], [f'{path}: not a worker response; expected {{"answers": [...]}}; fix or remove the file.']
     rows, problems = [], []
     for n, a in enumerate(answers, 1):
-        if not isinstance(a, dict) or not isinstance(a.get("answerContent"), dict):
-            problems.append(f"{path}: answer {n} has no answerContent object; fix or remove that answer.")
-            continue
-        worker = a.get("workerId")
-        if not isinstance(worker, str) or not worker.strip():
-            problems.append(f"{path}: answer {n} has an empty workerId; give the answer its worker's id or remove it.")
+        why = answer_problem(a)
+        if why is not None:
+            problems.append(f"{path}: answer {n} {why}; fix or remove that answer.")
             continue
         rows.append({
-            "object_id": object_id, "worker_id": worker,
+            "object_id": object_id, "worker_id": a["workerId"],
             "answer": answer_from_content(a["answerContent"]),
             "submission_time": a.get("submissionTime"), "acceptance_time": a.get("acceptanceTime"),
             "time_spent": a.get("timeSpentInSeconds"), "iteration": iteration, "batch": None,
@@ -344,7 +368,7 @@ def _stamp(name: str) -> pd.Timestamp | None:
     return pd.Timestamp(f"{m.group(1)}T{m.group(2)}:{m.group(3)}:{m.group(4)}", tz="UTC") if m else None
 
 
-def _summary(problems: list[str]) -> str:
+def summary(problems: list[str]) -> str:
     more = f" (and {len(problems) - 3} more problems)" if len(problems) > 3 else ""
     return "; ".join(problems[:3]) + more if len(problems) > 1 else problems[0]
 

@@ -133,12 +133,16 @@ class ReviewWidget(LabelingWidget):
         self.send({"type": "undone", "id": None, "pos": None, "answer": None})
 
     def _on_next_unlabeled(self, msg: dict) -> None:
-        after = msg.get("after")
-        start = self._index.get(str(after), -1) + 1 if after is not None else 0
+        """The next undecided object: after ``after``, or from ``from`` on (that one included)."""
+        after, first = msg.get("after"), msg.get("from")
+        if first is not None:
+            start = self._index.get(str(first), 0)
+        else:
+            start = self._index.get(str(after), -1) + 1 if after is not None else 0
         decided = self._decided_ids()
         n = len(self._queue)
         pos = next(((start + k) % n for k in range(n) if self._queue[(start + k) % n] not in decided), None)
-        self.send({"type": "goto", "pos": pos, "id": None if pos is None else self._queue[pos]})
+        self.send({"type": "goto", "pos": pos, "id": None if pos is None else self._queue[pos], "seq": msg.get("seq")})
 
     # ------------------------------------------------------------------ job -> traits
 

@@ -1,10 +1,12 @@
 """A local S3 on 127.0.0.1 for people without an AWS account: ``gtwidgets s3 serve``.
 
 Built on localbucket (PyPI, stdlib only): buckets are folders in a data folder, so the
-data survives restarts and can be browsed with a file manager. localbucket honours
-``If-None-Match: *`` but silently ignores ``If-Match``; gtwidgets relies on ``If-Match``
-for shared-manifest updates, so the handler here adds it (412 on a stale ETag).
-Credentials are not checked, hence the server only ever binds a loopback address.
+data survives restarts and can be browsed with a file manager. Safe by default on a
+shared machine (see ``_s3handler``): every request must be signed with the folder's own
+key (made on first start, kept in the folder, readable by its owner only), no web page
+may call it cross-origin unless ``--cors-origin`` names one, the data folder is private
+(0700, files 0600), and uploads stream to disk. It only ever binds a loopback address.
+Clients find the key through ``_s3key``; ``ensure_local_s3`` points them at it.
 
 One server per data folder: it holds an exclusive lock on ``.gtwidgets-s3.lock`` while
 it runs and records its endpoint and pid in ``.gtwidgets-s3.json``, which is how
@@ -12,10 +14,11 @@ it runs and records its endpoint and pid in ``.gtwidgets-s3.json``, which is how
 """
 from __future__ import annotations
 
-import argparse
+import hmac
 import http.client
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -23,38 +26,49 @@ import threading
 import time
 import urllib.parse
 import weakref
-from http import HTTPStatus
 from pathlib import Path
+from typing import Callable
 
+from ._s3key import KEY_FILE, STATE_FILE, LocalKey, default_data_dir, ensure_key, read_key, read_state
 from .errors import StorageError
 
-__all__ = ["LocalS3", "serve", "ensure_local_s3", "stop_local_s3", "default_data_dir", "register_cli", "DEFAULT_PORT"]
+__all__ = ["LocalS3", "serve", "ensure_local_s3", "attach_local_s3", "stop_local_s3", "serve_forever",
+           "data_dir_path", "default_data_dir", "DEFAULT_PORT"]
 
 DEFAULT_PORT = 9000
-_STATE = ".gtwidgets-s3.json"
+_STATE = STATE_FILE
 _LOCK = ".gtwidgets-s3.lock"
 _LOG = ".gtwidgets-s3.log"
-_DATA_HEADER = "x-gtwidgets-data-dir"
 _START_TIMEOUT = 15.0
-
-
-def default_data_dir() -> Path:
-    """``$GTWIDGETS_S3_DIR``, else ``~/.gtwidgets/s3``."""
-    return Path(os.environ.get("GTWIDGETS_S3_DIR") or Path.home() / ".gtwidgets" / "s3")
+_read_state = read_state
 
 
 class LocalS3:
-    """A running local S3 server in a child process; ``stop()`` it or use ``with``."""
+    """A running local S3 server in a child process; ``stop()`` it or use ``with``.
+
+    ``key`` is what clients sign with (``key.as_client_kwargs()`` for boto3); ``environ``
+    is what gtwidgets' own client needs in ``os.environ`` to use this server.
+    """
 
     def __init__(self, endpoint_url: str, data_dir: Path, process: subprocess.Popen | None):
         self.endpoint_url = endpoint_url
         self.data_dir = data_dir
+        self.key: LocalKey | None = read_key(data_dir)
         self._process = process
         self._finalizer = weakref.finalize(self, _terminate, process) if process else None
 
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
+
+    @property
+    def key_file(self) -> Path:
+        """The file holding the key; other S3 tools need it as AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY."""
+        return self.data_dir / KEY_FILE
+
+    @property
+    def environ(self) -> dict[str, str]:
+        return {"AWS_ENDPOINT_URL": self.endpoint_url, "GTWIDGETS_S3_DIR": str(self.data_dir)}
 
     def stop(self) -> None:
         """Stop the server; its data stays in ``data_dir``."""
@@ -72,15 +86,16 @@ class LocalS3:
 
 
 def serve(data_dir: str | os.PathLike | None = None, *, port: int = 0,
-          host: str = "127.0.0.1") -> LocalS3:
+          host: str = "127.0.0.1", cors_origin: str | None = None) -> LocalS3:
     """Start a local S3 serving ``data_dir`` and return once it answers.
 
     ``port=0`` picks a free port. The server stops with ``stop()``, at the end of a
-    ``with`` block, or when this Python process exits. Raises StorageError if the port
-    is taken or another server already serves ``data_dir``.
+    ``with`` block, or when this Python process exits. ``cors_origin`` (e.g.
+    ``"http://localhost:8888"``) lets that one web origin call it from a browser. Raises
+    StorageError if the port is taken or another server already serves ``data_dir``.
     """
     root = _prepare(data_dir, host)
-    return _spawn(root, port=port, host=host, fallback=False, detach=False)
+    return _spawn(root, port=port, host=host, fallback=False, detach=False, cors_origin=cors_origin)
 
 
 def ensure_local_s3(data_dir: str | os.PathLike | None = None, *, port: int | None = None) -> str:
@@ -88,21 +103,45 @@ def ensure_local_s3(data_dir: str | os.PathLike | None = None, *, port: int | No
 
     Reuses a server already running for that folder (from an earlier call or another
     process); otherwise starts one detached, so it outlives the notebook cell and kernel.
-    Sets ``AWS_ENDPOINT_URL`` in ``os.environ`` and returns the endpoint URL. Without
-    ``port`` it takes the port used last time, else 9000, else any free port.
+    Sets ``AWS_ENDPOINT_URL`` and ``GTWIDGETS_S3_DIR`` in ``os.environ`` (so gtwidgets' S3
+    client finds the folder's key, for that endpoint only; AWS credentials are left alone)
+    and returns the endpoint URL. Without ``port`` it takes the port used last time, else
+    9000, else any free port.
+    """
+    server = _reuse_or_start(data_dir, port, detach=True)
+    os.environ.update(server.environ)
+    if "AWS_ENDPOINT_URL_S3" in os.environ:
+        os.environ["AWS_ENDPOINT_URL_S3"] = server.endpoint_url  # it would win over AWS_ENDPOINT_URL
+    return server.endpoint_url
+
+
+def attach_local_s3(data_dir: str | os.PathLike | None = None, *, port: int | None = None) -> LocalS3:
+    """Like ``ensure_local_s3``, but a server it starts stops with this process.
+
+    For ``gtwidgets lab``: its ``stop()`` stops only a server this call started; one that
+    was already running (someone else's) keeps running. Leaves ``os.environ`` alone.
+    """
+    return _reuse_or_start(data_dir, port, detach=False)
+
+
+def serve_forever(data_dir: str | os.PathLike | None = None, *, port: int | None = None,
+                  cors_origin: str | None = None, on_ready: Callable[[LocalS3], None] | None = None) -> None:
+    """Serve ``data_dir`` as S3 on 127.0.0.1 in this process until SIGTERM or Ctrl+C.
+
+    For ``gtwidgets s3 serve``. ``port=None`` takes 9000, or any free port if that is taken.
+    ``on_ready`` is called with the running server once it listens. Ctrl+C raises
+    KeyboardInterrupt as usual; SIGTERM returns. Raises StorageError if the port is taken or
+    another server already serves ``data_dir``.
     """
     root = _prepare(data_dir, "127.0.0.1")
-    state = _read_state(root)
-    if state and _answers(state["endpoint"], root):
-        endpoint = state["endpoint"]
-    else:
-        wanted = port if port is not None else (state or {}).get("port", DEFAULT_PORT)
-        server = _spawn(root, port=wanted, host="127.0.0.1", fallback=port is None, detach=True)
-        endpoint = server.endpoint_url
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
-    if "AWS_ENDPOINT_URL_S3" in os.environ:
-        os.environ["AWS_ENDPOINT_URL_S3"] = endpoint  # it would win over AWS_ENDPOINT_URL
-    return endpoint
+    ready = None if on_ready is None else (lambda endpoint: on_ready(LocalS3(endpoint, root, None)))
+    _run(root, port=DEFAULT_PORT if port is None else port, host="127.0.0.1", fallback=port is None,
+         on_ready=ready, cors_origin=cors_origin)
+
+
+def data_dir_path(data_dir: str | os.PathLike | None = None) -> Path:
+    """The absolute data folder a local S3 serves: ``data_dir``, else ``$GTWIDGETS_S3_DIR`` or ``~/.gtwidgets/s3``."""
+    return Path(data_dir if data_dir is not None else default_data_dir()).expanduser().resolve()
 
 
 def stop_local_s3(data_dir: str | os.PathLike | None = None, *, timeout: float = 10.0) -> bool:
@@ -111,7 +150,7 @@ def stop_local_s3(data_dir: str | os.PathLike | None = None, *, timeout: float =
     Finds the server through the folder's state file and checks that it really serves that
     folder before signalling it. Returns True if a server was running and has stopped.
     """
-    root = Path(data_dir if data_dir is not None else default_data_dir()).expanduser().resolve()
+    root = data_dir_path(data_dir)
     state = _read_state(root)
     pid = (state or {}).get("pid")
     if not isinstance(pid, int) or not _answers(state["endpoint"], root):
@@ -132,29 +171,12 @@ def stop_local_s3(data_dir: str | os.PathLike | None = None, *, timeout: float =
     return True
 
 
-def register_cli(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``gtwidgets s3 serve [DIR] [--port N]``."""
-    s3 = subparsers.add_parser("s3", help="a local S3 for people without AWS",
-                               description="A local S3-compatible server on 127.0.0.1.")
-    s3_sub = s3.add_subparsers(dest="s3_command", metavar="COMMAND")
-    s3.set_defaults(func=lambda args: s3.print_help() or 2)
-    p = s3_sub.add_parser(
-        "serve", help="serve a folder as S3 on 127.0.0.1 until Ctrl+C",
-        description="Serve DIR as S3 on 127.0.0.1 (buckets are its sub-folders; data stays "
-                    "on disk). Prints the AWS_ENDPOINT_URL to set; Ctrl+C stops it.")
-    p.add_argument("data_dir", nargs="?", metavar="DIR", type=Path, default=None,
-                   help="data folder (default: $GTWIDGETS_S3_DIR or ~/.gtwidgets/s3)")
-    p.add_argument("--port", type=int, default=None,
-                   help=f"port (default: {DEFAULT_PORT}, or any free port if that is taken)")
-    p.set_defaults(func=_cli_serve)
-
-
 # ---------------------------------------------------------------------------- starting
 
 def _prepare(data_dir: str | os.PathLike | None, host: str) -> Path:
     if not _is_loopback_host(host):
         raise StorageError(
-            f"host {host!r}: the local S3 checks no credentials, so it only listens on "
+            f"host {host!r}: the local S3 is for this machine only, so it only listens on "
             "127.0.0.1; use host='127.0.0.1' (tunnel with ssh -L to reach it from elsewhere).")
     import importlib.util
 
@@ -164,21 +186,32 @@ def _prepare(data_dir: str | os.PathLike | None, host: str) -> Path:
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     root = root.expanduser().resolve()
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if root.stat().st_mode & 0o077:
+            root.chmod(0o700)  # other users on the machine must not read the data or the key
+        ensure_key(root)
     except OSError as e:
-        raise StorageError(f"{root}: cannot create the S3 data folder ({e.strerror}); "
-                           "choose a folder you can write to.") from None
+        raise StorageError(f"{root}: cannot make a private S3 data folder here "
+                           f"({e.strerror or e}); choose a folder of your own.") from None
     return root
 
 
-def _spawn(root: Path, *, port: int, host: str, fallback: bool, detach: bool) -> LocalS3:
-    cmd = [sys.executable, "-m", __name__, str(root), "--port", str(port), "--host", host]
-    if fallback:
-        cmd.append("--any-port-if-taken")
-    if not detach:
-        cmd += ["--parent-pid", str(os.getpid())]
+def _reuse_or_start(data_dir: str | os.PathLike | None, port: int | None, *, detach: bool) -> LocalS3:
+    root = _prepare(data_dir, "127.0.0.1")
+    state = _read_state(root)
+    if state and _answers(state["endpoint"], root):
+        return LocalS3(state["endpoint"], root, None)
+    wanted = port if port is not None else (state or {}).get("port", DEFAULT_PORT)
+    return _spawn(root, port=wanted, host="127.0.0.1", fallback=port is None, detach=detach)
+
+
+def _spawn(root: Path, *, port: int, host: str, fallback: bool, detach: bool,
+           cors_origin: str | None = None) -> LocalS3:
+    options = {"data_dir": str(root), "port": port, "host": host, "any_port_if_taken": fallback,
+               "parent_pid": None if detach else os.getpid(), "cors_origin": cors_origin}
+    cmd = [sys.executable, "-m", __name__, json.dumps(options)]  # the child's own protocol, not a CLI
     log_path = root / _LOG
-    with open(log_path, "ab") as log:
+    with open(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=detach, close_fds=True)
     deadline = time.monotonic() + _START_TIMEOUT
@@ -195,17 +228,32 @@ def _spawn(root: Path, *, port: int, host: str, fallback: bool, detach: bool) ->
 
 
 def _answers(endpoint: str, root: Path) -> bool:
-    """True if a gtwidgets local S3 serving ``root`` answers at ``endpoint``."""
+    """True if the local S3 at ``endpoint`` serves ``root`` and proves it holds its key.
+
+    The proof (an HMAC of a fresh challenge) keeps a program that took over the port
+    from receiving our signed requests and data.
+    """
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from ._s3handler import CHALLENGE_HEADER, DATA_HEADER, PROOF_HEADER, proof
+
     parts = urllib.parse.urlsplit(endpoint)
-    if not parts.hostname or not _is_loopback_host(parts.hostname):
+    key = read_key(root)
+    if not parts.hostname or not _is_loopback_host(parts.hostname) or key is None:
         return False
+    challenge = secrets.token_hex(16)
+    request = AWSRequest("GET", f"{endpoint}/", headers={CHALLENGE_HEADER: challenge})
+    S3SigV4Auth(Credentials(key.access_key_id, key.secret_access_key), "s3", "us-east-1").add_auth(request)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=2)
     try:
-        conn.request("GET", "/")
+        conn.request("GET", "/", headers=dict(request.headers.items()))
         resp = conn.getresponse()
         resp.read()
-        served = resp.getheader(_DATA_HEADER)
-        return resp.status == 200 and served is not None and urllib.parse.unquote(served) == str(root)
+        served = resp.getheader(DATA_HEADER)
+        return (resp.status == 200 and served is not None and urllib.parse.unquote(served) == str(root)
+                and hmac.compare_digest(resp.getheader(PROOF_HEADER) or "", proof(key, challenge)))
     except OSError:
         return False
     finally:
@@ -241,14 +289,6 @@ def _running(pid: int) -> bool:
         return True
 
 
-def _read_state(root: Path) -> dict | None:
-    try:
-        state = json.loads((root / _STATE).read_text())
-    except (OSError, ValueError):
-        return None
-    return state if isinstance(state, dict) and isinstance(state.get("endpoint"), str) else None
-
-
 def _last_line(path: Path) -> str:
     try:
         lines = path.read_text(errors="replace").strip().splitlines()
@@ -261,38 +301,27 @@ def _is_loopback_host(host: str) -> bool:
     return host == "localhost" or host.startswith("127.")
 
 
-def _cli_serve(args: argparse.Namespace) -> int:
-    root = _prepare(args.data_dir, "127.0.0.1")
-
-    def ready(endpoint: str) -> None:
-        print(f"export AWS_ENDPOINT_URL={endpoint}", flush=True)
-        print(f"# local S3 serving {root} (each sub-folder is a bucket; data stays on disk). "
-              "Ctrl+C stops it.", flush=True)
-
-    port = DEFAULT_PORT if args.port is None else args.port
-    try:
-        _run(root, port=port, host="127.0.0.1", fallback=args.port is None, on_ready=ready)
-    except KeyboardInterrupt:
-        print("# local S3 stopped", flush=True)
-    return 0
-
-
 # ---------------------------------------------------------------------------- the server
 
-def _run(root: Path, *, port: int, host: str, fallback: bool, on_ready=None) -> None:
+def _run(root: Path, *, port: int, host: str, fallback: bool, on_ready=None,
+         cors_origin: str | None = None) -> None:
     """Serve ``root`` in this process until SIGTERM or Ctrl+C."""
     import localbucket
     from http.server import ThreadingHTTPServer
 
+    from ._s3handler import handler_class
+
+    os.umask(0o077)  # buckets, objects, state: the owner's only
+    handler = handler_class(root, ensure_key(root), cors_origin)
     lock = _lock(root)
     try:
         try:
-            server = ThreadingHTTPServer((host, port), _handler_class(root))
+            server = ThreadingHTTPServer((host, port), handler)
         except OSError as e:
             if not (fallback and port):
                 raise StorageError(f"port {port}: cannot listen on it ({e.strerror}); "
                                    "choose another with --port, or 0 for any free port.") from None
-            server = ThreadingHTTPServer((host, 0), _handler_class(root))
+            server = ThreadingHTTPServer((host, 0), handler)
         bound_host, bound_port = server.server_address[:2]
         endpoint = f"http://{bound_host}:{bound_port}"
         state = {"endpoint": endpoint, "port": bound_port, "pid": os.getpid(),
@@ -341,65 +370,17 @@ def _lock(root: Path):
     return f
 
 
-def _handler_class(root: Path):
-    import localbucket
-
-    if_match_lock = threading.Lock()
-
-    class Handler(localbucket.S3Handler):
-        """localbucket's handler, plus If-Match on PutObject and a header naming the folder."""
-
-        server_version = f"gtwidgets-s3 LocalBucket/{localbucket.__version__}"
-        data_root = root
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass  # keep the terminal for the export line; errors reach the client as XML
-
-        def send_response(self, code: int, message: str | None = None) -> None:
-            super().send_response(code, message)
-            self.send_header(_DATA_HEADER, urllib.parse.quote(str(self.data_root)))
-
-        def do_PUT(self) -> None:
-            if "If-Match" in self.headers:
-                self._dispatch(self._put_if_match)
-            else:
-                super().do_PUT()
-
-        def _put_if_match(self, bucket: str, key: str) -> None:
-            if (not key or "x-amz-copy-source" in self.headers
-                    or "uploadId" in self.query or "partNumber" in self.query):
-                raise self._not_implemented_error()  # never ignore a condition silently
-            self._check_query("PutObject")
-            body = self._read_body()
-            with if_match_lock:  # check and replace as one step, like S3
-                target = self._object_path(bucket, key)
-                if not target.is_file():
-                    raise localbucket.S3Error(HTTPStatus.NOT_FOUND, "NoSuchKey",
-                                              "The specified key does not exist.")
-                if not localbucket.etag_matches(self.headers["If-Match"], localbucket.object_etag(target)):
-                    raise self._precondition_failed_error()
-                etag = self._write_object(bucket, key, lambda f: localbucket.write_bytes(f, body))
-            self._send(HTTPStatus.OK, headers={"ETag": f'"{etag}"'})
-
-    return Handler
-
-
 def _main(argv: list[str] | None = None) -> int:
-    """Entry point of the child process that ``serve`` and ``ensure_local_s3`` start."""
-    p = argparse.ArgumentParser(prog="python -m gtwidgets.s3server")
-    p.add_argument("data_dir", type=Path)
-    p.add_argument("--port", type=int, default=0)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--any-port-if-taken", action="store_true")
-    p.add_argument("--parent-pid", type=int, default=None)
-    args = p.parse_args(argv)
+    """Entry point of the child process that ``_spawn`` starts, with its options as one JSON object."""
+    options = json.loads((sys.argv[1:] if argv is None else argv)[0])
     # The parent stops us (stop() or its exit); a notebook interrupt must not.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if args.parent_pid:
-        threading.Thread(target=_exit_with_parent, args=(args.parent_pid,), daemon=True).start()
+    if options.get("parent_pid"):
+        threading.Thread(target=_exit_with_parent, args=(options["parent_pid"],), daemon=True).start()
     try:
-        root = _prepare(args.data_dir, args.host)
-        _run(root, port=args.port, host=args.host, fallback=args.any_port_if_taken)
+        root = _prepare(options["data_dir"], options["host"])
+        _run(root, port=options["port"], host=options["host"], fallback=options["any_port_if_taken"],
+             cors_origin=options.get("cors_origin"))
     except StorageError as e:
         print(e, file=sys.stderr, flush=True)
         return 1

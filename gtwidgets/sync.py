@@ -3,15 +3,20 @@
 The uploader makes the output store match what the job wants there. It asks the job
 for the work (``pending_work``), does it, and reports back (``work_done``); when the
 store is unreachable it waits (1 s, 2 s, ... up to ``max_delay``) and tries again,
-while labeling goes on against the local journal.
+while labeling goes on against the local journal. When the store refuses for good (no
+such bucket, access denied, a read-only folder) the state is ``"error"`` with the reason,
+and ``flush`` returns False at once instead of waiting for a retry that cannot succeed.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Callable, Protocol
 
-from .errors import StorageError
+from .errors import PermanentStorageError, StorageError
+
+_log = logging.getLogger(__name__)
 
 
 class SyncTarget(Protocol):
@@ -36,6 +41,7 @@ class Uploader:
         self._idle = threading.Event()
         self._idle.set()
         self._stop = False
+        self._rounds = 0  # passes of the loop finished, so flush knows an attempt was made
         self._pool = None
         self._thread = threading.Thread(target=self._run, name="gtwidgets-uploader", daemon=True)
         self._thread.start()
@@ -47,12 +53,15 @@ class Uploader:
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything pending is written; False if it is not done by ``timeout``."""
+        start = self._rounds
         self.poke()
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if self._idle.wait(remaining if remaining is not None else 0.5) and not self.target.pending_work():
+            remaining = 0.5 if deadline is None else min(0.5, max(0.0, deadline - time.monotonic()))
+            if self._idle.wait(remaining) and not self.target.pending_work():
                 return True
+            if self.state == "error" and self._rounds > start:
+                return False  # tried again since the call: the store still refuses
             if deadline is not None and time.monotonic() >= deadline:
                 return False
             self._wake.set()
@@ -92,20 +101,31 @@ class Uploader:
                     if errors:
                         raise errors[0]
                     self.target.after_batch(final=False)
+            except PermanentStorageError as e:
+                self.failures += 1
+                delay = self.max_delay  # until someone fixes it; flush() tries at once
+                pending = len(self.target.pending_work())
+                self._set("error", f"cannot save: {e} ({pending} answer(s) kept in the local journal; "
+                          "labeling may go on, flush() tries again)")
+                self._rounds += 1
+                continue
             except StorageError as e:
                 self.failures += 1
                 delay = min(self.max_delay, 0.5 * 2 ** min(self.failures, 10))
                 pending = len(self.target.pending_work())
                 self._set("offline", f"offline: {pending} answer(s) kept locally, retrying in {delay:.0f} s ({e})")
+                self._rounds += 1
                 continue
             except Exception as e:  # a bug must not kill the loop silently
                 self.failures += 1
                 delay = min(self.max_delay, 0.5 * 2 ** min(self.failures, 10))
                 self._set("offline", f"upload failed: {type(e).__name__}: {e}")
+                self._rounds += 1
                 continue
             self.failures = 0
             delay = 0.0
             self._set("saved", "all answers saved")
+            self._rounds += 1
             if not self.target.pending_work():
                 self._idle.set()
 
@@ -121,5 +141,5 @@ class Uploader:
         if changed:
             try:
                 self.on_state()
-            except Exception:
-                pass
+            except Exception:  # a view's bug must not stop the uploads
+                _log.exception("the uploader's state listener failed (state %r)", state)

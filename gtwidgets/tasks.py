@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from .errors import JobError
 
@@ -179,6 +179,40 @@ def multilabel_label(attribute: str, categories: Sequence[str], answers: Sequenc
             "creation-date": _date(creation_date),
         },
     }
+
+
+def answer_from_content(content: Any) -> str | tuple[str, ...] | None:
+    """The class name(s) in an ``answerContent``: any single element holding ``label``/``labels``."""
+    if not isinstance(content, Mapping):
+        return None
+    for value in content.values():
+        if isinstance(value, Mapping):
+            if isinstance(value.get("label"), str):
+                return value["label"]
+            labels = value.get("labels")
+            if isinstance(labels, list) and all(isinstance(x, str) for x in labels):
+                return tuple(labels)
+    return None
+
+
+def answer_content(answer: str | Sequence[str], *, element: str | None = None) -> dict:
+    """The ``answerContent`` a built-in classifier submits for ``answer`` (a name or a list of names)."""
+    if isinstance(answer, str):
+        return {element or CLASSIFIER_ELEMENT: {"label": answer}}
+    return {element or MULTI_CLASSIFIER_ELEMENT: {"labels": list(answer)}}
+
+
+def classification_problem(content: Any, categories: Sequence[str], multi_label: bool | None) -> str | None:
+    """Why a classifier's ``answerContent`` does not fit a job with ``categories`` (None: it does)."""
+    answer = answer_from_content(content)
+    names = (answer,) if isinstance(answer, str) else answer
+    if not names or (multi_label is False and not isinstance(answer, str)):
+        kind = "a list of labels" if multi_label else "one label"
+        return f"holds no answer this job can use (it expects {kind} from a classifier)"
+    unknown = [n for n in names if n not in categories]
+    if unknown:
+        return f"answers {unknown[0]!r}, which is not one of the categories {list(categories)!r}"
+    return None
 
 
 def custom_metadata(job_name: str, *, human_annotated: bool = True,

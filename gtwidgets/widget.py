@@ -8,6 +8,7 @@ around the one shown, so a job over a million rows never ships its frame.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -55,6 +56,10 @@ class LabelingWidget(anywidget.AnyWidget):
     prefetch = t.Int(DEFAULT_PREFETCH).tag(sync=True)
     progress = t.Dict().tag(sync=True)
     sync_status = t.Dict().tag(sync=True)
+    # The first view focuses itself when it is in view (the cell was just run, so the keys the
+    # instructions ask for must not go to the next cell); it then sets this False, so a reload or
+    # a second view of the same widget leaves the focus where it is.
+    autofocus = t.Bool(True).tag(sync=True)
 
     def __init__(self, job, *, prefetch: int = DEFAULT_PREFETCH, image_size: tuple[int, int] = cards.DEFAULT_SIZE,
                  shortcuts: Sequence[str] | None = None, workers: int = 4):
@@ -168,9 +173,18 @@ class LabelingWidget(anywidget.AnyWidget):
         self._refresh_soon()
 
     def _on_next_unlabeled(self, msg: dict) -> None:
-        object_id = self.job.next_unlabeled(msg.get("after"))
+        """The next object without an answer: after ``after``, or from ``from`` on (that one included).
+
+        None when there is none (the browser shows the end panel); ``seq`` goes back so the
+        browser acts on its latest request only.
+        """
+        after = msg.get("after")
+        if msg.get("from") is not None:
+            start = self._position_of(str(msg["from"]), near=self.position)
+            after = self.job.queue[start - 1] if start > 0 else None
+        object_id = self.job.next_unlabeled(after)
         pos = None if object_id is None else self._position_of(object_id, near=self.position)
-        self.send({"type": "goto", "pos": pos, "id": object_id})
+        self.send({"type": "goto", "pos": pos, "id": object_id, "seq": msg.get("seq")})
 
     # ------------------------------------------------------------------ job -> traits
 
@@ -235,14 +249,37 @@ def default_shortcuts(n: int) -> list[str]:
 
 
 def render_instructions(text: str) -> str:
-    """Markdown or HTML -> sanitized HTML (nh3), safe to put in the page as markup."""
+    """Markdown or HTML -> sanitized HTML (nh3), safe to put in the page as markup.
+
+    The browser must fetch nothing the user did not ask for (a remote image would tell its
+    host who opened the notebook, and when): no element may load a resource. Markdown images
+    become links to them, ``<img>`` tags keep only their alt text, and nh3 already drops
+    styles, scripts and other loading elements. Bidi and control characters are shown as
+    ``⟨U+202E⟩``, so text cannot display reversed or hidden.
+    """
     import mistune
     import nh3
 
     if not text.strip():
         return ""
-    html = mistune.create_markdown(escape=False, plugins=["strikethrough", "table", "url"])(text)
-    return nh3.clean(html, link_rel="noopener noreferrer nofollow")
+
+    class LinkedImages(mistune.HTMLRenderer):
+        def image(self, text: str, url: str, title: str | None = None) -> str:
+            return f'<a href="{self.safe_url(url)}">[image: {text or "open"}]</a>'
+
+    html = mistune.create_markdown(escape=False, renderer=LinkedImages(escape=False),
+                                   plugins=["strikethrough", "table", "url"])(text)
+    html = nh3.clean(html, link_rel="noopener noreferrer nofollow", attribute_filter=_no_fetching)
+    return _CONTROLS.sub(lambda m: f"\u27e8U+{ord(m.group()):04X}\u27e9", html)
+
+
+def _no_fetching(tag: str, attribute: str, value: str) -> str | None:
+    return None if attribute in ("src", "srcset") else value
+
+
+# Shown visibly rather than obeyed: bidi overrides, embeddings, isolates and marks, and C0/C1
+# controls (tab, newline and carriage return are layout and stay).
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _seconds(value) -> float | None:

@@ -31,6 +31,7 @@ const model = {
     for (const msg of batch.messages) { window.sent.push(msg); if (cfg.autoReply !== false) kernel(msg); }
   },
 };
+window.trigger = (ev) => (listeners[ev] || []).forEach((f) => f());  // e.g. the manager's "comm_live_update"
 function reply(msg, buffers = []) {
   setTimeout(() => (listeners["msg:custom"] || []).forEach((f) => f(msg, buffers)), 0);
 }
@@ -45,7 +46,7 @@ def sent(page, kind: str) -> list[dict]:
     return [m for m in page.evaluate("window.sent") if m["type"] == kind]
 
 
-def open_harness(page, harness: str, cfg: dict):
+def open_harness(page, harness: str, cfg: dict, *, focus: bool = True):
     """Serve ``harness`` (which reads its config from ``#cfg``) with the real bundle; focus the widget."""
     # "</" cannot end the script element early: JSON escapes "/" as needed here.
     html = harness.replace('<div id="host"', '<script type="application/json" id="cfg">'
@@ -53,8 +54,23 @@ def open_harness(page, harness: str, cfg: dict):
     page.route(f"{ORIGIN}/**", lambda route: route.fulfill(**_serve(route.request.url, html)))
     page.goto(f"{ORIGIN}/index.html")
     page.wait_for_function("window.ready === true")
-    page.locator(".gtw-root").focus()
+    if focus:
+        page.locator(".gtw-root").focus()
     return page
+
+
+AXE = Path(__file__).resolve().parents[1] / "js" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page, selector: str = ".gtw-root") -> list[dict]:
+    """axe-core's violations in the subtree at ``selector`` (axe-core is a devDependency in js/,
+    injected from disk: no network). Each is reduced to its rule id and the nodes it names."""
+    if not AXE.exists():
+        raise FileNotFoundError(f"{AXE} is missing: run `cd js && npm ci` (./dev.sh test does)")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("(sel) => axe.run(document.querySelector(sel)).then((r) => r.violations.map("
+                           "(v) => ({id: v.id, help: v.help, nodes: v.nodes.map((n) => n.html)})))", selector)
+    return result
 
 
 def _serve(url: str, html: str) -> dict:

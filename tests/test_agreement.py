@@ -89,6 +89,9 @@ def test_confusion_and_class_agreement_figures(votes):
     assert list(fig.data[0].x) == ["a", "b", "c"]
     bars = agreement.class_agreement_figure(answers, result)
     assert np.allclose(bars.data[0].y, [6 / 9, 2 / 3, np.nan], equal_nan=True)
+    for figure in (fig, bars):  # readable on JupyterLab's dark theme too: no white boxes
+        assert figure.layout.template.layout.paper_bgcolor == "rgba(0,0,0,0)"
+        assert figure.layout.template.layout.plot_bgcolor == "rgba(0,0,0,0)"
     one = agreement.confusion_matrix(answers, result, worker="w2")
     assert one.to_numpy().sum() == 4
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import io
+import os
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -150,3 +152,149 @@ def test_text_card_keeps_markup_as_plain_text():
 def test_long_text_is_cut_not_refused():
     c = cards.card(_Job({"1": {"source": "x" * (cards.MAX_TEXT_CHARS + 5)}}), "1")
     assert len(c.meta["text"]) == cards.MAX_TEXT_CHARS and c.meta["truncated"] is True
+
+
+
+def test_a_failing_label_lookup_still_shows_the_card_and_logs_why(caplog):
+    class BrokenLabels(_Job):
+        def existing_label(self, object_id):
+            raise KeyError("prior-metadata")
+
+    with caplog.at_level("WARNING", logger="gtwidgets.cards"):
+        c = cards.card(BrokenLabels({"1": {"source": "hello"}}, answers={"1": ["cat"]}), "1")
+    assert c.kind == "text" and c.meta["label"] is None and c.meta["answer"] == ["cat"]
+    [record] = caplog.records
+    assert record.getMessage() == "card 1: existing_label failed; shown without it"
+    assert record.exc_info[0] is KeyError  # the traceback is kept for whoever fixes it
+
+# ---------------------------------------------------------------------------- hostile sources
+
+# A card for each source-ref given, made in a child process with its address space capped, so a
+# source read without limit fails there (MemoryError) instead of taking this machine's memory.
+_CARDS_IN_A_CHILD = r"""
+import json, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, 3 * 2**30))
+from PIL import Image
+from gtwidgets import cards
+Image.init()  # Pillow's plugins imported now, so their files do not count as read below
+
+class Job:
+    def source(self, object_id): return ("source-ref", object_id)
+    def answer(self, object_id): return None
+    def existing_label(self, object_id): return None
+
+def rchar():
+    return int(dict(l.split(":") for l in open("/proc/self/io").read().splitlines())["rchar"])
+
+out = []
+for uri in sys.argv[1:]:
+    before = rchar()
+    c = cards.card(Job(), uri)
+    out.append({"kind": c.kind, "error": c.meta.get("error"), "read": rchar() - before})
+print(json.dumps(out))
+"""
+
+
+def _cards_in_a_child(*uris: str) -> list[dict]:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(Path(cards.__file__).parents[1])}
+    # The timeout only ends a child that hangs (a FIFO read on the old code); cards take well under 1 s.
+    done = subprocess.run([sys.executable, "-c", _CARDS_IN_A_CHILD, *uris], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_a_fifo_or_a_device_as_source_gives_an_error_card_without_reading_it(tmp_path):
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    on_fifo, on_zero = _cards_in_a_child(str(fifo), "/dev/zero")
+    assert on_fifo["kind"] == "error" and "FIFO" in on_fifo["error"] and "not a regular file" in on_fifo["error"]
+    assert on_zero["kind"] == "error" and "character device" in on_zero["error"]
+    assert on_fifo["read"] < 1000 and on_zero["read"] < 1000  # reading /proc/self/io itself counts too
+
+
+def test_a_file_that_is_no_image_is_refused_after_reading_only_its_start(tmp_path):
+    secret = tmp_path / "etc" / "shadow"
+    secret.parent.mkdir()
+    secret.write_bytes(b"root:$6$not-an-image:19000:0:99999:7:::\n" * 250_000)  # 10 MB
+    (tmp_path / "images").mkdir()
+    [c] = _cards_in_a_child(str(tmp_path / "images" / ".." / "etc" / "shadow"))
+    assert c["kind"] == "error" and "not a known image format" in c["error"]
+    assert c["read"] < 100_000  # Pillow's IM reader alone used to read all 10 MB, looking for a header
+
+
+def test_an_image_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path, s3, monkeypatch):
+    monkeypatch.setattr(cards, "MAX_IMAGE_BYTES", 1000)
+    big = _encode(Image.effect_noise((200, 200), 64).convert("RGB"), "PNG")
+    local = tmp_path / "big.png"
+    local.write_bytes(big)
+    remote = storage.join(s3, "big.png")
+    storage.write_bytes(remote, big)
+    for uri in (str(local), remote):
+        c = cards.card(_Job({"1": {"source-ref": uri}}), "1")
+        assert c.kind == "error", uri
+        assert "over the limit of" in c.meta["error"] and "gtwidgets.cards.MAX_IMAGE_BYTES" in c.meta["error"]
+    monkeypatch.setattr(cards, "MAX_IMAGE_BYTES", len(big))
+    assert cards.card(_Job({"1": {"source-ref": str(local)}}), "1").kind == "image"
+
+
+def test_an_image_over_the_pixel_limit_says_which_limit(monkeypatch):
+    monkeypatch.setattr(cards, "MAX_IMAGE_PIXELS", 100 * 100)
+    with pytest.raises(ImageDataError, match=r"101 x 100 pixels.*gtwidgets\.cards\.MAX_IMAGE_PIXELS"):
+        thumbnail(_encode(Image.new("RGB", (101, 100)), "PNG"))
+
+
+# Four cards of huge images made at once in threads, as the widget makes them; prints how much the
+# child's peak resident memory (VmHWM) grew. The images are given as source-refs.
+_PEAK_OF_FOUR_AT_ONCE = r"""
+import sys, threading
+from gtwidgets import cards
+
+class Job:
+    def source(self, object_id): return ("source-ref", object_id)
+    def answer(self, object_id): return None
+    def existing_label(self, object_id): return None
+
+def peak():
+    return int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) * 1024
+
+cards.card(Job(), sys.argv[1].replace("big", "small"))  # codecs loaded before measuring
+start = threading.Barrier(len(sys.argv) - 1)
+kinds = []
+def make(uri):
+    start.wait()
+    kinds.append(cards.card(Job(), uri).kind)
+before = peak()
+threads = [threading.Thread(target=make, args=(uri,)) for uri in sys.argv[1:]]
+for t in threads: t.start()
+for t in threads: t.join()
+print(",".join(sorted(kinds)), peak() - before)
+"""
+
+
+def test_four_huge_images_decoded_at_once_stay_within_a_few_hundred_mb(tmp_path):
+    import subprocess
+    import sys
+
+    # 42 megapixels each: Pillow holds RGB at 4 bytes a pixel, 168 MB an image decoded.
+    huge = Image.linear_gradient("L").resize((7000, 6000)).convert("RGB")
+    huge.save(tmp_path / "big0.png", compress_level=1)
+    for i in (1, 2):
+        (tmp_path / f"big{i}.png").write_bytes((tmp_path / "big0.png").read_bytes())
+    huge.save(tmp_path / "big3.jpg", quality=80)
+    huge.save(tmp_path / "big3.tif", compression="tiff_adobe_deflate")  # no draft for TIFF either
+    del huge
+    Image.new("RGB", (900, 700)).save(tmp_path / "small0.png")
+    uris = [str(tmp_path / n) for n in ("big0.png", "big1.png", "big2.png", "big3.jpg", "big3.tif")]
+    env = {**os.environ, "PYTHONPATH": str(Path(cards.__file__).parents[1])}
+    done = subprocess.run([sys.executable, "-c", _PEAK_OF_FOUR_AT_ONCE, *uris], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    kinds, growth = done.stdout.split()
+    assert kinds == ",".join(["image"] * 5)
+    assert int(growth) < 400 * 2**20, f"peak memory grew {int(growth) / 2**20:.0f} MB"

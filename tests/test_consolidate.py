@@ -9,6 +9,7 @@ import pytest
 from gtwidgets import cli, lambdas, responses
 from gtwidgets.consolidate import consolidate, dawid_skene, infer_batches, majority_vote
 from gtwidgets.errors import JobError, ManifestError
+from shared_fixtures import FIXTURES
 
 CATS = ["cat", "dog", "bird"]
 T0 = pd.Timestamp("2024-03-01T10:00:00Z")
@@ -217,6 +218,81 @@ def test_multi_label_lists_every_label_anyone_chose():
     assert mv["label"].tolist() == [["cat"], ["dog"]]
 
 
+def test_runs_close_at_50_objects_or_a_minute_after_their_first():
+    def completed(seconds, **extra):
+        return pd.DataFrame({"object_id": [str(i) for i in range(len(seconds))], "worker_id": "w", "answer": "cat",
+                             "submission_time": [T0 + pd.Timedelta(seconds=s) for s in seconds], **extra})
+
+    backlog = infer_batches(completed([i * 0.5 for i in range(273)]))   # answers completing together
+    assert backlog.value_counts(sort=False).tolist() == [50, 50, 50, 50, 50, 23]
+    steady = infer_batches(completed([i * 20 for i in range(10)]))       # never a pause, a run each minute
+    assert steady.tolist() == [0, 0, 0, 0, 1, 1, 1, 1, 2, 2]
+    quiet = infer_batches(completed([0, 5, 300, 301, 900]))
+    assert quiet.tolist() == [0, 0, 1, 1, 2]
+    iterations = infer_batches(completed([0, 1, 2, 3], iteration=[1, 1, 2, 2]))
+    assert iterations.tolist() == [0, 0, 1, 1]
+    untimed = completed([0, 1, 2]).assign(submission_time=[T0, T0, None])
+    assert infer_batches(untimed).tolist() == [0, 0, 1]
+    assert infer_batches(completed([i * 0.5 for i in range(9)]), max_run=4).tolist() == [0] * 4 + [1] * 4 + [2]
+
+
+RUN_FIXTURES = ["image-classification__banana-ripeness", "image-classification__vehicle-demo-2023",
+                "text-classification__tweets-2019"]
+
+
+def _service_runs(path) -> pd.DataFrame:
+    """Each labeled line's run, as the service's creation-date values show them (microseconds apart in a run)."""
+    rows = []
+    for n, raw in enumerate(path.read_bytes().splitlines()):
+        for key, meta in orjson.loads(raw).items():
+            if key.endswith("-metadata") and isinstance(meta, dict) and "class-name" in meta:
+                rows.append((str(n), pd.Timestamp(meta["creation-date"], tz="UTC")))
+    runs = pd.DataFrame(rows, columns=["object_id", "consolidated"]).sort_values("consolidated")
+    runs["run"] = (runs["consolidated"].diff() > pd.Timedelta(seconds=1)).cumsum()
+    return runs.set_index("object_id")
+
+
+def _answers_timed_by(runs: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Three of six workers per object, each object completed in the minute or so before its real run."""
+    rng = np.random.default_rng(seed)
+    starts = runs.groupby("run")["consolidated"].first()
+    period = starts.diff().median() if len(starts) > 1 else pd.Timedelta(seconds=70)
+    accuracy = rng.uniform(0.55, 0.95, 6)
+    rows = []
+    for oid, (when, run) in runs[["consolidated", "run"]].iterrows():
+        since = max(starts.get(run - 1, when - period), when - period)
+        done = since + (when - since) * rng.uniform(0.05, 0.95)
+        truth = rng.integers(3)
+        for last, worker in zip([False, False, True], rng.choice(6, 3, replace=False)):
+            answer = truth if rng.random() < accuracy[worker] else (truth + rng.integers(1, 3)) % 3
+            at = done if last else done - pd.Timedelta(seconds=float(rng.uniform(0, 30)))
+            rows.append({"object_id": oid, "worker_id": f"w{worker}", "answer": CATS[answer], "submission_time": at})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.skipif(not FIXTURES.is_dir(), reason="needs the real Ground Truth files in ../shared/fixtures")
+def test_default_runs_reproduce_more_of_the_service_than_one_batch():
+    """Real run times from the multi-worker fixtures' creation dates; the answers are simulated,
+    since no shared fixture holds its job's worker responses. "The service's" label and
+    confidence of an object is the EM over its real run; count how many each batching gets."""
+    kept = {"default": 0, "one batch": 0, "pause rule": 0}
+    for name in RUN_FIXTURES:
+        suffix = ".extracted" if "tweets" in name else ""
+        runs = _service_runs(FIXTURES / "manifests" / f"{name}__output{suffix}.manifest")
+        assert runs["run"].nunique() > 1 and runs.groupby("run").size().max() <= 50
+        for seed in range(5):
+            answers = _answers_timed_by(runs, seed)
+            service = consolidate(answers, CATS, label_attribute="x", batches=runs["run"])
+            expected = dict(zip(service["object_id"], zip(service["label"], service["confidence"])))
+            done = answers.groupby("object_id")["submission_time"].max().sort_values()
+            pause = (done.diff() > pd.Timedelta(seconds=60)).cumsum()   # a new run only after a minute's pause
+            for rule, batches in (("default", "auto"), ("one batch", "none"), ("pause rule", pause)):
+                got = consolidate(answers, CATS, label_attribute="x", batches=batches)
+                kept[rule] += sum(expected[o] == (label, confidence)
+                                  for o, label, confidence in zip(got["object_id"], got["label"], got["confidence"]))
+    assert kept["default"] >= kept["one batch"] and kept["default"] > kept["pause rule"], kept
+
+
 def test_batches_from_column_times_or_given():
     answers = table({str(i): ["cat", "dog", "cat"] for i in range(6)}, minutes_apart=0.1)
     answers.loc[answers["object_id"].isin(["3", "4", "5"]), "submission_time"] += pd.Timedelta(hours=1)
@@ -341,3 +417,68 @@ def test_cli_reads_a_label_category_file_or_infers_names(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "sorted order" in captured.err
     assert [orjson.loads(l)["birds-job"] for l in captured.out.splitlines()] == [1, 0, 2]
+
+
+def test_cli_skips_and_names_answers_that_cannot_be_used(tmp_path, capsys):
+    write_gt_job(tmp_path)
+    from gtwidgets import storage
+    ok = {"answerContent": {"crowd-image-classifier": {"label": "Owl"}}, "workerId": "public.us-east-1.W9",
+          "submissionTime": "2019-04-18T16:19:00Z"}
+    bad = {"3": {"answers": [dict(ok, submissionTime="yesterday"), dict(ok, workerId="public.us-east-1.W8")]},
+           "4": {"answers": [1, "x"]},
+           "5": {"answers": [{"workerId": "public.us-east-1.W1"}, ok]},
+           "6": {"answers": [dict(ok, answerContent={"crowd-image-classifier": {"label": "Ow"}}), ok]}}
+    folder = tmp_path / "birds-job" / "annotations" / "worker-response" / "iteration-1"
+    for oid, doc in bad.items():
+        storage.write_bytes(str(folder / oid / "2019-04-18_16:30:00.json"), orjson.dumps(doc))
+    code = cli.main(["consolidate", str(tmp_path), "--categories", "Duck,Owl,Swan"])
+    captured = capsys.readouterr()
+    lines = [orjson.loads(line) for line in captured.out.splitlines()]
+    assert code == 1
+    assert [line["datasetObjectId"] for line in lines] == ["0", "1", "2", "3", "5", "6"]
+    assert all(line["birds-job-metadata"]["confidence"] == 0 for line in lines[3:])  # one usable answer each
+    err = captured.err
+    assert "iteration-1/3/2019-04-18_16:30:00.json: answer 1 has submissionTime 'yesterday'" in err
+    assert "iteration-1/4/2019-04-18_16:30:00.json: answer 1 has no answerContent" in err
+    assert "iteration-1/5/2019-04-18_16:30:00.json: answer 1 has no answerContent" in err
+    assert "iteration-1/6/2019-04-18_16:30:00.json: object 6, worker public.us-east-1.W9: answer 'Ow'" in err
+
+
+@pytest.mark.parametrize("method", ["dawid-skene", "majority"])
+def test_cli_categories_no_answer_matches_end_in_one_line_that_says_what_to_do(tmp_path, capsys, method):
+    write_gt_job(tmp_path)
+    code = cli.main(["consolidate", str(tmp_path), "--categories", "X,Y", "--method", method])
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.splitlines()) == 1
+    assert err.startswith(f"gtwidgets: {tmp_path}: no answer is one of --categories X,Y (answers use: Duck, Owl, Swan)")
+    assert "pass the job's categories" in err
+
+
+def test_cli_any_unexpected_error_is_one_line_with_the_way_to_the_traceback(tmp_path, capsys, monkeypatch):
+    from gtwidgets import consolidate
+
+    def broken(*args, **kwargs):
+        raise ValueError("operands could not be broadcast together\nwith shapes (3,) (4,)")
+
+    write_gt_job(tmp_path)
+    monkeypatch.setattr(consolidate, "consolidate", broken)
+    monkeypatch.delenv("GTWIDGETS_DEBUG", raising=False)
+    assert cli.main(["consolidate", str(tmp_path), "--categories", "Duck,Owl,Swan"]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "gtwidgets: consolidate failed unexpectedly (ValueError: operands could not be broadcast together); "
+        "check its inputs, or re-run with GTWIDGETS_DEBUG=1 (or gtwidgets --traceback) to see the traceback "
+        "and report it."]
+    with pytest.raises(ValueError):
+        cli.main(["--traceback", "consolidate", str(tmp_path), "--categories", "Duck,Owl,Swan"])
+    monkeypatch.setenv("GTWIDGETS_DEBUG", "1")
+    with pytest.raises(ValueError):
+        cli.main(["consolidate", str(tmp_path), "--categories", "Duck,Owl,Swan"])
+
+
+def test_cli_usage_errors_are_one_line_too(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["consolidate", "somewhere", "--method", "median"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and len(err.splitlines()) == 1
+    assert err.startswith("gtwidgets: argument --method: invalid choice") and "see `gtwidgets consolidate --help`" in err

@@ -10,7 +10,7 @@ import pandas as pd
 from gtwidgets import LabelingJob, storage
 from gtwidgets.lambdas import default_consolidation
 
-from shared_fixtures import LAMBDA_EVENTS
+from shared_fixtures import LAMBDA_EVENTS, needs_shared
 
 CATS = ["Good Weld", "Burn Through", "Not sure"]
 
@@ -98,6 +98,7 @@ def test_default_consolidation_for_custom_jobs(tmp_path):
     job.close()
 
 
+@needs_shared
 def test_the_shared_sample_events_work(s3):
     """AWS's recipe events: the payload uploaded where the event points, consolidated by ours."""
     event = json.loads((LAMBDA_EVENTS / "annotation_consolidation_test_event.json").read_text())
@@ -137,3 +138,24 @@ def test_a_restart_does_not_consolidate_the_same_answers_again(tmp_path):
     line = orjson.loads(storage.read_bytes(again.output_manifest_uri).splitlines()[0])
     assert line["welds"]["crowd-image-classifier"]["label"] == "Not sure"
     again.close()
+
+
+def test_batches_consolidated_within_one_second_each_keep_their_files(tmp_path):
+    """Five welds labeled and consolidated one after another, all within a second or two: five
+    request and five response files, each response named as the request of its own batch."""
+    job = LabelingJob("welds", input=pd.DataFrame({"source-ref": [f"s3://welds/{i}.jpg" for i in range(5)]}),
+                      categories=CATS, output=str(tmp_path / "out"), worker_id="w", journal_dir=tmp_path / "j",
+                      consolidation=default_consolidation)
+    for i in range(5):
+        job.submit(i, "Good Weld")
+        assert job.flush(timeout=30)   # the uploader consolidates this weld alone: one batch
+    folder = f"{job.job_dir}/annotations/consolidated-annotation"
+    requests = storage.list_files(f"{folder}/consolidation-request/iteration-1/")
+    responses = storage.list_files(f"{folder}/consolidation-response/iteration-1/")
+    assert len(requests) == len(responses) == 5
+    for request, response in zip(requests, responses):
+        assert request.rsplit("/", 1)[1] == response.rsplit("/", 1)[1]
+        asked = [p["datasetObjectId"] for p in orjson.loads(storage.read_bytes(request))]
+        answered = [r["datasetObjectId"] for r in orjson.loads(storage.read_bytes(response))]
+        assert asked == answered and len(asked) == 1
+    job.close()

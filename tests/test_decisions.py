@@ -2,9 +2,13 @@
 manifest next, survives a lost journal, and can be withdrawn (moto S3 server)."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import orjson
 import pandas as pd
+import pytest
 
+import gtwidgets.job
 from gtwidgets import storage
 from gtwidgets.decisions import decision_key, latest
 from gtwidgets.job import LabelingJob
@@ -69,3 +73,44 @@ def test_the_latest_decision_stands_and_a_changed_one_is_a_new_file():
     assert latest([early, None, late]) is late and latest([None]) is None
     assert decision_key(early) != decision_key({**early, "time": late["time"]})
     assert decision_key(early) != decision_key({**early, "reviewer": "b"})
+
+
+class _ClockThreeHoursAhead(datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return datetime.now(tz) + timedelta(hours=3)
+
+
+@pytest.mark.parametrize("where", ["moto S3", "local folder"])
+def test_the_decision_stored_last_stands_whatever_the_reviewers_clocks_say(s3, tmp_path, monkeypatch, where):
+    output = f"{s3}/jobs" if where == "moto S3" else str(tmp_path / "out")
+    journals = tmp_path / "journals"
+    ahead, behind = _job(output, journals, "ahead"), _job(output, journals, "behind")
+    with monkeypatch.context() as clock:
+        clock.setattr(gtwidgets.job, "datetime", _ClockThreeHoursAhead)
+        ahead.adjudicate(1, "bird")
+    assert ahead.flush(30)
+    behind.adjudicate(1, "dog")   # decided after "bird" was stored, by a clock 3 h behind its writer's
+    assert behind.flush(30)
+    stored = [orjson.loads(storage.read_bytes(uri))
+              for uri in storage.list_files(f"{output}/pets/annotations/adjudication/iteration-1/1/")]
+    times = {d["labels"][0]: d["time"] for d in stored}
+    assert times["bird"] > times["dog"]  # by the reviewers' clocks, "bird" came last
+    ahead.refresh()
+    reader = _job(output, journals, "ann")
+    for job in (ahead, behind, reader):
+        assert job.adjudications["label"].tolist() == ["dog"], job.worker_id
+    assert reader.flush(30)
+    line = storage.read_bytes(f"{output}/pets/manifests/output/output.manifest").splitlines()[1]
+    assert orjson.loads(line)["pets-metadata"]["class-name"] == "dog"
+
+    ahead.adjudicate(1, "cat")    # decided again, later still: it stands (its clock is still ahead)
+    assert ahead.flush(30)
+    behind.refresh()
+    assert behind.adjudications["label"].tolist() == ["cat"]
+    ahead.withdraw_adjudication(1)  # withdrawn: the other reviewer's decision stands again
+    assert ahead.flush(30)
+    behind.refresh()
+    assert behind.adjudications["label"].tolist() == ["dog"]
+    for job in (ahead, behind, reader):
+        job.close()

@@ -1,4 +1,4 @@
-"""The Lambda contracts, exercised with AWS's own sample events."""
+"""The Lambda contracts, exercised with our events (ground-truth-format.md section 4) and AWS's own samples."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ import orjson
 import pandas as pd
 import pytest
 
-from shared_fixtures import LAMBDA_EVENTS
+from shared_fixtures import lambda_event_params
 from gtwidgets import storage
 from gtwidgets.errors import JobError
 from gtwidgets.lambdas import (call_lambda, consolidation_event, consolidation_payload, default_consolidation,
@@ -15,27 +15,52 @@ from gtwidgets.lambdas import (call_lambda, consolidation_event, consolidation_p
                                read_payload)
 
 
-def sample_event(bucket: str) -> dict:
-    """The sample consolidation event, its payload uploaded to ``bucket`` (moto or a folder)."""
-    event = json.loads((LAMBDA_EVENTS / "annotation_consolidation_test_event.json").read_text())
-    uri = storage.join(bucket, "sample_annotation_consolidation_payload.json")
-    storage.write_bytes(uri, (LAMBDA_EVENTS / "sample_annotation_consolidation_payload.json").read_bytes())
+# (event file, payload file) in each folder: ours, and AWS's recipe samples
+EVENT_FILES = {"own": ("annotation_consolidation_event.json", "annotation_consolidation_payload.json"),
+               "shared": ("annotation_consolidation_test_event.json", "sample_annotation_consolidation_payload.json")}
+
+
+def sample_event(events, bucket: str) -> tuple[dict, list]:
+    """A folder's consolidation event and payload, the payload uploaded to ``bucket`` (moto or a folder)."""
+    event_file, payload_file = EVENT_FILES["own" if (events / EVENT_FILES["own"][0]).exists() else "shared"]
+    event = json.loads((events / event_file).read_text())
+    uri = storage.join(bucket, payload_file)
+    storage.write_bytes(uri, (events / payload_file).read_bytes())
     event["payload"]["s3Uri"] = uri
-    return event
+    return event, json.loads((events / payload_file).read_text())
 
 
+@pytest.mark.parametrize("events", lambda_event_params())
 @pytest.mark.parametrize("where", ["s3", "local"])
-def test_sample_consolidation_event_runs_the_default_consolidation(where, request, tmp_path):
+def test_sample_consolidation_event_runs_the_default_consolidation(events, where, request, tmp_path):
     bucket = request.getfixturevalue("s3") if where == "s3" else str(tmp_path)
-    event = sample_event(bucket)
+    event, payload = sample_event(events, bucket)
+    attr = event["labelAttributeName"]
     result = call_lambda(default_consolidation, event)
-    payload = json.loads((LAMBDA_EVENTS / "sample_annotation_consolidation_payload.json").read_text())
-    assert [r["datasetObjectId"] for r in result] == ["0", "2"]
+    assert [r["datasetObjectId"] for r in result] == [item["datasetObjectId"] for item in payload]
     for r, item in zip(result, payload):
-        content = r["consolidatedAnnotation"]["content"]
-        assert content == {"test-label-attribute": json.loads(item["annotations"][0]["annotationData"]["content"])}
-    parsed = parse_consolidation_response(result, "test-label-attribute")
-    assert parsed["2"]["test-label-attribute"]["annotatedResult"]["boundingBoxes"][0]["label"] == "Green"
+        answers = [json.loads(a["annotationData"]["content"]) for a in item["annotations"]]
+        most = max(answers, key=answers.count)  # the same answer twice, keys in another order, counts twice
+        assert r["consolidatedAnnotation"]["content"] == {attr: most}
+    parsed = parse_consolidation_response(result, attr)
+    assert set(parsed) == {item["datasetObjectId"] for item in payload}
+
+
+def test_our_consolidation_payload_has_a_majority_a_text_object_and_an_empty_answer(tmp_path):
+    # what the generic check above relies on: it would pass on a payload of one-answer objects too
+    event, payload = sample_event(lambda_event_params()[0].values[0], str(tmp_path))
+    first = default_consolidation(event)[0]["consolidatedAnnotation"]["content"]["vehicle-boxes"]
+    assert first["boundingBox"]["boundingBoxes"][0]["label"] == "Car"  # 2 of 3 workers, keys in two orders
+    assert payload[2]["dataObject"] == {"content": "Diego Ramirez moved to Z\u00fcrich."}
+    assert {"labelCategories", "roleArn", "outputConfig", "maxHumanWorkersPerDataObject"} <= set(event)
+
+
+def test_a_built_in_consolidation_response_reads():
+    events = lambda_event_params()[0].values[0]
+    response = json.loads((events / "annotation_consolidation_response.json").read_text())
+    parsed = parse_consolidation_response(response, "bg-labeling")
+    assert parsed["5"] == response[0]["consolidatedAnnotation"]["content"]  # the pair, metadata and all
+    assert parsed["6"] == {"bg-labeling": {"crowd-image-classifier-multi-select": {"labels": ["Desert"]}}}
 
 
 def test_default_consolidation_takes_the_most_common_identical_answer(tmp_path):
@@ -91,8 +116,10 @@ def test_consolidation_response_with_and_without_metadata():
         parse_consolidation_response({"oops": 1}, "x")
 
 
-def test_sample_pre_annotation_event_and_both_response_spellings():
-    sample = json.loads((LAMBDA_EVENTS / "pre_human_task_test_event.json").read_text())
+@pytest.mark.parametrize("events", lambda_event_params())
+def test_sample_pre_annotation_event_and_both_response_spellings(events):
+    name = "pre_annotation_event.json" if (events / "pre_annotation_event.json").exists() else "pre_human_task_test_event.json"
+    sample = json.loads((events / name).read_text())
     event = pre_annotation_event(sample["dataObject"], sample["labelingJobArn"])
     assert event["labelingJobArn"] == sample["labelingJobArn"] and event["dataObject"] == sample["dataObject"]
 
@@ -101,13 +128,22 @@ def test_sample_pre_annotation_event_and_both_response_spellings():
                 "humanAnnotationRequired": "false"}
 
     task_input, required = parse_pre_annotation_response(call_lambda(aws_style, event))
-    assert task_input == {"taskObject": "s3://test-bucket/test-image.jpg", "by": "aws_style"} and required is False
+    assert task_input == {"taskObject": sample["dataObject"]["source-ref"], "by": "aws_style"} and required is False
     assert parse_pre_annotation_response({"taskInput": {}, "isHumanAnnotationRequired": False}) == ({}, False)
     assert parse_pre_annotation_response(call_lambda(lambda e: {"taskInput": e["dataObject"]}, event))[1] is True
     with pytest.raises(JobError, match="taskInput"):
         parse_pre_annotation_response({"isHumanAnnotationRequired": True})
     with pytest.raises(JobError, match="maybe"):
         parse_pre_annotation_response({"taskInput": {}, "humanAnnotationRequired": "maybe"})
+
+
+def test_text_pre_annotation_event_and_every_response_spelling():
+    events = lambda_event_params()[0].values[0]
+    sample = json.loads((events / "pre_annotation_event_text.json").read_text())
+    event = pre_annotation_event(sample["dataObject"], sample["labelingJobArn"])
+    assert event["dataObject"] == {"source": "The food was delicious", "customer-id": "c-17"}
+    for case in json.loads((events / "pre_annotation_responses.json").read_text()):
+        assert parse_pre_annotation_response(case["response"]) == (case["task_input"], case["human_required"]), case
 
 
 def test_call_lambda_passes_a_context_only_to_handlers_that_take_one():

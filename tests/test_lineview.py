@@ -9,14 +9,14 @@ from IPython.lib.pretty import pretty
 
 import gtwidgets as gt
 from gtwidgets.lineview import ManifestLine, show_line
-from gtwidgets.manifest import frame_from_bytes
+from gtwidgets.manifests import frame_from_bytes
 
-from shared_fixtures import MANIFEST_FIXTURES
+from shared_fixtures import OWN_MANIFESTS, manifest_params
 
 HOSTILE = "<script>alert('x')</script> & <img src=x onerror=alert(1)>"
 
 
-@pytest.mark.parametrize("path", MANIFEST_FIXTURES, ids=lambda p: p.name.split("__")[0])
+@pytest.mark.parametrize("path", manifest_params())
 def test_every_line_shows_the_object_the_file_holds(path):
     df = gt.read_manifest(path)
     lines = path.read_bytes().splitlines()
@@ -53,7 +53,7 @@ def test_hostile_strings_are_escaped_in_html():
 
 
 def test_plain_text_in_ipython_is_the_repr():
-    df = gt.read_manifest(MANIFEST_FIXTURES[0])
+    df = gt.read_manifest(OWN_MANIFESTS[0])
     view = show_line(df, 0)
     assert pretty(view) == repr(view)
     assert "as a DataFrame row:" in pretty(view)
@@ -73,3 +73,14 @@ def test_a_row_that_is_not_there_says_which_are():
     df = frame_from_bytes(b'{"source":"a"}\n{"source":"b"}\n')
     with pytest.raises(KeyError, match="0 to 1"):
         show_line(df, 5)
+
+
+def test_the_row_shows_creation_date_as_the_manifest_holds_it():
+    line = {"source-ref": "s3://b/1.jpg", "pets": 1,
+            "pets-metadata": {"class-name": "dog", "job-name": "labeling-job/pets", "confidence": 0,
+                              "type": "groundtruth/image-classification", "human-annotated": "yes",
+                              "creation-date": "2024-05-06T09:10:00.000000"}}
+    view = show_line(frame_from_bytes(orjson.dumps(line) + b"\n"), 0)
+    assert "2024-05-06T09:10:00.000000" in view._repr_html_().split("DataFrame row")[1]
+    row_text = repr(view).split("as a DataFrame row:")[1]
+    assert row_text.split("pets-metadata.creation-date")[1].split("\n")[0].strip() == "2024-05-06T09:10:00.000000"

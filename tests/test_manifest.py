@@ -11,22 +11,32 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gtwidgets
-from gtwidgets import _arrow_read, _arrow_scan, _column_write
-from gtwidgets import manifest as m
+from gtwidgets.manifests import _arrow_read, _arrow_scan, _column_write
+from gtwidgets.manifests import api as m
 from gtwidgets import storage, tasks
 from gtwidgets.errors import ConflictError, ManifestError
 
-from shared_fixtures import MANIFEST_FIXTURES
+from shared_fixtures import MANIFEST_FIXTURES, OWN, manifest_params, needs_shared, task_kind
 
-EXPECTED_TYPE = {
-    "bounding-box": tasks.OBJECT_DETECTION,
-    "custom": tasks.CUSTOM,
-    "image-classification": tasks.IMAGE_CLASSIFICATION,
-    "named-entity-recognition": tasks.TEXT_SPAN,
-    "semantic-segmentation": tasks.SEMANTIC_SEGMENTATION,
-    "text-classification-multilabel": tasks.TEXT_CLASSIFICATION_MULTILABEL,
-    "text-classification": tasks.TEXT_CLASSIFICATION,
+# the label types a fixture's lines carry, in key order, by the task-type part of its name
+EXPECTED_TYPES = {
+    "input": [],
+    "bounding-box": [tasks.OBJECT_DETECTION],
+    "bounding-box-adjustment": [tasks.OBJECT_DETECTION, tasks.OBJECT_DETECTION],
+    "custom": [tasks.CUSTOM],
+    "image-classification": [tasks.IMAGE_CLASSIFICATION],
+    "image-classification-multilabel": [tasks.IMAGE_CLASSIFICATION_MULTILABEL],
+    "named-entity-recognition": [tasks.TEXT_SPAN],
+    "semantic-segmentation": [tasks.SEMANTIC_SEGMENTATION],
+    "semantic-segmentation-adjustment": [tasks.SEMANTIC_SEGMENTATION, tasks.SEMANTIC_SEGMENTATION],
+    "label-verification": [None, tasks.LABEL_VERIFICATION],  # None: the verified pair, any type
+    "text-classification-multilabel": [tasks.TEXT_CLASSIFICATION_MULTILABEL],
+    "text-classification": [tasks.TEXT_CLASSIFICATION],
+    "video-object-detection": [tasks.VIDEO_OBJECT_DETECTION],
+    "chained": [tasks.IMAGE_CLASSIFICATION, tasks.OBJECT_DETECTION],
+    "chained-hand-made": [tasks.SEMANTIC_SEGMENTATION, tasks.IMAGE_CLASSIFICATION],
 }
+OWN_MANIFESTS = OWN / "manifests"
 
 
 def parsed_lines(data: bytes) -> list[dict]:
@@ -38,75 +48,108 @@ def strict(obj) -> str:
     return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
 
 
-@pytest.mark.parametrize("path", MANIFEST_FIXTURES, ids=lambda p: p.name.split("__")[0] + "/" + p.name.split("__")[1])
+@pytest.mark.parametrize("path", manifest_params())
 @pytest.mark.parametrize("engine", ["auto", "python"])
 def test_every_fixture_reads_recognises_its_task_and_round_trips(path, engine):
     df = gtwidgets.read_manifest(path, engine=engine)
     want = parsed_lines(path.read_bytes())
     assert len(df) == len(want) and list(df.index) == list(range(len(want)))
-    kind = path.name.split("__")[0]
-    if kind == "input":
-        assert df.gt.label_attributes == {}
-    else:
-        assert list(df.gt.label_attributes.values()) == [EXPECTED_TYPE[kind]]
+    types, expected = list(df.gt.label_attributes.values()), EXPECTED_TYPES[task_kind(path)]
+    assert len(types) == len(expected) and all(e in (None, t) for t, e in zip(types, expected)), types
     assert df.gt.source_key in ("source-ref", "source")
     got = [orjson.loads(line) for line in gtwidgets.to_manifest(df)]
     assert [strict(o) for o in got] == [strict(o) for o in want]
     assert df.gt.objects() == want
 
 
-@pytest.mark.parametrize("path", MANIFEST_FIXTURES, ids=lambda p: p.name.split("__")[1])
+@pytest.mark.parametrize("path", manifest_params())
 def test_fast_and_exact_readers_give_the_same_frame(path):
-    pd.testing.assert_frame_equal(gtwidgets.read_manifest(path), gtwidgets.read_manifest(path, engine="python"))
+    fast, exact = gtwidgets.read_manifest(path), gtwidgets.read_manifest(path, engine="python")
+    pd.testing.assert_frame_equal(fast, exact)
+    assert gtwidgets.to_manifest(fast) == gtwidgets.to_manifest(exact)  # dicts compare equal in any key order
 
 
-def test_fixtures_take_the_arrow_path():
-    # if this fails, every read silently became the slow path
-    taken = [_arrow_read.arrow_frame(p.read_bytes(), validate=True) is not None for p in MANIFEST_FIXTURES]
-    assert all(taken)
+# Own fixtures the exact path must read, and why; every other fixture must take the fast path.
+EXACT_PATH = {
+    "bounding-box__gtw__output.manifest": "averaged boxes: integral floats such as 237.0",
+    "bounding-box-adjustment__gtw__output.manifest": "averaged boxes: integral floats such as 237.0",
+    "chained__gtw__output.manifest": "averaged boxes: integral floats such as 237.0",
+    "label-verification__gtw-boxes__output.manifest": "averaged boxes: integral floats such as 237.0",
+    "custom__gtw__output.manifest": "a JSON null in a label",
+}
+
+
+@pytest.mark.parametrize("path", manifest_params())
+def test_fixtures_take_the_arrow_path(path):
+    # if this fails, every read of such files silently became the slow path
+    taken = _arrow_read.arrow_frame(path.read_bytes(), validate=True) is not None
+    assert taken == (path.name not in EXACT_PATH), EXACT_PATH.get(path.name, "should take the fast path")
+
+
+@needs_shared
+def test_the_fixtures_show_every_task_type_a_fresh_clone_needs():
+    # the own fixtures alone must cover every task type the shared real files cover
+    own = {task_kind(p) for p in OWN_MANIFESTS.glob("*.manifest")}
+    assert {task_kind(p) for p in MANIFEST_FIXTURES} <= own
 
 
 def banana():
     return next(p for p in MANIFEST_FIXTURES if p.name.startswith("image-classification__banana"))
 
 
-def test_classification_columns_are_plain_and_typed():
-    df = gtwidgets.read_manifest(banana())
-    meta = "banana-1-metadata"
-    assert df["banana-1"].dtype == "Int64"
+@pytest.fixture(params=[pytest.param("own", id="own"), pytest.param("shared", id="shared", marks=needs_shared)])
+def classification(request):
+    """``(path, label attribute)`` of a single-label image classification output: ours, and the real banana one."""
+    if request.param == "shared":
+        return banana(), "banana-1"
+    return OWN_MANIFESTS / "image-classification__gtw__output.manifest", "vehicle-type"
+
+
+def test_classification_columns_are_plain_and_typed(classification):
+    path, attr = classification
+    first = parsed_lines(path.read_bytes())[0]
+    df = gtwidgets.read_manifest(path)
+    meta = f"{attr}-metadata"
+    assert df[attr].dtype == "Int64"
     assert df[f"{meta}.confidence"].dtype == "float64"
     assert df[f"{meta}.creation-date"].dtype == "datetime64[ns]"
-    assert df[f"{meta}.creation-date"][0] == pd.Timestamp("2020-05-30T08:29:18.173027")
-    assert df[f"{meta}.class-name"][0] == "unripe banana"
-    assert df[f"{meta}.job-name"][0] == "labeling-job/banana-1"
-    labels = df.gt.labels("banana-1")
+    assert df[f"{meta}.creation-date"][0] == pd.Timestamp(first[meta]["creation-date"])
+    assert df[f"{meta}.class-name"][0] == first[meta]["class-name"]
+    assert df[f"{meta}.job-name"][0] == f"labeling-job/{attr}"
+    labels = df.gt.labels(attr)
     assert list(labels.columns) == ["class_name", "class_index", "confidence", "human_annotated",
                                     "creation_date", "job_name"]
-    assert labels["human_annotated"].all() and labels["class_index"][0] == 1
-    assert df.attrs["gtwidgets"]["source"] == str(banana())
+    assert labels["human_annotated"].tolist() == [m[meta]["human-annotated"] == "yes" for m in parsed_lines(path.read_bytes())]
+    assert labels["class_index"][0] == first[attr]
+    assert df.attrs["gtwidgets"]["source"] == str(path)
 
 
-BYTE_IDENTICAL = ["bounding-box__cat", "custom__legal", "image-classification__vehicle", "input__banana",
-                  "named-entity", "semantic-segmentation", "text-classification-multilabel",
-                  "text-classification__comprehend"]
+# (the others use 2019/2020 \u0027-style escapes or a hand-written space; they round-trip as JSON)
+NOT_BYTE_IDENTICAL = {"image-classification__banana-ripeness__output.manifest",
+                      "input__cat-labels__input.manifest",
+                      "text-classification__tweets-2019__output.extracted.manifest",
+                      "input__gtw-hand-written__input.manifest"}
 
 
-@pytest.mark.parametrize("prefix", BYTE_IDENTICAL)
-def test_files_written_by_compact_ground_truth_come_back_byte_for_byte(prefix, tmp_path):
-    # (the others use 2019/2020 \u0027-style escapes or a hand-written space; they round-trip as JSON)
-    path = next(p for p in MANIFEST_FIXTURES if p.name.startswith(prefix))
+@pytest.mark.parametrize("path", [p for p in manifest_params() if p.values[0] is None
+                                  or p.values[0].name not in NOT_BYTE_IDENTICAL])
+def test_files_written_by_compact_ground_truth_come_back_byte_for_byte(path, tmp_path):
     out = gtwidgets.write_manifest(gtwidgets.read_manifest(path), tmp_path / "out.manifest")
     assert (tmp_path / "out.manifest").read_bytes() == path.read_bytes()
     assert out == str(tmp_path / "out.manifest")
 
 
-def test_zero_width_space_is_written_raw(tmp_path):
-    gtwidgets.write_manifest(gtwidgets.read_manifest(banana()), tmp_path / "out.manifest")
+@pytest.mark.parametrize("path", [pytest.param(OWN_MANIFESTS / "input__gtw-images__input.manifest", id="own"),
+                                  pytest.param("banana", id="shared", marks=needs_shared)])
+def test_zero_width_space_is_written_raw(path, tmp_path):
+    path = banana() if path == "banana" else path
+    gtwidgets.write_manifest(gtwidgets.read_manifest(path), tmp_path / "out.manifest")
     assert "\u200b".encode() in (tmp_path / "out.manifest").read_bytes()
 
 
-def test_chained_job_keeps_every_label_attribute_in_order(tmp_path):
-    lines = parsed_lines(banana().read_bytes())[:5]
+def test_chained_job_keeps_every_label_attribute_in_order(classification, tmp_path):
+    path, attr = classification
+    lines = parsed_lines(path.read_bytes())[:5]
     for i, obj in enumerate(lines):
         obj.update(tasks.classification_label("ripeness-check", ["bad", "good"], ["bad", "good"][i % 2],
                                               creation_date="2024-01-02T03:04:05.000006",
@@ -114,7 +157,7 @@ def test_chained_job_keeps_every_label_attribute_in_order(tmp_path):
     path = tmp_path / "chain.manifest"
     path.write_bytes(b"\n".join(orjson.dumps(o) for o in lines) + b"\n")
     df = gtwidgets.read_manifest(path)
-    assert df.gt.label_attributes == {"banana-1": tasks.IMAGE_CLASSIFICATION,
+    assert df.gt.label_attributes == {attr: tasks.IMAGE_CLASSIFICATION,
                                       "ripeness-check": tasks.LABEL_VERIFICATION}
     assert df.gt.objects() == lines
 
@@ -167,6 +210,18 @@ def test_class_map_with_varying_keys_gets_no_invented_keys(tmp_path):
     assert df.gt.label_attributes == {"tags": tasks.IMAGE_CLASSIFICATION_MULTILABEL}
 
 
+def test_each_line_keeps_its_own_class_map_order_on_the_fast_path():
+    # Ground Truth writes class-map keys in each line's own order; Arrow has one order for the file
+    lines = [{"source-ref": "s3://b/0.jpg", **tasks.multilabel_label("tags", ["a", "b", "c"], ["c", "a"])},
+             {"source-ref": "s3://b/1.jpg"},
+             {"source-ref": "s3://b/2.jpg", **tasks.multilabel_label("tags", ["a", "b", "c"], ["a", "c", "b"])}]
+    data = b"\n".join(orjson.dumps(o) for o in lines) + b"\n"
+    assert _arrow_read.arrow_frame(data, validate=True) is not None
+    df = m.frame_from_bytes(data)
+    assert m.to_manifest(df) == [orjson.dumps(o).decode() for o in lines]
+    pd.testing.assert_frame_equal(df, m.frame_from_bytes(data, engine="python"))
+
+
 def test_non_canonical_creation_date_stays_a_string(tmp_path):
     line = {"source-ref": "s3://b/h.jpg", "helmet": 0, "helmet-metadata": {
         "class-name": "helmet", "confidence": 0.5, "type": tasks.IMAGE_CLASSIFICATION,
@@ -176,23 +231,25 @@ def test_non_canonical_creation_date_stays_a_string(tmp_path):
     assert df.gt.objects() == [line]
 
 
-def test_writer_follows_ground_truth_conventions(tmp_path):
-    df = gtwidgets.read_manifest(banana()).head(3).copy()
-    meta = "banana-1-metadata"
+def test_writer_follows_ground_truth_conventions(classification, tmp_path):
+    path, attr = classification
+    original = parsed_lines(path.read_bytes())[0]
+    df = gtwidgets.read_manifest(path).head(3).copy()
+    meta = f"{attr}-metadata"
     df[f"{meta}.confidence"] = [0.876, 0.0, 1 / 3]
-    df[f"{meta}.job-name"] = "labeling-job/Banana-1"
-    df["banana-1"] = df["banana-1"].astype("float64")
+    df[f"{meta}.job-name"] = f"labeling-job/{attr.title()}"
+    df[attr] = df[attr].astype("float64")
     df["note"] = ['</script> "q" \u2028 \U0001F34C', pd.NA, "x/y"]
     lines = gtwidgets.to_manifest(df)
     first = orjson.loads(lines[0])
-    assert first["banana-1-metadata"]["confidence"] == 0.88
+    assert first[meta]["confidence"] == 0.88
     assert '"confidence":0,' in lines[1] or '"confidence":0}' in lines[1]
-    assert '"banana-1":1,' in lines[0]
-    assert '"labeling-job/banana-1"' in lines[0]
+    assert f'"{attr}":{original[attr]},' in lines[0]
+    assert f'"labeling-job/{attr}"' in lines[0]
     assert "</script>" in lines[0] and "\u2028" in lines[0] and "\\/" not in lines[2]
     assert "note" not in orjson.loads(lines[1])
     assert ": " not in lines[0].replace(first["note"], "") and ", " not in lines[0].replace(first["note"], "")
-    assert '"creation-date":"2020-05-30T08:29:18.173027"' in lines[0]
+    assert f'"creation-date":"{original[meta]["creation-date"]}"' in lines[0]
     path = tmp_path / "out.manifest"
     gtwidgets.write_manifest(df, path)
     data = path.read_bytes()
@@ -200,14 +257,15 @@ def test_writer_follows_ground_truth_conventions(tmp_path):
     assert "\U0001F34C".encode() in data  # raw UTF-8, not \\u escapes
 
 
-def test_frame_from_objects_and_object_from_row_are_the_job_api():
-    objs = parsed_lines(banana().read_bytes())[:4]
+def test_frame_from_objects_and_object_from_row_are_the_job_api(classification):
+    path, attr = classification
+    objs = parsed_lines(path.read_bytes())[:3]
     df = m.frame_from_objects(objs)
     pd.testing.assert_frame_equal(df, m.frame_from_bytes(b"\n".join(orjson.dumps(o) for o in objs)))
     assert m.object_from_row(df, 2) == objs[2]
-    appended = m.frame_from_objects(objs + [tasks.classification_label("banana-1", ["ripe", "unripe banana"], "ripe")
+    appended = m.frame_from_objects(objs + [tasks.classification_label(attr, ["ripe", "unripe banana"], "ripe")
                                             | {"source-ref": "s3://x/y.jpg"}])
-    assert m.object_from_row(appended, 4)["banana-1"] == 0
+    assert m.object_from_row(appended, 3)[attr] == 0
 
 
 def test_accessor_keeps_pandas_gt_comparison():
@@ -216,14 +274,14 @@ def test_accessor_keeps_pandas_gt_comparison():
 
 
 def test_accessor_to_manifest_writes_and_returns_lines(tmp_path):
-    path = next(p for p in MANIFEST_FIXTURES if p.name.startswith("image-classification__vehicle"))
+    path = OWN_MANIFESTS / "image-classification__gtw__output.manifest"
     df = gtwidgets.read_manifest(path)
     assert df.gt.to_manifest() == path.read_text(encoding="utf-8").splitlines()
     assert df.gt.to_manifest(tmp_path / "a.manifest") == str(tmp_path / "a.manifest")
 
 
 def test_s3_round_trip(s3):
-    data = next(p for p in MANIFEST_FIXTURES if p.name.startswith("image-classification__vehicle")).read_bytes()
+    data = (OWN_MANIFESTS / "image-classification__gtw__output.manifest").read_bytes()
     from gtwidgets import storage
 
     storage.write_bytes(f"{s3}/in/output.manifest", data)
@@ -323,9 +381,10 @@ def test_property_column_writer_matches_orjson_byte_for_byte(kinds, n, data):
     assert m.to_manifest(df) == [orjson.dumps(o).decode() for o in lines]
 
 
-def test_column_writer_takes_plain_classification_frames():
-    df = gtwidgets.read_manifest(banana())
-    parts = _column_write.template_parts(df, m._plan(df), {"banana-1"})
+def test_column_writer_takes_plain_classification_frames(classification):
+    path, attr = classification
+    df = gtwidgets.read_manifest(path)
+    parts = _column_write.template_parts(df, m._plan(df), {attr})
     assert parts is not None  # the fast writer is really used for the common case
 
 

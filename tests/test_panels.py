@@ -87,3 +87,10 @@ def test_welding_job_labels_and_consolidates(welds, tmp_path):
     assert [x["welding"]["crowd-classifier"]["label"] for x in lines] == list(welds["true-class"])
     assert all(x["welding-metadata"]["type"] == "groundtruth/custom" for x in lines)
     job.close()
+
+
+def test_a_series_axis_names_its_unit(welds):
+    ti = welding_prelabel({"dataObject": {"source": welds["source"][0]}})["taskInput"]
+    panel = Series("sensor_data", values=["current", "voltage"], units={"current": "A"})
+    meta, _ = series_window(ti, panel)
+    assert [c["name"] for c in meta["columns"]] == ["current (A)", "voltage"]

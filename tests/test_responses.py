@@ -7,8 +7,9 @@ import pytest
 
 from gtwidgets import storage
 from gtwidgets.errors import ManifestError
-from gtwidgets.responses import (read_worker_responses, worker_response_document, worker_response_path,
-                                 write_consolidation_request, write_worker_responses)
+from gtwidgets.responses import (consolidation_batch_name, read_consolidation_batches, read_worker_responses,
+                                 worker_response_document, worker_response_path, write_consolidation_request,
+                                 write_consolidation_response, write_worker_responses)
 
 # As in a real 2019 job (ground-truth-format.md 3.2): all workers of one object in one file.
 GT_FILE = {"answers": [
@@ -58,8 +59,9 @@ def test_batches_come_from_consolidation_requests(tmp_path):
     write_consolidation_request(str(job), 1, [{"datasetObjectId": "0"}, {"datasetObjectId": "2"}],
                                 pd.Timestamp("2024-01-01T00:01:00Z"))
     df = read_worker_responses(str(job))
-    assert df.groupby("object_id")["batch"].first().dropna().to_dict() == {
-        "0": "iteration-1/2024-01-01_00:01:00.json", "2": "iteration-1/2024-01-01_00:01:00.json"}
+    batches = df.groupby("object_id")["batch"].first().dropna().to_dict()
+    assert list(batches) == ["0", "2"] and batches["0"] == batches["2"]
+    assert batches["0"].startswith("iteration-1/2024-01-01_00:01:00.")
     assert df.loc[df["object_id"] == "1", "batch"].isna().all()
 
 
@@ -116,3 +118,29 @@ def test_document_and_path_helpers():
     when = pd.Timestamp("2024-01-02T03:04:05.9", tz="Europe/Berlin")
     assert worker_response_path("s3://b/o/job", 2, 17, when) == \
         "s3://b/o/job/annotations/worker-response/iteration-2/17/2024-01-02_02:04:05.json"
+
+
+def test_batches_in_one_second_get_files_of_their_own(tmp_path):
+    """Named to the second, five batches 0.4 s apart left three request files (issue 9, item 5)."""
+    job = str(tmp_path / "job")
+    when = pd.Timestamp("2024-01-01T00:01:00.400Z")
+    requests = [write_consolidation_request(job, 1, [{"datasetObjectId": str(i)}], when) for i in range(5)]
+    assert len(set(requests)) == 5 and all("/2024-01-01_00:01:00." in r for r in requests)
+    assert read_consolidation_batches(job).nunique() == 5
+    name = consolidation_batch_name(when)   # a request and its response share the batch's name
+    request = write_consolidation_request(job, 1, [{"datasetObjectId": "9"}], name=name)
+    response = write_consolidation_response(job, 1, [], name=name)
+    assert request.rsplit("/", 1)[1] == response.rsplit("/", 1)[1] == name + ".json"
+
+
+def test_answers_with_a_time_that_is_not_a_time_are_named_and_left_out(tmp_path):
+    base = "job/annotations/worker-response/iteration-1"
+    late = dict(GT_FILE["answers"][1], submissionTime="yesterday")
+    put(tmp_path, f"{base}/0/2024-01-01_00:00:00.json", {"answers": [GT_FILE["answers"][0], late]})
+    put(tmp_path, f"{base}/1/2024-01-01_00:00:00.json", {"answers": [1, "x"]})
+    with pytest.warns(UserWarning, match="yesterday"):
+        df = read_worker_responses(str(tmp_path), errors="skip")
+    assert df["worker_id"].tolist() == [GT_FILE["answers"][0]["workerId"]]
+    problems = df.attrs["problems"]
+    assert f"{base}/0/2024-01-01_00:00:00.json: answer 2 has submissionTime 'yesterday', not a time" in problems[0]
+    assert f"{base}/1/2024-01-01_00:00:00.json: answer 1 has no answerContent object" in problems[1]

@@ -147,8 +147,12 @@ def test_next_undecided_skip_and_undo_stay_in_the_review(reviewed, monkeypatch):
     w._on_message(w, {"type": "submit", "id": q[1], "answer": "cat"}, [])
     w._on_message(w, {"type": "skip", "id": q[0]}, [])
     assert w._progress()["skipped"] == 1
-    goto = browser.ask({"type": "next_unlabeled", "after": q[0]})
-    assert goto == [({"type": "goto", "pos": 2, "id": q[2]}, [])]
+    goto = browser.ask({"type": "next_unlabeled", "after": q[0], "seq": 7})
+    assert goto == [({"type": "goto", "pos": 2, "id": q[2], "seq": 7}, [])]
+    goto = browser.ask({"type": "next_unlabeled", "from": q[1]})  # q[1] is decided: from it on, q[2]
+    assert goto[0][0]["pos"] == 2
+    goto = browser.ask({"type": "next_unlabeled", "from": q[0]})  # q[0] skipped, not decided: itself
+    assert goto[0][0]["pos"] == 0
     undone = browser.ask({"type": "undo"})
     assert undone[0][0]["pos"] is None and reviewed.adjudications["object_id"].tolist() == [q[1]]
     w.close()

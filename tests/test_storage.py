@@ -20,7 +20,7 @@ def localbucket_server(tmp_path_factory):
     from gtwidgets import s3server
 
     with s3server.serve(tmp_path_factory.mktemp("localbucket")) as server:
-        yield server.endpoint_url
+        yield server
 
 
 @pytest.fixture(params=["local", "s3", "localbucket"])
@@ -30,7 +30,8 @@ def root(request, tmp_path, monkeypatch) -> str:
         return str(tmp_path / "root")
     bucket = request.getfixturevalue("s3")
     if request.param == "localbucket":
-        monkeypatch.setenv("AWS_ENDPOINT_URL", request.getfixturevalue("localbucket_server"))
+        for name, value in request.getfixturevalue("localbucket_server").environ.items():
+            monkeypatch.setenv(name, value)  # the endpoint, and the folder whose key signs for it
         storage.s3_client().create_bucket(Bucket=storage.split_s3(bucket)[0])
     return bucket + "/root"
 
@@ -403,3 +404,138 @@ def test_permission_denied_says_so(tmp_path):
             storage.write_bytes(locked / "g.txt", b"x")
     finally:
         locked.chmod(0o700)
+
+
+# ---------------------------------------------------------------------------- hostile files
+
+def test_max_bytes_refuses_big_files_and_objects_before_reading_them(root):
+    uri = storage.join(root, "big.bin")
+    storage.write_bytes(uri, b"x" * 5000)
+    with pytest.raises(storage.TooLargeError, match="5,000 bytes, over the limit of 4,999 bytes") as e:
+        storage.read_bytes(uri, max_bytes=4999)
+    assert (e.value.size, e.value.limit) == (5000, 4999)
+    assert storage.read_bytes(uri, max_bytes=5000) == b"x" * 5000
+
+
+def test_max_bytes_reads_only_regular_files(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    # O_RDWR keeps a writer on the FIFO, so the old blocking read would wait here for ever.
+    keep_open = os.open(fifo, os.O_RDWR)
+    try:
+        with pytest.raises(StorageError, match=r"is a FIFO \(named pipe\), not a regular file"):
+            storage.read_bytes(fifo, max_bytes=1000)
+    finally:
+        os.close(keep_open)
+    with pytest.raises(StorageError, match="is a character device, not a regular file"):
+        storage.read_bytes("/dev/zero", max_bytes=1000)
+    assert storage.read_bytes("/dev/null") == b""  # without max_bytes a device named on purpose is read
+
+
+@pytest.fixture
+def own_temp(tmp_path, monkeypatch) -> Path:
+    """The system temp folder, replaced by an empty one of this test's own."""
+    import tempfile
+
+    temp = tmp_path / "system-tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    return temp
+
+
+def test_local_writes_leave_no_lock_files_anywhere(tmp_path, own_temp):
+    data = tmp_path / "data"
+    for i in range(20):
+        storage.write_bytes(data / f"f{i}.json", b"{}")
+        storage.write_bytes(data / f"f{i}.json", b"[]", if_match=storage.head(data / f"f{i}.json").etag)
+    storage.write_stream(data / "stream.bin", [b"a", b"b"])
+    assert list(own_temp.iterdir()) == []  # nothing in a folder shared with other users
+    assert sorted(p.name for p in data.iterdir()) == sorted([f"f{i}.json" for i in range(20)] + ["stream.bin"])
+
+
+def test_another_users_lock_folder_in_temp_does_not_break_writes(tmp_path, own_temp):
+    # Root may write anywhere, so the other user's folder is stood for by what no one can use as one.
+    (own_temp / "gtwidgets-locks").write_text("not a folder")
+    storage.write_bytes(tmp_path / "a.json", b"1")
+    storage.write_bytes(tmp_path / "a.json", b"2", if_match=storage.head(tmp_path / "a.json").etag)
+    assert storage.read_bytes(tmp_path / "a.json") == b"2"
+
+
+WINDOWS_FORBIDDEN = set('<>:"\\|?*') | {chr(c) for c in range(32)}
+HOSTILE_NAMES = ["2019-04-18_16:13:05.json", 'a<b>c"d|e?f*g.txt', "tab\there", "100%.txt", "a%3Ab.txt",
+                 "photo%20one.jpg", "back\\slash"]
+
+
+def test_local_names_windows_cannot_store_are_stored_safely_and_listed_as_written(tmp_path):
+    root = tmp_path / "out"
+    for name in HOSTILE_NAMES:
+        storage.write_bytes(storage.join(root, "iteration:1", name), name.encode())
+    on_disk = [p.name for p in root.rglob("*")]
+    assert not [n for n in on_disk if WINDOWS_FORBIDDEN & set(n)]
+    assert "photo%20one.jpg" in on_disk  # names that need nothing are stored as they are
+    listed = storage.list_files(root)
+    assert listed == sorted(storage.join(root, "iteration:1", n) for n in HOSTILE_NAMES)
+    for uri in listed:
+        assert storage.read_bytes(uri) == Path(uri).name.encode() and storage.exists(uri)
+        assert storage.head(uri).size == len(Path(uri).name.encode())
+    storage.delete(listed[0])
+    assert not storage.exists(listed[0]) and len(storage.list_files(root)) == len(HOSTILE_NAMES) - 1
+
+
+def test_names_on_s3_are_kept_exact(s3):
+    uri = storage.join(s3, "iteration:1", "2019-04-18_16:13:05.json")
+    storage.write_bytes(uri, b"{}")
+    assert storage.list_files(s3) == [uri]
+    bucket, _ = storage.split_s3(s3)
+    assert [o["Key"] for o in storage.s3_client().list_objects_v2(Bucket=bucket)["Contents"]] == \
+        ["iteration:1/2019-04-18_16:13:05.json"]
+
+
+def test_files_other_tools_made_under_exact_names_are_still_read(tmp_path):
+    (tmp_path / "cam:1").mkdir()
+    (tmp_path / "cam:1" / "img:2.jpg").write_bytes(b"jpeg")
+    uri = str(tmp_path / "cam:1" / "img:2.jpg")
+    assert storage.list_files(tmp_path) == [uri]
+    assert storage.read_bytes(uri) == b"jpeg"
+    storage.write_bytes(storage.join(tmp_path, "cam:1", "new:3.json"), b"{}")
+    assert sorted(p.name for p in (tmp_path / "cam:1").iterdir()) == ["img:2.jpg", "new%3A3.json"]
+
+
+def test_a_local_labeling_job_writes_no_name_windows_cannot_store(tmp_path):
+    import pandas as pd
+
+    from gtwidgets import LabelingJob
+    from gtwidgets.lambdas import default_consolidation
+
+    images = [str(tmp_path / f"img{i}.jpg") for i in range(3)]
+    out = tmp_path / "out"
+
+    def job(worker, name="pets", journal="first", **kw):
+        return LabelingJob(name, input=pd.DataFrame({"source-ref": images}), categories=["cat", "dog"],
+                           output=out, worker_id=worker, journal_dir=tmp_path / journal / worker / name,
+                           manifest_interval=0, **kw)
+
+    for worker, answers in {"ann": ["cat", "dog", "cat"], "bob": ["cat", "cat", "dog"],
+                            "cyd": ["dog", "cat", "cat"]}.items():
+        j = job(worker, workers_per_object=3)
+        for i, a in enumerate(answers):
+            j.submit(i, a)
+        assert j.flush(30)
+        j.close()
+    teacher = job("teacher", workers_per_object=3)
+    teacher.adjudicate("1", "dog", reviewer="teacher")
+    assert teacher.flush(30)
+    teacher.close()
+    custom = job("w", name="custom", consolidation=default_consolidation)
+    custom.submit(0, "dog")
+    assert custom.flush(30)
+    custom.close()
+
+    written = list(out.rglob("*"))
+    assert len(written) > 20
+    assert [str(p.relative_to(out)) for p in written if WINDOWS_FORBIDDEN & set(p.name)] == []
+    responses = storage.list_files(storage.join(out, "pets", "annotations", "worker-response"))
+    assert len(responses) == 9 and all(":" in Path(uri).name for uri in responses)  # Ground Truth's keys
+    again = job("ann", journal="new-computer", workers_per_object=3)  # no journal: answers come from the files
+    assert [again.answer(str(i)) for i in range(3)] == [["cat"], ["dog"], ["cat"]]
+    again.close()

@@ -8,11 +8,12 @@ import pytest
 import gtwidgets
 from gtwidgets import cli, storage, tasks
 from gtwidgets.errors import ManifestError
-from gtwidgets.validation import Problem, validate_manifest
+from gtwidgets.manifests import Problem, validate_manifest
 
-from shared_fixtures import MANIFEST_FIXTURES
+from shared_fixtures import OWN, manifest_params
 
 GOOD = {"source-ref": "s3://b/1.jpg"}
+HAND_MADE = OWN / "manifests" / "chained-hand-made__gtw__output.manifest"
 
 
 def write_lines(path, *lines, end=b"\n") -> str:
@@ -24,9 +25,14 @@ def errors_of(path) -> list[Problem]:
     return [p for p in validate_manifest(path) if p.severity == "error"]
 
 
-def test_every_fixture_is_valid():
-    for path in MANIFEST_FIXTURES:
-        assert errors_of(path) == [], path.name
+@pytest.mark.parametrize("path", manifest_params())
+def test_every_fixture_is_valid(path):
+    assert errors_of(path) == []
+
+
+@pytest.mark.parametrize("path", [p for p in manifest_params(shared=False) if p.values[0] != HAND_MADE])
+def test_our_fixtures_follow_every_rule_ground_truth_writes_by(path):
+    assert validate_manifest(path) == []
 
 
 def test_problem_reads_as_file_line_what_fix():
@@ -39,6 +45,21 @@ def test_problem_reads_as_file_line_what_fix():
     ({"id": 3}, "neither"),
     ({"source-ref": 5}, "not a string"),
     ({"source-ref": "s3://b/a.jpg", "$x": 1}, "'$'"),
+])
+def test_each_error_names_file_line_and_fix(tmp_path, bad, words):
+    path = write_lines(tmp_path / "m.manifest", GOOD, bad, GOOD)
+    problems = errors_of(path)
+    assert problems, bad
+    assert any(words in str(p) for p in problems), [str(p) for p in problems]
+    assert all(str(p).startswith(f"{path}:2: ") and "; " in str(p) for p in problems)
+    with pytest.raises(ManifestError) as e:
+        gtwidgets.read_manifest(path)
+    assert f"{path}:2: " in str(e.value)
+
+
+# Rules on label pairs: Ground Truth copies an earlier job's (or a hand-made) pair through unchanged,
+# so it accepts a file that breaks them; they warn, and reading keeps the line as it is.
+@pytest.mark.parametrize("bad, words", [
     ({"source-ref": "s3://b/a.jpg", "my_label": 1, "my_label-metadata": {"type": tasks.IMAGE_CLASSIFICATION,
                                                                          "class-name": "a"}}, "letters, digits"),
     ({"source-ref": "s3://b/a.jpg", "seg": "s3://b/m.png", "seg-metadata": {"type": tasks.SEMANTIC_SEGMENTATION}},
@@ -58,16 +79,43 @@ def test_problem_reads_as_file_line_what_fix():
                                                                                "width": 2, "height": 2}]},
       "c-metadata": {"type": tasks.OBJECT_DETECTION, "objects": [], "class-map": {"0": "a"}}}, "1 boxes"),
     ({"source-ref": "s3://b/a.jpg", "c": 1, "c-metadata": "groundtruth/image-classification"}, "not an object"),
+    ({"source-ref": "s3://b/a.jpg", "v-ref": "1", "v-ref-metadata": {"type": tasks.LABEL_VERIFICATION,
+                                                                     "class-name": "bad"}}, "-ref' only"),
+    ({"source-ref": "s3://b/a.jpg", "c": 1, "c-metadata": {"class-name": "a"}}, 'no "type"'),
 ])
-def test_each_rule_names_file_line_and_fix(tmp_path, bad, words):
+@pytest.mark.parametrize("engine", ["auto", "python"])
+def test_each_label_rule_warns_with_file_line_and_fix_and_the_line_reads(tmp_path, bad, words, engine):
     path = write_lines(tmp_path / "m.manifest", GOOD, bad, GOOD)
-    problems = errors_of(path)
-    assert problems, bad
+    problems = validate_manifest(path)
+    assert errors_of(path) == [] and problems, bad
     assert any(words in str(p) for p in problems), [str(p) for p in problems]
-    assert all(str(p).startswith(f"{path}:2: ") and "; " in str(p) for p in problems)
-    with pytest.raises(ManifestError) as e:
-        gtwidgets.read_manifest(path)
-    assert f"{path}:2: " in str(e.value)
+    assert all(str(p).startswith(f"{path}:2: ") and "; " in str(p) and p.severity == "warning" for p in problems)
+    df = gtwidgets.read_manifest(path, engine=engine)
+    assert df.gt.objects() == [GOOD, bad, GOOD]
+
+
+def test_a_real_chained_file_with_a_hand_made_pair_reads_and_round_trips(tmp_path):
+    # its earlier, hand-made segmentation pair lacks "-ref"; Ground Truth wrote the file all the same
+    for engine in ("auto", "python"):
+        df = gtwidgets.read_manifest(HAND_MADE, engine=engine)
+        assert df.gt.label_attributes == {"defects": tasks.SEMANTIC_SEGMENTATION, "pcb-quality": tasks.IMAGE_CLASSIFICATION}
+        gtwidgets.write_manifest(df, tmp_path / f"{engine}.manifest")
+        assert (tmp_path / f"{engine}.manifest").read_bytes() == HAND_MADE.read_bytes()
+
+
+def test_cli_warns_on_the_hand_made_pair_and_fails_only_when_strict(capsys):
+    assert cli.main(["validate", str(HAND_MADE)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (f"{HAND_MADE}:1: label attribute name 'defects' must end in '-ref' for "
+                      "groundtruth/semantic-segmentation; Ground Truth copies such a pair through, but would refuse "
+                      "the name for a new job's LabelAttributeName: rename the pair before labelling it again (warning)")
+    assert any(line.startswith(f"{HAND_MADE}:2: ") for line in out)
+    assert out[-1].startswith("OK: 1 file: 0 errors, ") and "warnings" in out[-1]
+    assert cli.main(["validate", "--strict", str(HAND_MADE)]) == 1
+    assert capsys.readouterr().out.splitlines()[-1].startswith("FAILED: 1 file: 0 errors, ")
+    assert cli.main(["validate", "--strict", "--no-warnings", str(HAND_MADE)]) == 1  # hidden, still counted
+    [summary] = capsys.readouterr().out.splitlines()
+    assert summary.startswith("FAILED: 1 file: 0 errors, ")
 
 
 def test_unknown_type_and_odd_date_are_warnings_only(tmp_path):
@@ -178,7 +226,7 @@ def test_collected_rows_are_kept_and_writing_them_needs_a_choice(tmp_path):
 # ---------------------------------------------------------------------------- CLI and S3
 
 def test_cli_validate_exit_codes(tmp_path, capsys):
-    good = MANIFEST_FIXTURES[0]
+    good = OWN / "manifests" / "image-classification__gtw__output.manifest"
     assert cli.main(["validate", str(good)]) == 0
     assert capsys.readouterr().out.strip().startswith("OK: 1 file: 0 errors")
     bad = write_lines(tmp_path / "bad.manifest", GOOD, {"id": 1}, b"{", end=b"")

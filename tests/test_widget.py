@@ -122,8 +122,13 @@ def test_submit_skip_undo_drive_the_job_and_progress(image_job):
     assert image_job.answer("2") is None
     wait_for_progress(w, labeled=1)
 
-    (goto, _), = browser.ask({"type": "next_unlabeled", "after": "0"}, replies=1)
-    assert goto["type"] == "goto" and goto["pos"] == 1 and goto["id"] == "1"
+    (goto, _), = browser.ask({"type": "next_unlabeled", "after": "0", "seq": 4}, replies=1)
+    assert (goto["type"], goto["pos"], goto["id"], goto["seq"]) == ("goto", 1, "1", 4)
+    # u from a card with no answer stays there: "from" counts the card itself
+    (goto, _), = browser.ask({"type": "next_unlabeled", "from": "1", "seq": 5}, replies=1)
+    assert (goto["pos"], goto["seq"]) == (1, 5)
+    (goto, _), = browser.ask({"type": "next_unlabeled", "from": "0"}, replies=1)
+    assert goto["pos"] == 1  # card 0 is answered: the next one without an answer
 
 
 def test_a_batch_is_handled_in_order_and_reports_the_position(image_job):
@@ -215,3 +220,35 @@ def test_instructions_are_sanitized_markup():
                                '[x](javascript:alert(3)) **ok**')
     assert "<strong>ok</strong>" in html and "<img" in html
     assert "onerror" not in html and "<script" not in html and "javascript:" not in html
+
+
+# Every way instructions could make the browser load something from elsewhere.
+REMOTE_INSTRUCTIONS = """# Rules
+![a tracking pixel](https://tracker.example/pixel.png "seen")
+
+<img src="https://tracker.example/raw.png" srcset="https://tracker.example/raw2.png 2x" alt="raw image">
+<picture><source srcset="https://tracker.example/source.webp"><img src="https://tracker.example/p.png"></picture>
+<video src="https://tracker.example/v.mp4" poster="https://tracker.example/poster.png"></video>
+<audio src="https://tracker.example/a.mp3"></audio>
+<iframe src="https://tracker.example/frame"></iframe>
+<link rel="stylesheet" href="https://tracker.example/s.css"><style>p { background: url(https://tracker.example/css.png) }</style>
+<p style="background-image: url('https://tracker.example/inline.png')">Label <b>cats</b>.</p>
+<table background="https://tracker.example/bg.png"><tr><td>x</td></tr></table>
+
+See [the guide](https://docs.example/guide).
+"""
+
+
+def test_instructions_load_nothing_from_elsewhere():
+    html = render_instructions(REMOTE_INSTRUCTIONS)
+    assert "tracker.example" not in html.replace('href="https://tracker.example/pixel.png"', "")
+    assert '<a href="https://tracker.example/pixel.png" rel="noopener noreferrer nofollow">[image: a tracking pixel]</a>' in html
+    assert '<img alt="raw image">' in html  # the alt text is kept, the source dropped
+    assert '<a href="https://docs.example/guide" rel="noopener noreferrer nofollow">the guide</a>' in html
+    assert "<b>cats</b>" in html
+
+
+def test_instructions_show_bidi_and_control_characters_visibly():
+    html = render_instructions("Pick \u202eevil\u202c, not\u2066 this\u2069\x07.\n\nTab\there")
+    assert "Pick \u27e8U+202E\u27e9evil\u27e8U+202C\u27e9, not\u27e8U+2066\u27e9 this\u27e8U+2069\u27e9\u27e8U+0007\u27e9." in html
+    assert "Tab\there" in html

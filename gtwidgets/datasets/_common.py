@@ -117,11 +117,12 @@ Item = tuple[list[tuple[str, bytes, str]], dict[str, str]]
 
 
 def build(dest: str, count: int, make_item: Callable[[int, Uri], Item], *, key: str, desc: str,
-          progress: bool, write_manifest: bool) -> pd.DataFrame:
+          progress: bool, write_manifest: bool, answers: tuple[str, ...] = ("true-class",)) -> pd.DataFrame:
     """Make and write ``count`` items in a small thread pool; return the input manifest frame.
 
     ``make_item(i, uri)`` returns the item's files as ``(relative path, bytes, content type)``
-    and its manifest row (``key`` and ``true-class``); ``uri(relative path)`` names a file
+    and its manifest row (``key`` and the ``answers`` columns, by default ``true-class``);
+    ``uri(relative path)`` names a file
     under ``dest``. Pillow and numpy release the GIL, so drawing overlaps writing and uploads.
     With ``write_manifest`` the rows also go to ``dataset.manifest`` (without ``true-class``)
     and ``labels.csv`` (the answer key).
@@ -150,7 +151,7 @@ def build(dest: str, count: int, make_item: Callable[[int, Uri], Item], *, key: 
         if bar is not None:
             bar.close()
 
-    frame = pd.DataFrame(rows, columns=[key, "true-class"])
+    frame = pd.DataFrame(rows, columns=[key, *answers])
     frame.attrs["dest"] = dest
     if write_manifest:
         manifest = b"".join(orjson.dumps({key: r[key]}) + b"\n" for r in rows)

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from ._common import (build, check_seed, encode_jpeg, gradient, item_rng, jitter_color, numbered,
                       resolve_dest, supersampled)
 
-__all__ = ["FASHION_CATEGORIES", "make_fashion", "draw_fashion_item"]
+__all__ = ["FASHION_CATEGORIES", "make_fashion", "draw_fashion_item", "draw_fashion_scene"]
 
 FASHION_CATEGORIES: list[str] = ["Bag", "Eyewear", "Flipflop", "Watch"]
 _PER_CLASS = 5
@@ -60,6 +60,12 @@ def make_fashion(dest: str | os.PathLike | None = None, *, seed: int = 0,
 def draw_fashion_item(category: str, rng: np.random.Generator,
                       size: tuple[int, int] = (256, 256)) -> Image.Image:
     """One product shot of ``category`` (one of FASHION_CATEGORIES), RGB."""
+    return draw_fashion_scene(category, rng, size)[0]
+
+
+def draw_fashion_scene(category: str, rng: np.random.Generator,
+                       size: tuple[int, int] = (256, 256)) -> tuple[Image.Image, Image.Image]:
+    """:func:`draw_fashion_item` and the item's coverage (mode ``L``, 0-255) at the image's size."""
     try:
         painter = _PAINTERS[category]
     except KeyError:
@@ -85,7 +91,7 @@ def draw_fashion_item(category: str, rng: np.random.Generator,
     shadow.putalpha(layer.getchannel("A").point(lambda a: a * 0.35).filter(ImageFilter.GaussianBlur(6)))
     scene.alpha_composite(shadow, (5, 5))
     scene.alpha_composite(layer)
-    return scene.convert("RGB")
+    return scene.convert("RGB"), layer.getchannel("A")
 
 
 # ---------------------------------------------------------------------------- painters

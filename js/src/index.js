@@ -4,8 +4,9 @@
 // Every key acts at once on cards already decoded; the kernel confirms afterwards.
 import "./style.css";
 import { CardCache } from "./cache.js";
-import { actionFor, COMMANDS } from "./keys.js";
-import { el, textEl } from "./dom.js";
+import { actionFor, helpRows } from "./keys.js";
+import { el, setText, textEl, visible } from "./dom.js";
+import { focusOnFirstShow, watchKernel } from "./link.js";
 import { reviewView } from "./review.js";
 import { forgetPending, receiveAsset } from "./panels/plotly.js";
 
@@ -34,6 +35,9 @@ class LabelingView {
     this.sentAt = -Infinity; // when the last batch went
     this.batchNo = 0;
     this.selected = new Set(); // multi-label picks on the current card
+    this.moves = 0; // cards shown so far: a kernel's "goto" for an older request must not move the view
+    this.seekSeq = 0; // the last "next unlabeled" request; only its reply moves the view
+    this.gone = false; // the kernel restarted: this view's answers would go nowhere
     this.shownAt = performance.now();
     this.cache = new CardCache({
       behind: BEHIND,
@@ -59,6 +63,8 @@ class LabelingView {
     this._buildButtons();
     this._renderState();
     this.go(this.pos, { save: false });
+    this.stopWatching = watchKernel(m, () => this.kernelGone());
+    this.stopFocus = focusOnFirstShow(m, this.root);
   }
 
   destroy() {
@@ -69,6 +75,8 @@ class LabelingView {
     m.off("change:sync_status", this.onChange);
     m.off("change:total", this.onChange);
     m.off("change:categories", this.onCategories);
+    this.stopWatching();
+    this.stopFocus();
     clearTimeout(this.errorTimer);
     if (this.outbox.length) {
       this.flushing = true;
@@ -90,16 +98,20 @@ class LabelingView {
     root.tabIndex = 0;
     // Lumino skips its shortcuts under this attribute; stopPropagation below covers the rest.
     root.setAttribute("data-lm-suppress-shortcuts", "true");
-    root.setAttribute("role", "application");
-    root.setAttribute("aria-label", "Labeling widget: click here, then use the keyboard");
+    root.setAttribute("role", "group");
+    root.setAttribute("aria-roledescription", "labeling widget");
     root.addEventListener("keydown", (e) => this._key(e));
 
     this.titleEl = textEl("span", "gtw-title", this.model.get("title"));
+    this._label(this.model.get("title"));
     this.syncEl = textEl("span", "gtw-sync", "");
-    this.focusHint = textEl("span", "gtw-focus-hint", "click to use the keyboard");
+    this.focusHint = textEl("span", "gtw-focus-hint", "Click here or press Tab to use the keys");
+    this.focusHint.setAttribute("aria-hidden", "true"); // the widget's own description says it
     const helpBtn = this._button("gtw-help-btn", "?", () => this.toggleHelp());
     helpBtn.title = "Keyboard shortcuts (?)";
-    const header = el("div", "gtw-header", this.titleEl, this.focusHint, this.syncEl, helpBtn);
+    helpBtn.setAttribute("aria-label", "Keyboard shortcuts");
+    helpBtn.setAttribute("aria-expanded", "false");
+    this.helpBtn = helpBtn;
 
     const short = el("div", "gtw-instr-short");
     short.innerHTML = this.model.get("instructions_html") || ""; // sanitized by nh3 in the kernel
@@ -114,7 +126,11 @@ class LabelingView {
 
     this.barFill = el("div", "gtw-bar-fill");
     this.progressText = textEl("span", "gtw-progress-text", "");
-    const progress = el("div", "gtw-progress", el("div", "gtw-bar", this.barFill), this.progressText);
+    const bar = el("div", "gtw-bar", this.barFill);
+    bar.setAttribute("aria-hidden", "true"); // the text beside it says the same
+    const progress = el("div", "gtw-progress", bar, this.progressText);
+    // One line: title, progress, save state, help. The image gets the height it saves.
+    const header = el("div", "gtw-header", this.titleEl, progress, this.syncEl, helpBtn);
 
     this.nameEl = textEl("span", "gtw-name", "");
     this.posEl = textEl("span", "gtw-pos", "");
@@ -136,13 +152,50 @@ class LabelingView {
 
     this.doneEl = el("div", "gtw-done");
     this.doneEl.hidden = true;
-    this.helpEl = el("div", "gtw-help", textEl("div", "gtw-help-title", "Keyboard shortcuts"),
-      el("table", "", ...COMMANDS.map(([k, what]) => el("tr", "", textEl("td", "gtw-help-key", k), textEl("td", "", what)))));
+    this.helpTable = el("table", "");
+    this.helpEl = el("div", "gtw-help", textEl("div", "gtw-help-title", "Keyboard shortcuts"), this.helpTable);
+    this.helpEl.id = uniqueId("gtw-help");
     this.helpEl.hidden = true;
+    helpBtn.setAttribute("aria-controls", this.helpEl.id);
     this.errorEl = textEl("div", "gtw-error", "");
+    this.errorEl.setAttribute("role", "alert");
     this.errorEl.hidden = true;
+    this.goneEl = textEl("div", "gtw-gone-note",
+      "The kernel restarted, so this widget no longer reaches it and takes no answers: run this cell again.");
+    this.goneEl.setAttribute("role", "alert");
+    this.goneEl.hidden = true;
+    // What a screen reader hears after each key: the answer given, the save state, the end.
+    this.liveEl = el("div", "gtw-live");
+    this.liveEl.setAttribute("role", "status");
+    this.liveEl.setAttribute("aria-live", "polite");
 
-    root.append(header, instr, progress, this.card, this.doneEl, this.buttons, nav, this.errorEl, this.helpEl);
+    root.append(header, this.focusHint, this.goneEl, instr, this.card, this.doneEl, this.buttons, nav,
+      this.errorEl, this.helpEl, this.liveEl);
+  }
+
+  /** The widget's accessible name and description: what it is, and how to use it. */
+  _label(title) {
+    const what = this.root.classList.contains("gtw-review-mode") ? "Review" : "Labeling";
+    this.root.setAttribute("aria-label", title ? `${what}: ${title}` : what);
+    this.root.setAttribute("aria-description",
+      "Press a category's key or Tab to its button and press Enter; ? lists every key; Esc leaves.");
+  }
+
+  /** Say `text` to screen readers (the live region), once per call even when it repeats. */
+  announce(text) {
+    this.liveEl.textContent = "";
+    requestAnimationFrame(() => (this.liveEl.textContent = text));
+    this.liveEl.dataset.said = text; // what the last announcement was, for tests and debugging
+  }
+
+  /** The kernel restarted: say so and take no more answers; nothing queued can reach it. */
+  kernelGone() {
+    if (this.gone) return;
+    this.gone = true;
+    this.outbox = [];
+    this.root.classList.add("gtw-is-gone");
+    this.goneEl.hidden = false;
+    this.root.dataset.gone = "true";
   }
 
   _button(className, text, onClick) {
@@ -150,10 +203,17 @@ class LabelingView {
     b.type = "button";
     b.addEventListener("click", (e) => {
       e.stopPropagation();
-      onClick();
-      this.root.focus({ preventScroll: true }); // keys keep working after a click
+      if (!this.gone || className === "gtw-help-btn") onClick();
+      else this._refuse();
+      if (e.detail) this.root.focus({ preventScroll: true }); // keys keep working after a click (not after Enter on it)
     });
     return b;
+  }
+
+  /** A key or click after the kernel went: nothing moves; the note says why, once more. */
+  _refuse() {
+    this.goneEl.hidden = false;
+    this.announce(this.goneEl.textContent);
   }
 
   _buildButtons() {
@@ -165,11 +225,12 @@ class LabelingView {
       b.dataset.index = String(i);
       if (keys[i]) b.append(textEl("kbd", "gtw-key", keys[i]));
       b.append(textEl("span", "gtw-cat-name", name));
-      b.title = keys[i] ? `${name} (key ${keys[i]})` : name;
+      b.title = visible(keys[i] ? `${name} (key ${keys[i]})` : name);
       b.addEventListener("click", (e) => {
         e.stopPropagation();
-        this.pick(i);
-        this.root.focus({ preventScroll: true });
+        if (this.gone) this._refuse();
+        else this.pick(i);
+        if (e.detail) this.root.focus({ preventScroll: true }); // a mouse click; Tab users keep their place
       });
       return b;
     });
@@ -178,7 +239,15 @@ class LabelingView {
       parts.push(this._button("gtw-submit", "submit (Enter)", () => this.submitSelection()));
     }
     this.buttons.replaceChildren(...parts);
+    this.helpTable.replaceChildren(...this._helpRows().map(([k, what]) =>
+      el("tr", "", textEl("td", "gtw-help-key", k), textEl("td", "", what))));
     this._renderCardLabels();
+  }
+
+  /** The shortcuts this job has: its category keys, Enter only in a multi-label job. */
+  _helpRows() {
+    return helpRows(this.model.get("shortcuts") || [],
+      { enter: this.model.get("multi_label") ? "submit the picked categories" : null });
   }
 
   // ------------------------------------------------------------------ actions
@@ -186,8 +255,11 @@ class LabelingView {
   _key(e) {
     const action = actionFor(e, this.model.get("shortcuts") || []);
     if (e.key !== "Tab" && e.key !== "Escape") e.stopPropagation(); // never reaches JupyterLab
+    // Enter or Space on a focused button presses that button, as everywhere else.
+    if ((e.key === "Enter" || e.key === " ") && e.target !== this.root && e.target.closest("button")) return;
     if (!action) return;
     e.preventDefault();
+    if (this.gone && action.type !== "leave" && action.type !== "help") return this._refuse();
     switch (action.type) {
       case "category": return this.pick(action.index);
       case "submit": return this.submitSelection();
@@ -231,8 +303,39 @@ class LabelingView {
     const spent = (performance.now() - this.shownAt) / 1000;
     entry.card.answer = Array.isArray(answer) ? answer : [answer];
     this.history.push(pos);
-    this.go(pos + 1); // paint first: the next card is already decoded
-    this._later({ type: "submit", id: entry.card.id, answer, spent });
+    this._later({ type: "submit", id: entry.card.id, answer, spent }); // queued first, sent after the paint
+    this._advance(pos, entry.card.id); // paint first: the next card is already decoded
+    this.announce(`${entry.card.answer.join(", ")}: answered. ${this._where()}`);
+  }
+
+  /** After an answer: the next card that still needs one. Cards answered already (the user went
+   * back, or came to a skipped card with u) are passed over; when every card after this one is,
+   * the kernel says where the next unlabeled one is, or that the job is done. */
+  _advance(pos, id) {
+    const total = this.total;
+    if (pos + 1 >= total) return this.go(total); // the end of the queue, in order: the end panel
+    for (let p = pos + 1; p < total; p++) {
+      const entry = this.cache.get(p);
+      if (!entry || !entry.decoded) { // not here yet: shown when it is, or passed over if answered
+        this.go(p);
+        this.passAnswered = p;
+        return;
+      }
+      if (!entry.card.answer) return this.go(p);
+    }
+    this._renderCardLabels(); // stay on the answered card until the kernel says where to go
+    this._seek({ after: id });
+  }
+
+  /** Ask the kernel for the next unlabeled card (`from`: this one counts; `after`: the next). */
+  _seek(where) {
+    this.seekSeq += 1;
+    this.seekMoves = this.moves;
+    this._later({ type: "next_unlabeled", ...where, seq: this.seekSeq });
+  }
+
+  _where() {
+    return this.pos >= this.total ? "End of the queue." : `Item ${this.pos + 1} of ${this.total}.`;
   }
 
   skip() {
@@ -242,6 +345,7 @@ class LabelingView {
     this.history.push(pos);
     this.go(pos + 1);
     this._later({ type: "skip", id: entry.card.id });
+    this.announce(`Skipped. ${this._where()}`);
   }
 
   undo() {
@@ -258,13 +362,15 @@ class LabelingView {
   /** Review mode only (a worker's answer is undone, not withdrawn). */
   withdraw() {}
 
+  /** u: the first card from this one on (this one too) that is not labeled, else the end panel. */
   nextUnlabeled() {
-    const entry = this.cache.get(this.pos);
-    this._later({ type: "next_unlabeled", after: entry ? entry.card.id : null });
+    const entry = this.pos < this.total ? this.cache.get(this.pos) : null;
+    this._seek({ from: entry ? entry.card.id : null });
   }
 
   toggleHelp(show) {
     this.helpEl.hidden = show === undefined ? !this.helpEl.hidden : !show;
+    this.helpBtn.setAttribute("aria-expanded", String(!this.helpEl.hidden));
   }
 
   /** Show card `pos` (or the end panel at `total`); paints synchronously when it is decoded. */
@@ -273,6 +379,8 @@ class LabelingView {
     pos = Math.max(0, Math.min(pos, total));
     const moved = pos !== this.pos;
     this.pos = pos;
+    this.moves += 1;
+    this.passAnswered = null;
     this.root.dataset.pos = String(pos);
     this.selected = new Set();
     if (pos >= total) {
@@ -318,12 +426,13 @@ class LabelingView {
   }
 
   _show(entry) {
+    if (this.passAnswered === this.pos && entry.card.answer) return this._advance(this.pos, entry.card.id);
     this.stage.replaceChildren(entry.panel.el);
     if (entry.panel.shown) entry.panel.shown(); // e.g. sensor plots draw once on screen
     this.root.dataset.shown = entry.card.id;
     this.card.dataset.kind = entry.card.kind;
-    this.nameEl.textContent = entry.card.name || "";
-    this.nameEl.title = entry.card.source || entry.card.name || "";
+    setText(this.nameEl, entry.card.name);
+    this.nameEl.title = visible(entry.card.source || entry.card.name);
     this.shownAt = performance.now();
     if (this.model.get("multi_label") && entry.card.answer) this.selected = new Set(entry.card.answer);
     this._renderCardLabels();
@@ -341,8 +450,8 @@ class LabelingView {
     const card = entry && entry.decoded ? entry.card : null;
     const existing = (card && card.label) || [];
     const answer = (card && card.answer) || [];
-    this.existingEl.textContent = existing.length ? `existing label: ${existing.join(", ")}` : "";
-    this.answerEl.textContent = answer.length ? `your answer: ${answer.join(", ")}` : "";
+    setText(this.existingEl, existing.length ? `existing label: ${existing.join(", ")}` : "");
+    setText(this.answerEl, answer.length ? `your answer: ${answer.join(", ")}` : "");
     const chosen = this.model.get("multi_label") ? this.selected : new Set(answer);
     (this.catButtons || []).forEach((b, i) => {
       const name = this.model.get("categories")[i];
@@ -356,6 +465,7 @@ class LabelingView {
     this.card.hidden = true;
     this.doneEl.hidden = false;
     this._renderDone();
+    this._renderCardLabels(); // no category stays highlighted on the end panel
   }
 
   _renderDone() {
@@ -401,15 +511,17 @@ class LabelingView {
         else this._renderCardLabels();
         return;
       case "goto":
-        if (msg.pos === null || msg.pos === undefined) return this.showError("every item is labeled");
-        return this.go(msg.pos);
+        // Only the last request's reply moves the view, and only if the user has not moved since.
+        if (msg.seq !== this.seekSeq || this.moves !== this.seekMoves) return;
+        if (msg.pos === this.pos) return this.announce(`This item is not labeled yet. ${this._where()}`);
+        return this.go(msg.pos === null || msg.pos === undefined ? this.total : msg.pos);
       case "error":
         return this.showError(msg.message);
     }
   }
 
   showError(text) {
-    this.errorEl.textContent = text;
+    setText(this.errorEl, text);
     this.errorEl.hidden = false;
     clearTimeout(this.errorTimer);
     this.errorTimer = setTimeout(() => (this.errorEl.hidden = true), 8000);
@@ -425,12 +537,24 @@ class LabelingView {
     if (p.per_minute) parts.push(`${p.per_minute.toFixed(1)} per minute`);
     if (p.eta_seconds != null && !p.done && labeled) parts.push(`${formatDuration(p.eta_seconds)} left`);
     this.progressText.textContent = parts.join(" · ");
-    this.syncEl.textContent = syncText(this.model.get("sync_status") || {});
-    this.syncEl.dataset.state = (this.model.get("sync_status") || {}).state || "";
-    this.syncEl.title = (this.model.get("sync_status") || {}).message || "";
+    const sync = this.model.get("sync_status") || {};
+    this.syncEl.textContent = syncText(sync);
+    if (this.syncEl.dataset.state && sync.state !== this.syncEl.dataset.state && sync.state !== "uploading") {
+      this.announce(this.syncEl.textContent); // saved, offline, back online: not every upload
+    }
+    this.syncEl.dataset.state = sync.state || "";
+    this.syncEl.title = visible(sync.message);
+    const newlyDone = !!p.done && !this.root.classList.contains("gtw-is-done");
     this.root.classList.toggle("gtw-is-done", !!p.done);
-    if (this.pos >= this.total) this._renderDone();
+    if (this.pos >= this.total || newlyDone) this._renderDone();
+    if (newlyDone) this.announce(this.doneEl.querySelector(".gtw-done-title").textContent);
   }
+}
+
+let ids = 0;
+function uniqueId(prefix) {
+  ids += 1;
+  return `${prefix}-${ids}`;
 }
 
 export function syncText(s) {

@@ -2,18 +2,18 @@
 // reviewer's decision. Each card also shows every worker's answer and the consolidated label
 // with its confidence. All of it is manifest or worker data: textContent only, never markup.
 import "./review.css";
-import { el, textEl } from "./dom.js";
+import { el, setText, textEl } from "./dom.js";
+import { helpRows } from "./keys.js";
 
 export const REVIEW_COMMANDS = [
-  ["1 … 9, 0", "decide: this category is the label (the key is shown on its button)"],
-  ["Enter", "accept the consolidated label as the decision (multi-label: the picked categories, if any)"],
   ["→ or j", "next item"],
   ["← or k", "previous item"],
   ["Backspace or z", "back to the last item decided (press another category to change it)"],
   ["Delete", "withdraw this item's decision (the consolidated label stands again)"],
   ["s", "skip this item"],
-  ["u", "jump to the next undecided item"],
+  ["u", "jump to the next undecided item (this one, if it is not decided)"],
   ["?", "show or hide these shortcuts"],
+  ["Tab", "move between the buttons; Enter or Space presses the one focused"],
   ["Esc", "leave the widget (the notebook gets the keys again)"],
 ];
 
@@ -23,13 +23,22 @@ export function reviewView(Base) {
     _build() {
       super._build();
       this.root.classList.add("gtw-review-mode");
-      this.root.setAttribute("aria-label", "Review widget: click here, then use the keyboard");
+      this._label(this.model.get("title"));
       this.reviewEl = el("div", "gtw-review");
       this.card.append(this.reviewEl);
-      this.helpEl.querySelector("table").replaceChildren(...REVIEW_COMMANDS.map(([k, what]) =>
-        el("tr", "", textEl("td", "gtw-help-key", k), textEl("td", "", what))));
       this.root.querySelector(".gtw-undo").textContent = "back (z)";
       this.root.querySelector(".gtw-next-unlabeled").textContent = "next undecided (u)";
+    }
+
+    _helpRows() {
+      const multi = this.model.get("multi_label");
+      return helpRows(this.model.get("shortcuts") || [], {
+        pick: multi ? "pick a category for the decision (the key is shown on its button)"
+          : "decide: this category is the label (the key is shown on its button)",
+        enter: multi ? "decide: the picked categories, or the consolidated label if none is picked"
+          : "accept the consolidated label as the decision",
+        commands: REVIEW_COMMANDS,
+      });
     }
 
     /** Enter: the consolidated label becomes the decision (multi-label: the picks, when any). */
@@ -82,7 +91,7 @@ export function reviewView(Base) {
       const consolidated = review.consolidated || [];
       const decision = card.answer || [];
       const by = review.adjudication && review.adjudication.reviewer;
-      this.answerEl.textContent = decision.length ? `decision: ${decision.join(", ")}${by ? ` (by ${by})` : ""}` : "";
+      setText(this.answerEl, decision.length ? `decision: ${decision.join(", ")}${by ? ` (by ${by})` : ""}` : "");
       const confidence = review.confidence == null ? "" : ` · confidence ${Number(review.confidence).toFixed(2)}`;
       const rows = (review.answers || []).map(({ worker, answer }) => {
         const row = el("tr", "gtw-review-row", textEl("td", "gtw-review-worker", worker),

@@ -1,8 +1,8 @@
 """The shipped notebooks in a real JupyterLab: label the fashion capstone by keyboard; docs screenshots.
 
 The kernel gets its own local S3 and home (``GTWIDGETS_S3_DIR`` / ``GTWIDGETS_HOME`` in temporary
-folders) and no autopilot, through a kernelspec in the Lab server's data folder: the session's
-server is shared with other tests, so its own environment cannot change. Screenshots of every
+folders) through a kernelspec in the Lab server's data folder: the session's server is shared
+with other tests, so its own environment cannot change. Screenshots of every
 notebook's widget are written to ``docs/`` only with ``GTWIDGETS_DOCS_SCREENSHOT=1``.
 """
 from __future__ import annotations
@@ -38,7 +38,7 @@ ERRORS_JS = """() => window.jupyterapp.shell.currentWidget.content.widgets
 
 @pytest.fixture(scope="module")
 def nb_kernel(jupyter_lab, tmp_path_factory):
-    """A kernelspec whose kernels use a private local S3 and home, without autopilot.
+    """A kernelspec whose kernels use a private local S3 and home.
 
     Yields the local S3's data folder; the S3 server the kernels start (detached, so it
     outlives them) is stopped at the end.
@@ -50,7 +50,7 @@ def nb_kernel(jupyter_lab, tmp_path_factory):
     (spec / "kernel.json").write_text(json.dumps({
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "Python 3 (gtwidgets notebooks)", "language": "python",
-        "env": {"GTWIDGETS_S3_DIR": str(s3_dir), "GTWIDGETS_HOME": str(home), "GTWIDGETS_AUTOPILOT": ""},
+        "env": {"GTWIDGETS_S3_DIR": str(s3_dir), "GTWIDGETS_HOME": str(home)},
     }))
     yield s3_dir
     stop_local_s3(s3_dir)
@@ -94,6 +94,11 @@ def _cell_index(nb: nbformat.NotebookNode, snippet: str) -> int:
     return next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and snippet in c.source)
 
 
+def _another_object(seen) -> re.Pattern:
+    """``data-shown`` of a card: an object id, not one of ``seen``."""
+    return re.compile(rf"^(?!(?:{'|'.join(seen) or '-'})$)\d+$")
+
+
 def _shot(locator, tmp_path: Path, name: str) -> None:
     locator.page.mouse.move(0, 0)  # no hover highlight on a button
     path = tmp_path / name
@@ -115,19 +120,20 @@ def test_fashion_capstone_labels_five_images_by_keyboard(lab, nb_kernel, tmp_pat
     expect(widget.locator(".gtw-cat")).to_have_count(len(FASHION))
     widget.click(position={"x": 5, "y": 5})
 
+    # The job shows the images in random order, as Ground Truth does: read which one is shown.
     given: dict[str, str] = {}
-    for i, key in enumerate("24132"):
-        expect(widget).to_have_attribute("data-shown", str(i), timeout=15_000)
+    for key in "24132":
+        expect(widget).to_have_attribute("data-shown", _another_object(given), timeout=15_000)
+        given[widget.get_attribute("data-shown")] = FASHION[int(key) - 1]
         lab.page.keyboard.press(key)
-        given[str(i)] = FASHION[int(key) - 1]
     expect(widget.locator(".gtw-progress-text")).to_contain_text("5 / 20 labeled")
-    expect(widget).to_have_attribute("data-shown", "5", timeout=15_000)
+    expect(widget).to_have_attribute("data-shown", _another_object(given), timeout=15_000)
+    assert sorted(given, key=int) != list(given)  # not in file order
     expect(widget.locator(".gtw-image")).to_be_visible()
     _shot(widget, tmp_path, "fashion_capstone.png")
 
-    # The notebook's own next cells: autopilot is off, so flush() reports just our five.
-    for i in (_cell_index(nb, "AUTOPILOT ="), _cell_index(nb, "job.flush()")):
-        out = lab.run_cell(i)
+    # The notebook's own next cell: flush() reports just our five.
+    out = lab.run_cell(_cell_index(nb, 'print("all saved:", job.flush())'))
     expect(out.locator(".jp-OutputArea-output")).to_contain_text("all saved: True", timeout=60_000)
     expect(out.locator(".jp-OutputArea-output")).to_contain_text("5 of 20 labeled")
     _no_errors(lab)
@@ -136,6 +142,7 @@ def test_fashion_capstone_labels_five_images_by_keyboard(lab, nb_kernel, tmp_pat
     monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_URL", "unset")  # restored after; ensure_local_s3 sets it
+    monkeypatch.setenv("GTWIDGETS_S3_DIR", str(nb_kernel))  # likewise (where its key is)
     ensure_local_s3(nb_kernel)
     job_dir = "s3://gtwidgets-fashion/output/fashion"
     responses = read_worker_responses(job_dir)
@@ -171,7 +178,7 @@ def test_notebook_screenshot(lab, nb_kernel, tmp_path, name, snippet, selector, 
     finally:
         _no_errors(lab)
     if selector == ".gtw-root":
-        expect(view).to_have_attribute("data-shown", "0", timeout=15_000)
+        expect(view).to_have_attribute("data-shown", _another_object([]), timeout=15_000)
     expect(view.locator(shows).first).to_be_visible(timeout=15_000)
     lab.page.wait_for_load_state("networkidle")
     _shot(view, tmp_path, png)

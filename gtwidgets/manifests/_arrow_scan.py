@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import tasks
+from .. import tasks
 
 _BLOCK = 1 << 20  # streaming blocks: small blocks keep peak memory low at no cost in speed
 _WHOLE_BLOCK = 1 << 22  # the whole-file fallback also takes lines up to 4 MB

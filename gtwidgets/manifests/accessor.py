@@ -1,7 +1,7 @@
 """``df.gt``: what a manifest frame holds (label attributes, source key) and how to write it back.
 
-Registered when :mod:`gtwidgets.manifest` is imported, so any frame read with
-``read_manifest`` (or built by hand in the same layout) has it.
+Registered by the package (:mod:`gtwidgets.manifests` imports this module last), so any
+frame read with ``read_manifest`` (or built by hand in the same layout) has it.
 """
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import warnings
 
 import pandas as pd
 
-from . import tasks
+from .. import tasks
+from .api import label_attributes, objects, to_manifest, write_manifest
 
 __all__ = ["GroundTruthAccessor"]
 
@@ -33,8 +34,6 @@ class GroundTruthAccessor:
     @property
     def label_attributes(self) -> dict[str, str | None]:
         """``{attribute: task type}`` in column order (type = most common ``<attr>-metadata.type``)."""
-        from .manifest import label_attributes
-
         return label_attributes(self._df)
 
     @property
@@ -86,14 +85,10 @@ class GroundTruthAccessor:
 
     def objects(self) -> list[dict]:
         """The JSON object of each row, exactly as :meth:`to_manifest` would write it."""
-        from .manifest import objects
-
         return objects(self._df)
 
     def to_manifest(self, path: str | os.PathLike | None = None, **kwargs) -> list[str] | str:
         """The manifest lines (``path=None``), or write them to a file or ``s3://`` URI and return it."""
-        from .manifest import to_manifest, write_manifest
-
         if path is None:
             return to_manifest(self._df, **kwargs)
         return write_manifest(self._df, path, **kwargs)

@@ -11,7 +11,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from . import tasks
+from .. import tasks
 
 _META = tasks.METADATA_SUFFIX
 _LS = None  # pyarrow.large_string(), set on first use so importing stays cheap

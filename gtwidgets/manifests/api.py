@@ -7,7 +7,8 @@ line lacks is a missing value and is not written back; a JSON ``null`` is ``None
 object column. Text columns have pandas 3's ``str`` dtype (``string[pyarrow_numpy]`` on pandas 2.2). Reading tries pyarrow's JSON reader and falls back to orjson line by line
 whenever Arrow's result could differ from the file (type conflicts, nulls, ``3`` vs ``3.0``).
 
-This module is the public API; the paths behind it live in private modules: ``_arrow_scan``
+This module is the public API (above the rules and the engines; nothing below imports it);
+the paths behind it live in private modules: ``_arrow_scan``
 (bytes -> Arrow table, in parallel ranges), ``_arrow_read`` (table -> frame, only when exact),
 ``_line_by_line`` (the exact orjson path, both ways) and ``_column_write`` (lines built
 column by column in Arrow).
@@ -22,16 +23,16 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from . import storage, tasks
+from .. import storage, tasks
 from ._arrow_read import arrow_frame
 from ._arrow_scan import LocalFile
 from ._column_write import joined, template_lines, template_parts
 from ._line_by_line import MISSING, Parsed  # noqa: F401  (re-exported: part of the reading API)
 from ._line_by_line import BOM, DUMPS_OPTS, build_rows, frame_from_objects, gc_paused, json_default, parse_lines
-from .errors import ManifestError
-from .validation import Problem
+from ..errors import ManifestError
+from .rules import Problem
 
-__all__ = ["read_manifest", "frame_from_bytes", "frame_from_objects", "to_manifest", "write_manifest",
+__all__ = ["read_manifest", "frame_from_bytes", "frame_from_objects", "to_manifest", "write_manifest", "validate_manifest",
            "object_from_row", "objects", "parse_lines", "label_attributes", "ERROR_COLUMN", "RAW_COLUMN"]
 
 ERROR_COLUMN = "_error"
@@ -252,5 +253,12 @@ def _manifest_error(name: str, problems: list[Problem]) -> ManifestError:
             "or read with errors='collect' to keep bad lines as rows.") if more > 0 else ""
     return ManifestError(shown + tail, problems=[str(p) for p in problems])
 
+def validate_manifest(source: str | os.PathLike, *, warnings: bool = True) -> list[Problem]:
+    """Every problem of a manifest file or ``s3://`` URI, in line order.
 
-from . import accessor as _accessor  # noqa: E402,F401  registers DataFrame.gt
+    Reads the whole file with the exact (line by line) parser, so it reports every line,
+    not only the first. ``warnings=False`` keeps only errors.
+    """
+    name = str(source)
+    parsed = parse_lines(storage.read_bytes(source), name=name, validate=True)
+    return [p for p in parsed.problems if warnings or p.severity == "error"]

@@ -1,22 +1,23 @@
-"""The rules of a Ground Truth manifest, and ``gtwidgets validate`` that reports every break.
+"""The rules of a Ground Truth manifest: what ``validate_manifest`` and ``gtwidgets validate`` report.
 
 Each rule returns a :class:`Problem` that prints as ``file:line: what is wrong; what to do``.
-The rules work on parsed lines (dicts), so :mod:`gtwidgets.manifest` can run them on the
-lines it had to parse one by one; its fast path checks the same rules column by column.
+Errors are what Ground Truth refuses (a line that is not a JSON object, no or two sources, a
+``$`` key, size limits); ``read_manifest`` raises on them. Rules on label pairs are warnings:
+Ground Truth checks only the LabelAttributeName of a new job and copies earlier pairs through
+unchanged, so a chained file may carry hand-made pairs it never checked, and reading must accept
+every file Ground Truth writes. ``gtwidgets validate --strict`` fails on warnings too.
 """
 from __future__ import annotations
 
-import argparse
-import os
 import re
 from dataclasses import dataclass
 from typing import Iterable, Literal
 
 import orjson
 
-from . import tasks
+from .. import tasks
 
-__all__ = ["Problem", "validate_manifest", "check_object", "check_label", "register_cli"]
+__all__ = ["Problem", "check_object", "check_label", "check_size", "label_pairs"]
 
 Severity = Literal["error", "warning"]
 
@@ -40,19 +41,6 @@ class Problem:
         return text if self.severity == "error" else f"{text} (warning)"
 
 
-def validate_manifest(source: str | os.PathLike, *, warnings: bool = True) -> list[Problem]:
-    """Every problem of a manifest file or ``s3://`` URI, in line order.
-
-    Reads the whole file with the exact (line by line) parser, so it reports every line,
-    not only the first. ``warnings=False`` keeps only errors.
-    """
-    from .manifest import parse_lines
-    from . import storage
-
-    name = str(source)
-    parsed = parse_lines(storage.read_bytes(source), name=name, validate=True)
-    return [p for p in parsed.problems if warnings or p.severity == "error"]
-
 
 def check_object(obj: dict, *, file: str, line: int) -> list[Problem]:
     """The rules of one parsed line: source keys, names, sizes of values, label pairs."""
@@ -74,18 +62,19 @@ def check_object(obj: dict, *, file: str, line: int) -> list[Problem]:
     for key in obj:
         if key.startswith("$"):
             add(f"key {key!r} starts with '$'", "rename it; Ground Truth reserves names that start with '$'")
-    for attr, meta in label_pairs(obj):
+    for attr, meta in label_pairs(obj):  # all warnings: see the module docstring
         if not isinstance(meta, dict):
             add(f'"{attr}-metadata" is {_kind(meta)}, not an object',
-                'make it an object such as {"type": "groundtruth/...", ...}, or rename the pair')
+                'make it an object such as {"type": "groundtruth/...", ...}, or rename the pair', "warning")
             continue
         task_type = meta.get("type")
         problem = tasks.attribute_name_problem(
             attr, task_type=task_type if isinstance(task_type, str) else None)
         if problem:
-            add(problem, "rename the label attribute (LabelAttributeName) and its -metadata key")
-        for message, fix, severity in check_label(attr, obj.get(attr), meta):
-            add(message, fix, severity)
+            add(problem, "Ground Truth copies such a pair through, but would refuse the name for a new "
+                         "job's LabelAttributeName: rename the pair before labelling it again", "warning")
+        for message, fix in check_label(attr, obj.get(attr), meta):
+            add(message, fix, "warning")
     for key in obj:
         if key.endswith(tasks.METADATA_SUFFIX) and key[: -len(tasks.METADATA_SUFFIX)] not in obj \
                 and key != tasks.METADATA_SUFFIX and isinstance(obj[key], dict) and "type" in obj[key]:
@@ -121,32 +110,32 @@ def label_pairs(obj: dict) -> Iterable[tuple[str, object]]:
             yield key, obj[key + tasks.METADATA_SUFFIX]
 
 
-def check_label(attr: str, label: object, meta: dict) -> list[tuple[str, str, Severity]]:
-    """Whether ``<attr>-metadata`` agrees with ``<attr>``: ``(message, fix, severity)`` triples."""
-    out: list[tuple[str, str, Severity]] = []
+def check_label(attr: str, label: object, meta: dict) -> list[tuple[str, str]]:
+    """Whether ``<attr>-metadata`` agrees with ``<attr>`` as Ground Truth writes it: ``(message, fix)`` pairs."""
+    out: list[tuple[str, str]] = []
     m = f'"{attr}-metadata"'
     task_type = meta.get("type")
     if task_type is None:
-        out.append((f'{m} has no "type"', 'add "type": "groundtruth/<task>"', "warning"))
+        out.append((f'{m} has no "type"', 'add "type": "groundtruth/<task>"'))
     elif not isinstance(task_type, str):
-        out.append((f'{m} "type" is {_kind(task_type)}', 'write it as a string such as "groundtruth/custom"', "error"))
+        out.append((f'{m} "type" is {_kind(task_type)}', 'write it as a string such as "groundtruth/custom"'))
     elif task_type not in tasks.KNOWN_TYPES:
         out.append((f'{m} has an unknown type {task_type[:80]!r}',
-                    "use one of Ground Truth's types, e.g. groundtruth/image-classification", "warning"))
+                    "use one of Ground Truth's types, e.g. groundtruth/image-classification"))
     human = meta.get("human-annotated")
     if human is not None and human not in ("yes", "no"):
-        out.append((f'{m} "human-annotated" is {_short(human)}', 'write "yes" or "no"', "error"))
+        out.append((f'{m} "human-annotated" is {_short(human)}', 'write "yes" or "no"'))
     date = meta.get("creation-date")
     if date is not None and not (isinstance(date, str) and CANONICAL_DATE_RE.fullmatch(date)):
         out.append((f'{m} "creation-date" {_short(date)} is not in Ground Truth\'s form',
-                    "write UTC as YYYY-MM-DDTHH:MM:SS.ffffff", "warning"))
+                    "write UTC as YYYY-MM-DDTHH:MM:SS.ffffff"))
     job = meta.get("job-name")
     if job is not None and not isinstance(job, str):
-        out.append((f'{m} "job-name" is {_kind(job)}', 'write "labeling-job/<job name in lower case>"', "error"))
+        out.append((f'{m} "job-name" is {_kind(job)}', 'write "labeling-job/<job name in lower case>"'))
     if "confidence" in meta and not _is_confidence(meta["confidence"]):
-        out.append((f'{m} "confidence" is {_short(meta["confidence"])}', "write a number from 0 to 1", "error"))
+        out.append((f'{m} "confidence" is {_short(meta["confidence"])}', "write a number from 0 to 1"))
     if label is None:
-        out.append((f'"{attr}" is missing or null while {m} is present', "add the label or remove its metadata", "error"))
+        out.append((f'"{attr}" is missing or null while {m} is present', "add the label or remove its metadata"))
         return out
     if task_type in _SINGLE_OR_VERIFY:
         _check_single(attr, label, meta, task_type, out)
@@ -156,10 +145,10 @@ def check_label(attr: str, label: object, meta: dict) -> list[tuple[str, str, Se
         _check_boxes(attr, label, meta, out)
     elif task_type == tasks.SEMANTIC_SEGMENTATION:
         if not isinstance(label, str):
-            out.append((f'"{attr}" is {_kind(label)}', "a segmentation label is the S3 URI of its mask PNG", "error"))
+            out.append((f'"{attr}" is {_kind(label)}', "a segmentation label is the S3 URI of its mask PNG"))
         if not isinstance(meta.get("internal-color-map"), dict):
             out.append((f'{m} has no "internal-color-map" object',
-                        'add {"0": {"class-name": "BACKGROUND", "hex-color": "#ffffff", ...}}', "warning"))
+                        'add {"0": {"class-name": "BACKGROUND", "hex-color": "#ffffff", ...}}'))
     elif task_type == tasks.TEXT_SPAN:
         _check_spans(attr, label, meta, out)
     return out
@@ -173,56 +162,56 @@ def _check_single(attr, label, meta, task_type, out) -> None:
     else:
         ok = isinstance(label, int) and not isinstance(label, bool) and label >= 0
         if isinstance(label, str) and label.isdigit():
-            out.append((f'"{attr}" is the string {label!r}', "write the class index as an integer", "warning"))
+            out.append((f'"{attr}" is the string {label!r}', "write the class index as an integer"))
             ok = True
     if not ok:
         out.append((f'"{attr}" is {_short(label)}, not a class index',
-                    "write the index of the class in the label list, e.g. 0", "error"))
+                    "write the index of the class in the label list, e.g. 0"))
     if not isinstance(meta.get("class-name"), str):
-        out.append((f'"{attr}-metadata" has no "class-name" string', 'add "class-name": "<the class>"', "error"))
+        out.append((f'"{attr}-metadata" has no "class-name" string', 'add "class-name": "<the class>"'))
 
 
 def _check_multi(attr, label, meta, out) -> None:
     if not (isinstance(label, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in label)):
         out.append((f'"{attr}" is {_short(label)}, not a list of class indices',
-                    "write the chosen class indices, e.g. [1, 0]", "error"))
+                    "write the chosen class indices, e.g. [1, 0]"))
         return
     class_map = meta.get("class-map")
     if not isinstance(class_map, dict):
-        out.append((f'"{attr}-metadata" has no "class-map" object', 'add "class-map": {"<index>": "<class>"}', "error"))
+        out.append((f'"{attr}-metadata" has no "class-map" object', 'add "class-map": {"<index>": "<class>"}'))
     else:
         missing = [i for i in label if str(i) not in class_map]
         if missing:
             out.append((f'"{attr}-metadata" "class-map" lacks the chosen indices {missing[:10]}',
-                        "add their class names to class-map", "error"))
+                        "add their class names to class-map"))
     cmap = meta.get("confidence-map")
     if cmap is not None and not (isinstance(cmap, dict) and all(_is_confidence(v) for v in cmap.values())):
         out.append((f'"{attr}-metadata" "confidence-map" is not an object of numbers from 0 to 1',
-                    'write {"<index>": 0.95, ...}', "error"))
+                    'write {"<index>": 0.95, ...}'))
 
 
 def _check_boxes(attr, label, meta, out) -> None:
     boxes = label.get("annotations") if isinstance(label, dict) else None
     if not isinstance(boxes, list) or not isinstance(label.get("image_size"), list):
         out.append((f'"{attr}" is not a bounding-box label',
-                    'write {"image_size": [{"width": W, "height": H, "depth": 3}], "annotations": [...]}', "error"))
+                    'write {"image_size": [{"width": W, "height": H, "depth": 3}], "annotations": [...]}'))
         return
     for n, box in enumerate(boxes):
         if not (isinstance(box, dict) and isinstance(box.get("class_id"), int)
                 and all(_is_number(box.get(k)) for k in ("left", "top", "width", "height"))):
             out.append((f'"{attr}" box {n} is {_short(box)}',
-                        'give each box integer "class_id" and numbers "left", "top", "width", "height"', "error"))
+                        'give each box integer "class_id" and numbers "left", "top", "width", "height"'))
             return
     objects = meta.get("objects")
     if not isinstance(objects, list) or len(objects) != len(boxes):
         out.append((f'"{attr}-metadata" "objects" has {len(objects) if isinstance(objects, list) else "no"} '
-                    f"entries for {len(boxes)} boxes", 'write one {"confidence": c} per box, in box order', "error"))
+                    f"entries for {len(boxes)} boxes", 'write one {"confidence": c} per box, in box order'))
     class_map = meta.get("class-map")
     if isinstance(class_map, dict):
         missing = sorted({b["class_id"] for b in boxes} - {int(k) for k in class_map if k.isdigit()})
         if missing:
             out.append((f'"{attr}-metadata" "class-map" lacks class ids {missing[:10]}',
-                        "add their class names to class-map", "warning"))
+                        "add their class names to class-map"))
 
 
 def _check_spans(attr, label, meta, out) -> None:
@@ -230,12 +219,12 @@ def _check_spans(attr, label, meta, out) -> None:
     entities = ann.get("entities") if isinstance(ann, dict) else None
     if not isinstance(entities, list):
         out.append((f'"{attr}" is not a named-entity label',
-                    'write {"annotations": {"entities": [...], "labels": [...]}}', "error"))
+                    'write {"annotations": {"entities": [...], "labels": [...]}}'))
         return
     confidences = meta.get("entities")
     if isinstance(confidences, list) and len(confidences) != len(entities):
         out.append((f'"{attr}-metadata" "entities" has {len(confidences)} entries for {len(entities)} entities',
-                    'write one {"confidence": c} per entity, in order', "error"))
+                    'write one {"confidence": c} per entity, in order'))
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -259,34 +248,3 @@ def _short(v: object) -> str:
 
 
 # ---------------------------------------------------------------------------- CLI
-
-def register_cli(subparsers) -> None:
-    p = subparsers.add_parser(
-        "validate", help="check manifests against Ground Truth's rules",
-        description="Check manifest files or s3:// URIs; print every problem as file:line: what; fix. "
-                    "Exit 1 when any file has errors.")
-    p.add_argument("sources", nargs="+", metavar="FILE_OR_URI")
-    p.add_argument("--no-warnings", action="store_true", help="print errors only")
-    p.set_defaults(func=_cli_validate)
-
-
-def _cli_validate(args: argparse.Namespace) -> int:
-    from .errors import GtError
-
-    errors = warnings = 0
-    for source in args.sources:
-        try:
-            problems = validate_manifest(source, warnings=not args.no_warnings)
-        except GtError as e:
-            print(f"{source}: {e}")
-            errors += 1
-            continue
-        for p in problems:
-            print(p)
-        errors += sum(p.severity == "error" for p in problems)
-        warnings += sum(p.severity == "warning" for p in problems)
-    files = len(args.sources)
-    summary = f"{files} file{'s' * (files != 1)}: {errors} error{'s' * (errors != 1)}, " \
-              f"{warnings} warning{'s' * (warnings != 1)}"
-    print(("OK: " if not errors else "FAILED: ") + summary)
-    return 1 if errors else 0

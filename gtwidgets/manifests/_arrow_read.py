@@ -3,17 +3,17 @@
 Arrow parses JSON Lines many times faster than Python, but it merges ``3`` and ``3.0``,
 cannot tell a JSON ``null`` from an absent key, skips blank lines and does not check UTF-8.
 :func:`arrow_frame` therefore returns None (use the exact path) whenever its answer could
-differ from the file's, and checks Ground Truth's rules on whole columns, never row by row.
+differ from the file's, and checks the rules whose break is an error on whole columns, never row by row.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from . import tasks
+from .. import tasks
 from ._arrow_scan import contains, read_table
 from ._line_by_line import BOM, STR
-from .validation import CANONICAL_DATE_RE, check_label
+from .rules import CANONICAL_DATE_RE
 
 _META = tasks.METADATA_SUFFIX
 
@@ -54,29 +54,35 @@ def arrow_frame(data, *, validate: bool, ranges: int | None = None) -> pd.DataFr
                 and not _has_empty_struct_rows(col)
                 and not any(f"{key}.{f.name}" in keyset for f in col.type)):
             flat.append(key)
-    if validate and any(k.endswith(_META) and k[: -len(_META)] in keyset and k not in flat for k in keys):
-        return None  # a label pair that cannot be flattened breaks a rule: let the exact path say which
     columns: dict[str, pa.ChunkedArray] = {}
+    where: dict[str, tuple[str, str | None]] = {}  # column -> (key, sub-key) in the line
     for key, col in zip(keys, table.columns):
         if key in flat:
             for i, f in enumerate(col.type):
                 columns[f"{key}.{f.name}"] = pa.chunked_array(
                     [c.field(i) if c.null_count == 0 else _struct_child(c, i) for c in col.chunks], f.type)
+                where[f"{key}.{f.name}"] = (key, f.name)
         else:
             columns[key] = col
+            where[key] = (key, None)
     del table
     for name, col in columns.items():
         if not _doubles_exact(name, col):
             return None
-    if validate and not _columns_valid(columns, keys, flat):
+    if validate and not _sources_valid(columns, keys):
         return None
     del col
+    reordered = {name: where[name] for name, col in columns.items() if _has_type(col.type, _is_index_keyed_map)}
     out: dict[str, object] = {}
     for name in list(columns):  # popped, so each Arrow column is freed once pandas has its copy
-        out[name] = _arrow_to_pandas(name, columns.pop(name))
+        col = columns.pop(name)
+        out[name] = None if name in reordered else _arrow_to_pandas(name, col)
+    if reordered:
+        values = _values_in_line_order(data, reordered, facts.lines)
+        if values is None:
+            return None
+        out.update(values)
     frame = pd.DataFrame(out, index=pd.RangeIndex(facts.lines), copy=False)  # the columns are new already
-    if validate and not _labels_valid(frame, flat):
-        return None
     return frame
 
 
@@ -225,6 +231,33 @@ def _has_type(schema_or_type, pred) -> bool:
     return False
 
 
+def _values_in_line_order(data, columns: dict[str, tuple[str, str | None]], lines: int) -> dict[str, pd.Series] | None:
+    """Columns holding class-index maps, from the lines themselves: Arrow keeps one key order for
+    all lines, but each line of a class-map or internal-color-map has its own keys in its own order."""
+    import orjson
+
+    if not isinstance(data, bytes):
+        with open(data, "rb") as f:
+            data = f.read()
+    values: dict[str, list] = {name: [] for name in columns}
+    for raw in data.splitlines():  # no blank lines here: Arrow's row count matched the line count
+        obj = orjson.loads(raw)
+        for name, (key, sub) in columns.items():
+            v = obj.get(key, pd.NA)
+            values[name].append(v if sub is None or v is pd.NA else v.get(sub, pd.NA))
+    if any(len(v) != lines for v in values.values()):
+        return None
+    return {name: pd.Series(np.fromiter(v, dtype=object, count=lines), dtype=object) for name, v in values.items()}
+
+
+def _is_index_keyed_map(t) -> bool:
+    """A struct whose keys are class indices (class-map, confidence-map, internal-color-map): each
+    line has its own keys in its own order, which Arrow's one field order would rewrite."""
+    import pyarrow as pa
+
+    return pa.types.is_struct(t) and t.num_fields > 1 and all(f.name.isdigit() for f in t)
+
+
 def _retype(t):
     import pyarrow as pa
 
@@ -241,8 +274,9 @@ def _has_nulls(col) -> bool:
     return col.null_count > 0 or _has_nested_nulls(col)
 
 
-def _columns_valid(columns: dict, keys: list[str], flat: list[str]) -> bool:
-    """Ground Truth's rules, checked on whole columns; False sends the file to the exact path."""
+def _sources_valid(columns: dict, keys: list[str]) -> bool:
+    """The rules that make a line an error, checked on whole columns; False sends the file to the
+    exact path to name the lines. (Label-pair rules are warnings, which reading does not report.)"""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -255,56 +289,5 @@ def _columns_valid(columns: dict, keys: list[str], flat: list[str]) -> bool:
     if ref is None and src is None:
         return False
     if ref is not None and src is not None:
-        if pc.any(pc.equal(pc.is_valid(ref), pc.is_valid(src))).as_py():
-            return False
-    elif (ref if ref is not None else src).null_count:
-        return False
-    for meta in flat:
-        attr = meta[: -len(_META)]
-        t = columns.get(f"{meta}.type")
-        if t is None or not pa.types.is_string(t.type):
-            return False
-        kinds = [k for k in pc.unique(t).to_pylist() if k is not None]
-        if len(kinds) != 1 or kinds[0] not in tasks.KNOWN_TYPES or tasks.attribute_name_problem(attr, task_type=kinds[0]):
-            return False
-        if not pc.all(pc.equal(pc.is_valid(columns[attr]), pc.is_valid(t))).as_py():
-            return False
-        human = columns.get(f"{meta}.human-annotated")
-        if human is not None and (not pa.types.is_string(human.type) or not set(
-                pc.unique(human).to_pylist()) <= {"yes", "no", None}):
-            return False
-        conf = columns.get(f"{meta}.confidence")
-        if conf is not None:
-            if not (pa.types.is_integer(conf.type) or pa.types.is_floating(conf.type)):
-                return False
-            lo, hi = pc.min_max(conf).values()
-            if (lo.as_py() is not None and lo.as_py() < 0) or (hi.as_py() is not None and hi.as_py() > 1):
-                return False
-        job = columns.get(f"{meta}.job-name")
-        if job is not None and not pa.types.is_string(job.type):
-            return False
-        if kinds[0] in tasks.SINGLE_LABEL_TYPES:
-            name = columns.get(f"{meta}.class-name")
-            label = columns[attr]
-            if name is None or not pa.types.is_string(name.type) or name.null_count != t.null_count:
-                return False
-            if not pa.types.is_integer(label.type) or (pc.min(label).as_py() or 0) < 0:
-                return False
-    return True
-
-
-def _labels_valid(frame: pd.DataFrame, flat: list[str]) -> bool:
-    """Per-row label/metadata agreement for the task types that columns cannot check."""
-    for meta in flat:
-        attr = meta[: -len(_META)]
-        kinds = frame[f"{meta}.type"].dropna().unique()
-        if len(kinds) == 1 and kinds[0] in tasks.SINGLE_LABEL_TYPES:
-            continue  # fully checked on columns
-        sub = frame[[c for c in frame.columns if c == attr or c.startswith(meta + ".")]]
-        from .manifest import objects  # the writer's own rows: what would be written is what is checked
-
-        for obj in objects(sub):
-            if meta in obj and any(sev == "error" for _, _, sev in check_label(attr, obj.get(attr), obj[meta])):
-                return False
-    return True
-
+        return not pc.any(pc.equal(pc.is_valid(ref), pc.is_valid(src))).as_py()
+    return not (ref if ref is not None else src).null_count

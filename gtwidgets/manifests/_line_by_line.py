@@ -14,8 +14,8 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from . import tasks
-from .validation import CANONICAL_DATE_RE, Problem, check_object, check_size
+from .. import tasks
+from .rules import CANONICAL_DATE_RE, Problem, check_object, check_size
 
 _META = tasks.METADATA_SUFFIX
 BOM = b"\xef\xbb\xbf"

@@ -1,0 +1,428 @@
+"""Semantic segmentation: painting masks, adjusting earlier ones, and verifying them.
+
+A mask answer's value is a :class:`MaskValue`: the class-index array (``uint8``, at the original
+image's resolution, indices of the job's ``internal-color-map``: see :mod:`gtwidgets.masks`)
+and, for adjustment, whether the worker changed the starting mask. It is journaled as the
+``crowd-semantic-segmentation`` answer itself (``to_json``), PNG and all.
+
+Where the mask PNG goes (the hook for the job). ``<attr>`` is the URI of a PNG that must be
+written, which a pure task type cannot do. So a label pair from :meth:`label_pair` or
+:meth:`consolidate` holds a :class:`MaskFile` (the URI and the PNG bytes) at ``<attr>``;
+the job calls :meth:`SemanticSegmentation.files_of` on each pair, writes the files it returns
+and keeps the JSON pair. The URI is :func:`consolidated_mask_uri` under
+``options["output_uri"]`` (the job's output folder, ``<S3OutputPath>/<job name>``), named
+``<datasetObjectId>_<creation-date>.png`` as Ground Truth names it; ``label_pair`` takes the
+object id from ``value.object_id`` or a URI the job chose from ``value.uri``.
+
+Options (``TaskConfig.options``): ``output_uri`` (above); ``prior_attribute``, the ``-ref``
+attribute of masks to adjust or verify, or pre-labels to start painting from (required for
+adjustment and verification); ``colors``, category -> ``#rrggbb``, to keep a prior job's
+colours.
+"""
+from __future__ import annotations
+
+import base64
+import io
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+from PIL import Image
+
+from .. import masks, tasks
+from ..consolidate import dawid_skene, majority_vote
+from ..consolidate_masks import vote_masks
+from ..errors import JobError
+from .base import TaskConfig, TaskType, WorkerAnswer, register
+
+__all__ = ["SemanticSegmentation", "SemanticSegmentationAdjustment", "SemanticSegmentationVerification",
+           "MaskValue", "MaskFile", "PriorMask", "consolidated_mask_uri", "load_prior"]
+
+ELEMENT = "crowd-semantic-segmentation"
+# The keys a crowd-semantic-segmentation answer is found under: its tag, or the name the
+# developer guide's templates give it.
+ELEMENT_NAMES = (ELEMENT, "annotatedResult")
+VERIFICATION_ELEMENT = "crowd-image-classifier"
+
+
+@dataclass(frozen=True, eq=False)
+class MaskValue:
+    """One worker's mask: class indices at the image's resolution."""
+
+    labels: np.ndarray
+    initial_value_modified: bool | None = None  # adjustment jobs only
+    object_id: str | None = None                # names the PNG in label_pair
+    uri: str | None = None                      # or the job says where it goes
+
+
+@dataclass(frozen=True)
+class MaskFile:
+    """``<attr>`` of a label pair before the job writes the PNG: the URI and the bytes."""
+
+    uri: str
+    png: bytes
+
+
+@dataclass(frozen=True)
+class PriorMask:
+    """A mask a line already names (a prior job's ``-ref``): read it with :func:`load_prior`."""
+
+    uri: str
+    color_map: dict
+
+
+def consolidated_mask_uri(output_uri: str, object_id: str, creation_date: str) -> str:
+    """``<output>/annotations/consolidated-annotation/output/<id>_<date>.png``, Ground Truth's name."""
+    return f"{output_uri.rstrip('/')}/annotations/consolidated-annotation/output/{object_id}_{creation_date}.png"
+
+
+def load_prior(prior: PriorMask, categories: Sequence[str]) -> np.ndarray:
+    """The prior mask's class indices, renumbered to a job listing ``categories`` (I/O: reads the PNG)."""
+    labels = masks.read_mask(prior.uri, prior.color_map)
+    return _renumber(labels, prior.color_map, categories)
+
+
+@register
+class SemanticSegmentation(TaskType):
+    """Paint every pixel of the job's categories (``groundtruth/semantic-segmentation``)."""
+
+    name = "semantic-segmentation"
+    tool = "masks"
+    adjustment = False
+
+    def __init__(self, config: TaskConfig):
+        super().__init__(config)
+        self.categories = tasks.check_categories(config.categories)
+        if len(self.categories) > masks.MAX_CLASSES:
+            raise JobError(f"a segmentation job takes at most {masks.MAX_CLASSES} categories.")
+        tasks.check_attribute_name(config.label_attribute, task_type=tasks.SEMANTIC_SEGMENTATION)
+        self.color_map = masks.color_map(self.categories, colors=config.options.get("colors"))
+        self.index = masks.class_indices(self.categories)
+        self.colors = {e["class-name"]: e["hex-color"] for k, e in self.color_map.items() if k != "0"}
+        self.prior_attribute: str | None = config.options.get("prior_attribute")
+        if self.prior_attribute is not None:
+            tasks.check_attribute_name(self.prior_attribute)
+
+    @property
+    def gt_type(self) -> str:
+        return tasks.SEMANTIC_SEGMENTATION
+
+    @property
+    def element(self) -> str:
+        return ELEMENT
+
+    # ------------------------------------------------------------- one answer
+
+    def check_answer(self, answer: Any) -> MaskValue:
+        """A mask from the tool or a model: a class-index array, PNG bytes in the job's colours, a
+        ``crowd-semantic-segmentation`` answer (its own ``labelMappings``), or a MaskValue."""
+        if isinstance(answer, MaskValue):
+            value = replace(answer, labels=masks._check_labels(answer.labels))
+        elif isinstance(answer, np.ndarray):
+            value = MaskValue(masks._check_labels(answer))
+        elif isinstance(answer, (bytes, bytearray, memoryview)):
+            value = MaskValue(masks.decode_mask(bytes(answer), self.color_map))
+        elif isinstance(answer, Mapping) and "labeledImage" in answer:
+            value = self._from_element(answer)
+        else:
+            raise JobError("a mask answer is a class-index array, PNG bytes or a crowd-semantic-segmentation "
+                           f"answer, not {type(answer).__name__}.")
+        top = int(value.labels.max(initial=0))
+        if top > len(self.categories):
+            raise JobError(f"mask has class index {top}; this job's indices are 0..{len(self.categories)}.")
+        if self.adjustment and value.initial_value_modified is None:
+            value = replace(value, initial_value_modified=True)
+        return value
+
+    def to_json(self, value: MaskValue) -> dict:
+        return self.to_content(value)[ELEMENT]
+
+    def from_json(self, data: Mapping) -> MaskValue:
+        return self._from_element(data)
+
+    def to_content(self, value: MaskValue) -> dict:
+        h, w = value.labels.shape
+        body = {"inputImageProperties": {"height": h, "width": w},
+                "labelMappings": {c: {"color": self.colors[c]} for c in self.classes_of(value)},
+                "labeledImage": {"pngImageData": base64.b64encode(self.png_of(value)).decode()}}
+        if self.adjustment:
+            body["initialValueModified"] = bool(value.initial_value_modified)
+        return {ELEMENT: body}
+
+    def from_content(self, content: Mapping) -> MaskValue:
+        for key in ELEMENT_NAMES:
+            if isinstance(content, Mapping) and isinstance(content.get(key), Mapping):
+                try:
+                    return self.check_answer(content[key])
+                except JobError as e:
+                    raise ValueError(str(e)) from None
+        keys = sorted(content) if isinstance(content, Mapping) else type(content).__name__
+        raise ValueError(f"answerContent has no {ELEMENT} answer (found {keys}); is this a segmentation job?")
+
+    def classes_of(self, value: MaskValue) -> list[str]:
+        present = set(np.flatnonzero(np.bincount(value.labels.ravel())).tolist())
+        return [c for c in self.categories if self.index[c] in present]
+
+    def png_of(self, value: MaskValue) -> bytes:
+        """The mask as Ground Truth's colour PNG."""
+        return masks.encode_mask(value.labels, self.color_map)
+
+    # ------------------------------------------------------------- labels
+
+    def label_pair(self, value: MaskValue, *, creation_date: str, confidence: float | None = None,
+                   human_annotated: bool = True) -> dict:
+        """``{attr: MaskFile, attr-metadata: {...}}``; the job writes the file (:meth:`files_of`)."""
+        uri = value.uri
+        if uri is None:
+            if value.object_id is None:
+                raise JobError("label_pair needs the mask's object_id or uri (MaskValue) to name its PNG.")
+            uri = self.mask_uri(value.object_id, creation_date)
+        attr = self.config.label_attribute
+        meta = {"internal-color-map": _with_confidence(self.color_map, tasks.round_confidence(confidence or 0)),
+                "type": self.gt_type, "human-annotated": "yes" if human_annotated else "no",
+                "creation-date": creation_date, "job-name": tasks.job_name_value(self.config.job_name)}
+        if self.adjustment:
+            meta["adjustment-status"] = "adjusted" if value.initial_value_modified else "unadjusted"
+        return {attr: MaskFile(uri, self.png_of(value)), attr + tasks.METADATA_SUFFIX: meta}
+
+    def consolidate(self, answers: Sequence[WorkerAnswer], *, creation_date: str,
+                    method: str = "default", batches: Mapping[str, int] | None = None) -> dict[str, dict]:
+        """Per-pixel vote smoothed over a 5x5 window where workers disagree
+        (:mod:`gtwidgets.consolidate_masks`); ``method="majority"`` is the unsmoothed vote.
+        One worker's mask is kept as is, confidence 0. Adjusted when any worker adjusted."""
+        radius = {"default": 2, "smoothed": 2, "majority": 0}.get(method)
+        if radius is None:
+            raise JobError(f"method={method!r} for segmentation; use 'default' or 'majority'.")
+        by_object: dict[str, list[WorkerAnswer]] = defaultdict(list)
+        for a in answers:
+            by_object[str(a.object_id)].append(a)
+        out = {}
+        for oid, group in by_object.items():
+            sizes = {a.value.labels.shape for a in group}
+            if len(sizes) > 1:
+                raise JobError(f"object {oid}: workers' masks differ in size {sorted(sizes)}; masks are at the "
+                               "original image's resolution.")
+            vote = vote_masks([a.value.labels for a in group], radius=radius)
+            modified = any(a.value.initial_value_modified for a in group) if self.adjustment else None
+            out[oid] = self.label_pair(MaskValue(vote.labels, modified, object_id=oid),
+                                       creation_date=creation_date, confidence=vote.confidence)
+        return out
+
+    def mask_uri(self, object_id: str, creation_date: str) -> str:
+        output = self.config.options.get("output_uri")
+        if not output:
+            raise JobError('a segmentation job needs options={"output_uri": "<S3OutputPath>/<job name>"} '
+                           "to name its mask PNGs.")
+        return consolidated_mask_uri(output, object_id, creation_date)
+
+    @staticmethod
+    def files_of(pair: Mapping) -> tuple[dict, dict[str, bytes]]:
+        """The JSON pair (``<attr>`` the URI) and the files to write first: ``{uri: png}``."""
+        json_pair, files = {}, {}
+        for key, v in pair.items():
+            if isinstance(v, MaskFile):
+                files[v.uri] = v.png
+                v = v.uri
+            json_pair[key] = v
+        return json_pair, files
+
+    def existing(self, line: Mapping) -> PriorMask | None:
+        """This job's mask in the line (a re-run), else ``prior_attribute``'s: URI and colour map."""
+        return read_mask_pair(line, self.config.label_attribute) or (
+            read_mask_pair(line, self.prior_attribute) if self.prior_attribute else None)
+
+    # ------------------------------------------------------------- the card
+
+    def card_meta(self, line: Mapping, value: MaskValue | None) -> dict:
+        """Categories in the job's order with colour and class index; the mask to start from is
+        sent as binary by the widget (``png_of`` or the prior's file), its URI named here."""
+        meta = {"categories": [{"name": c, "color": self.colors[c], "value": self.index[c]}
+                               for c in self.categories]}
+        prior = self.existing(line) if value is None else None
+        if prior is not None:
+            meta["prior"] = {"uri": prior.uri, "color_map": prior.color_map}
+        return meta
+
+    # ------------------------------------------------------------- helpers
+
+    def _from_element(self, body: Mapping) -> MaskValue:
+        try:
+            png = base64.b64decode(body["labeledImage"]["pngImageData"], validate=True)
+        except (KeyError, TypeError, ValueError):
+            raise JobError("crowd-semantic-segmentation answer needs labeledImage.pngImageData (base64 PNG).") \
+                from None
+        mappings = body.get("labelMappings") or {}
+        unknown = sorted(set(mappings) - set(self.categories))
+        if unknown:
+            raise JobError(f"mask uses labels {unknown} that are not categories of this job {self.categories}.")
+        # the worker's own colours name its classes; map them onto the job's indices
+        worker_map = {"0": {"class-name": masks.BACKGROUND, "hex-color": masks.BACKGROUND_COLOR}}
+        worker_map.update({str(self.index[c]): {"class-name": c, "hex-color": m["color"]}
+                           for c, m in mappings.items()})
+        try:
+            labels = masks.decode_mask(Image.open(io.BytesIO(png)), worker_map)
+        except OSError:
+            raise JobError("labeledImage.pngImageData is not a PNG image.") from None
+        size = body.get("inputImageProperties") or {}
+        if size and (size.get("height"), size.get("width")) != labels.shape:
+            raise JobError(f"mask is {labels.shape[1]} x {labels.shape[0]} but inputImageProperties says "
+                           f"{size.get('width')} x {size.get('height')}; masks are at the image's resolution.")
+        modified = body.get("initialValueModified")
+        return MaskValue(labels, bool(modified) if modified is not None else None)
+
+
+@register
+class SemanticSegmentationAdjustment(SemanticSegmentation):
+    """Correct the masks of ``prior_attribute``: same type, plus ``adjustment-status``."""
+
+    name = "semantic-segmentation-adjustment"
+    adjustment = True
+
+    def __init__(self, config: TaskConfig):
+        super().__init__(config)
+        _need_prior(self)
+
+
+@register
+class SemanticSegmentationVerification(TaskType):
+    """Rate the masks of ``prior_attribute`` with the job's categories, e.g. good / bad
+    (``groundtruth/label-verification``; the attribute must not end in ``-ref``)."""
+
+    name = "semantic-segmentation-verification"
+    tool = "masks"
+
+    def __init__(self, config: TaskConfig):
+        super().__init__(config)
+        self.categories = tasks.check_categories(config.categories)
+        if len(self.categories) < 2:
+            raise JobError("verification needs at least 2 categories (for example good, bad); add another.")
+        if config.label_attribute.endswith("-ref"):
+            raise JobError(f"label attribute {config.label_attribute!r}: a segmentation verification job's "
+                           "attribute must not end in '-ref' (Ground Truth's rule); choose another name.")
+        tasks.check_attribute_name(config.label_attribute)
+        self.prior_attribute = config.options.get("prior_attribute")
+        _need_prior(self)
+
+    @property
+    def gt_type(self) -> str:
+        return tasks.LABEL_VERIFICATION
+
+    @property
+    def element(self) -> str:
+        return VERIFICATION_ELEMENT
+
+    def check_answer(self, answer: Any) -> dict:
+        """``"good"``, or ``{"label": "good", "comment": "..."}``."""
+        if isinstance(answer, str):
+            answer = {"label": answer}
+        if not isinstance(answer, Mapping) or answer.get("label") not in self.categories:
+            got = answer.get("label") if isinstance(answer, Mapping) else answer
+            raise JobError(f"verification answer {got!r} is not one of the categories {self.categories!r}.")
+        comment = answer.get("comment", answer.get("workerComment"))
+        value = {"label": answer["label"]}
+        if isinstance(comment, str) and comment.strip():
+            value["comment"] = comment
+        return value
+
+    def to_content(self, value: Mapping) -> dict:
+        body = {"label": value["label"]}
+        if value.get("comment"):
+            body["workerComment"] = value["comment"]
+        return {self.element: body}
+
+    def from_content(self, content: Mapping) -> dict:
+        body = content.get(self.element) if isinstance(content, Mapping) else None
+        if not isinstance(body, Mapping):
+            keys = sorted(content) if isinstance(content, Mapping) else type(content).__name__
+            raise ValueError(f"answerContent has no {self.element} answer (found {keys}); is this a verification job?")
+        try:
+            return self.check_answer(body)
+        except JobError as e:
+            raise ValueError(str(e)) from None
+
+    def classes_of(self, value: Mapping) -> list[str]:
+        return [value["label"]]
+
+    def label_pair(self, value: Mapping, *, creation_date: str, confidence: float | None = None,
+                   human_annotated: bool = True, comments: Sequence[str] | None = None) -> dict:
+        """``<attr>`` is the category's index as a string, as in Ground Truth's verification output."""
+        attr = self.config.label_attribute
+        meta = {"class-name": value["label"], "confidence": tasks.round_confidence(confidence or 0),
+                "type": self.gt_type, "job-name": tasks.job_name_value(self.config.job_name),
+                "human-annotated": "yes" if human_annotated else "no", "creation-date": creation_date}
+        comments = list(comments) if comments is not None else ([value["comment"]] if value.get("comment") else [])
+        if comments:
+            meta["worker-feedback"] = [{"comment": c} for c in comments]
+        return {attr: str(self.categories.index(value["label"])), attr + tasks.METADATA_SUFFIX: meta}
+
+    def consolidate(self, answers: Sequence[WorkerAnswer], *, creation_date: str,
+                    method: str = "default", batches: Mapping[str, int] | None = None) -> dict[str, dict]:
+        """Ground Truth's modified Dawid-Skene per batch, or ``"majority"``; comments to ``worker-feedback``."""
+        if method not in ("default", "dawid-skene", "majority"):
+            raise JobError(f"method={method!r} for verification; use 'default' or 'majority'.")
+        objects = list(dict.fromkeys(str(a.object_id) for a in answers))
+        row = {oid: i for i, oid in enumerate(objects)}
+        workers = list(dict.fromkeys(a.worker_id for a in answers))
+        col = {w: j for j, w in enumerate(workers)}
+        labels = np.full((len(objects), len(workers)), -1, np.int64)
+        comments: dict[str, list[str]] = defaultdict(list)
+        for a in answers:
+            labels[row[str(a.object_id)], col[a.worker_id]] = self.categories.index(a.value["label"])
+            if a.value.get("comment"):
+                comments[str(a.object_id)].append(a.value["comment"])
+        k = len(self.categories)
+        if method == "majority":
+            result = majority_vote(labels, k)
+        else:
+            result = dawid_skene(labels, k, batches=np.array([(batches or {}).get(o, 0) for o in objects]))
+        return {oid: self.label_pair({"label": self.categories[result.labels[i]]}, creation_date=creation_date,
+                                     confidence=float(result.confidence[i]), comments=comments.get(oid, []))
+                for i, oid in enumerate(objects)}
+
+    def existing(self, line: Mapping) -> dict | None:
+        meta = line.get(self.config.label_attribute + tasks.METADATA_SUFFIX)
+        if isinstance(meta, Mapping) and meta.get("class-name") in self.categories:
+            return {"label": meta["class-name"]}
+        return None
+
+    def card_meta(self, line: Mapping, value: Mapping | None) -> dict:
+        """The rating categories and the mask under review (read only), its URI and colour map."""
+        prior = read_mask_pair(line, self.prior_attribute)
+        meta = {"categories": list(self.categories), "read_only": True}
+        if prior is not None:
+            meta["prior"] = {"uri": prior.uri, "color_map": prior.color_map}
+        if value is not None:
+            meta["answer"] = dict(value)
+        return meta
+
+
+def read_mask_pair(line: Mapping, attribute: str) -> PriorMask | None:
+    """The ``-ref`` URI and ``internal-color-map`` of ``attribute`` in a line, or None."""
+    uri = line.get(attribute)
+    meta = line.get(attribute + tasks.METADATA_SUFFIX)
+    if not isinstance(uri, str) or not uri or not isinstance(meta, Mapping):
+        return None
+    cmap = meta.get("internal-color-map")
+    if not isinstance(cmap, Mapping) or not all(isinstance(e, Mapping) and "hex-color" in e for e in cmap.values()):
+        return None  # jobs from before hex-color cannot be adjusted (Ground Truth says so too)
+    return PriorMask(uri, {str(k): dict(v) for k, v in cmap.items()})
+
+
+def _renumber(labels: np.ndarray, color_map: Mapping[str, Mapping], categories: Sequence[str]) -> np.ndarray:
+    """Indices of one colour map -> a job's indices, by class name; other classes become background."""
+    index = masks.class_indices(categories)
+    lut = np.zeros(256, np.uint8)
+    for key, entry in color_map.items():
+        lut[int(key)] = index.get(entry.get("class-name"), 0)
+    return lut[labels]
+
+
+def _with_confidence(color_map: Mapping[str, Mapping], confidence: float | int) -> dict:
+    return {k: {**v, "confidence": confidence} for k, v in color_map.items()}
+
+
+def _need_prior(task: TaskType) -> None:
+    if not task.prior_attribute:
+        raise JobError(f'task={task.name!r} needs options={{"prior_attribute": "<label attribute of the masks>"}}: '
+                       "the masks to work on.")

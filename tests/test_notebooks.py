@@ -1,0 +1,226 @@
+"""The shipped notebooks, run top to bottom in a fresh kernel, as a student would run them.
+
+Nobody is at the keyboard, so after each widget the test inserts a cell that labels (or
+decides) through the job's Python API, the path the widget's keys take, from the answer key
+the sample data came with; cells appended at the end check what the notebook produced.
+Neither kind of cell is in the notebooks students open. Each kernel gets a private local S3
+and home; the S3 server outlives the kernels, so the module stops it.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from gtwidgets.s3server import stop_local_s3
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+SHIPPED = sorted(NOTEBOOKS.glob("*.ipynb"))
+
+
+def test_the_notebooks_ship_without_outputs_or_test_scaffolding():
+    assert [p.name for p in SHIPPED] == ["fashion_capstone.ipynb", "jsonl_manifests.ipynb",
+                                         "traffic_signs_capstone.ipynb", "welding.ipynb"]
+    assert sorted(p.name for p in NOTEBOOKS.iterdir()) == [p.name for p in SHIPPED]  # no conftest, no cfg
+    for path in SHIPPED:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+        for i, cell in enumerate(nb.cells):
+            where = f"{path.name} cell {i}"
+            assert not cell.get("outputs") and cell.get("execution_count") is None, (
+                f"{where} was saved with outputs: clear them (Edit > Clear Outputs of All Cells) and save again.")
+            assert not cell.metadata, f"{where} has metadata {dict(cell.metadata)}: tests keep out of the notebooks."
+            for word in ("NBVAL", "AUTOPILOT", "pytest", "nbval"):
+                assert word not in cell.source, f"{where} mentions {word}: how notebooks are tested is the tests' business."
+
+
+@pytest.fixture(scope="module")
+def kernel_env(tmp_path_factory):
+    """The kernels' environment: their own local S3 data folder and gtwidgets home."""
+    s3_dir, home = tmp_path_factory.mktemp("nb-s3"), tmp_path_factory.mktemp("nb-home")
+    yield {**os.environ, "GTWIDGETS_S3_DIR": str(s3_dir), "GTWIDGETS_HOME": str(home)}
+    stop_local_s3(s3_dir)
+
+
+def test_fashion_capstone(kernel_env, tmp_path):
+    nb = _notebook("fashion_capstone")
+    _after(nb, "gt.LabelingWidget(job)", """
+        TRUTH = {uri.rsplit("/", 1)[-1]: c for uri, c in zip(sample["source-ref"], sample["true-class"])}
+        for object_id in job.queue:
+            if job.answer(object_id) is None:
+                job.submit(object_id, TRUTH[job.source(object_id)[1].rsplit("/", 1)[-1]])
+    """)
+    _after(nb, "gt.ReviewWidget(lead", """
+        DOUBTFUL = table["object_id"].iloc[0]
+        lead.adjudicate(DOUBTFUL, TRUTH[image(DOUBTFUL)], reviewer="instructor")
+    """)
+    _append(nb, """
+        assert len(uploaded) == 20 and len(manifest) == 20 and len(trial) == 5
+
+        # the widget's order does not give the answer away: no class comes five in a row
+        shown = [TRUTH[job.source(o)[1].rsplit("/", 1)[-1]] for o in job.queue]
+        assert sorted(job.queue, key=int) != job.queue
+        assert not any(len(set(shown[i:i + 5])) == 1 for i in range(len(shown) - 4)), shown
+
+        lines = [json.loads(line) for line in storage.read_text(job.output_manifest_uri).splitlines()]
+        assert len(lines) == 20 and len(responses) == 20
+        for line in lines:
+            meta = line["fashion-metadata"]
+            assert meta["class-name"] == TRUTH[line["source-ref"].rsplit("/", 1)[-1]]
+            assert line["fashion"] == CATEGORIES.index(meta["class-name"])
+            assert (meta["confidence"], meta["human-annotated"], meta["job-name"], meta["type"]) == (
+                0, "yes", "labeling-job/fashion", "groundtruth/image-classification")
+        assert differ.empty and list(counts) == [5, 5, 5, 5]
+
+        assert len(answers) == 60 and answers["worker_id"].nunique() == 3
+        assert len(consolidated) == 20 and consolidated["confidence"].between(0, 0.95).all()
+        assert 0 < agreement.fleiss_kappa(answers, CATEGORIES) < 1
+        assert len(table) > 0 and table["confidence"].is_monotonic_increasing
+        assert decisions["object_id"].tolist() == [DOUBTFUL]
+        decided = json.loads(storage.read_text(lead.output_manifest_uri).splitlines()[int(DOUBTFUL)])
+        assert decided["fashion-team-metadata"]["class-name"] == TRUTH[image(DOUBTFUL)]
+        assert decided["fashion-team-metadata"]["confidence"] == 1
+    """)
+    done = _run(nb, kernel_env, tmp_path)
+    assert "all saved: True\n20 of 20 labeled" in _text(done, 'print("all saved:", job.flush())')
+    assert '"confidence": 0,' in _text(done, "first = storage.read_text(job.output_manifest_uri)")
+    assert "every line labeled: True\n20 of 20 agree with the answer key" in _text(done, "ANSWER_KEY = {")
+    assert "60 answers from 3 workers" in _text(done, "TEAM = {")
+    table_html = _html(done, 'table.assign(image=table["object_id"].map(image))')
+    assert ".jpg</td>" in table_html and "object_id" not in table_html  # objects named by file
+    assert "confidence 1 (decided by instructor)\n1 decision(s)" in _text(done, "decisions = lead.adjudications")
+
+
+SIGN_ATTRIBUTES = {
+    "Stop": ["Octagon", "Red"], "Yield": ["Triangle", "Red"],
+    "Speed Limit 30": ["Circle", "Red"], "Speed Limit 50": ["Circle", "Red"], "Speed Limit 80": ["Circle", "Red"],
+    "No Entry": ["Circle", "Red"], "Pedestrian Crossing": ["Square", "Blue"],
+    "Roundabout": ["Circle", "Blue"], "Priority Road": ["Diamond", "Yellow"], "No Parking": ["Circle", "Blue", "Red"],
+}
+
+
+def test_traffic_signs_capstone_reports_the_students_own_mistake(kernel_env, tmp_path):
+    nb = _notebook("traffic_signs_capstone")
+    # one deliberate mistake: the notebook's checks must name it, not say "as expected"
+    _after(nb, "gt.LabelingWidget(job)", """
+        TRUTH = dict(zip(signs["source-ref"], signs["true-class"]))
+        MISTAKE = job.queue[0]
+        for object_id in job.queue:
+            right = TRUTH[job.source(object_id)[1]]
+            wrong = next(c for c in TRAFFIC_SIGN_CATEGORIES if c != right)
+            job.submit(object_id, wrong if object_id == MISTAKE else right)
+    """)
+    _after(nb, "gt.LabelingWidget(shapes)", f"""
+        SIGN_ATTRIBUTES = {SIGN_ATTRIBUTES!r}
+        for object_id in shapes.queue:
+            shapes.submit(object_id, SIGN_ATTRIBUTES[TRUTH[shapes.source(object_id)[1]]])
+    """)
+    _append(nb, """
+        assert all(checks.values())
+        assert differ["image"].tolist() == [job.source(MISTAKE)[1].rsplit("/", 1)[-1]]
+        assert differ["answer_key"].tolist() == [TRUTH[job.source(MISTAKE)[1]]]
+        assert sorted(counts.to_numpy()) != [3] * 10 and counts.sum() == 30
+        assert len(multi) == 10
+        for uri, names in zip(trial["source-ref"], multi["class_name"]):
+            assert sorted(names) == sorted(SIGN_ATTRIBUTES[TRUTH[uri]])
+        assert first["sign-shape-colour-metadata"]["type"] == "groundtruth/image-classification-multilabel"
+    """)
+    done = _run(nb, kernel_env, tmp_path)
+    checked = _text(done, "checks = {")
+    assert "FAIL" not in checked and "Job status: Completed" in checked
+    assert "not three of each: {" in _text(done, "off = counts[counts != 3]")
+    assert "as expected" not in "".join(c.source for c in done.cells)
+    differ = _text(done, "differ = check[")
+    assert "29 of 30 agree with the answer key" in differ and ".jpg" in differ
+    assert "all saved: True" in _text(done, 'print("all saved:", shapes.flush())')
+
+
+def test_welding(kernel_env, tmp_path):
+    nb = _notebook("welding")
+    _after(nb, "gt.LabelingWidget(job)", """
+        TRUTH = dict(zip(welds["source"], welds["true-class"]))
+        for object_id in job.queue:
+            job.submit(object_id, TRUTH[job.source(object_id)[1]])
+    """)
+    _append(nb, """
+        assert set(job.task_inputs["0"]) == {"image", "sensor_data"}
+        assert job.queue != sorted(job.queue, key=int)
+        assert (result["label"] == result["answer_key"]).all() and (result["votes"] == 1).all()
+        assert (result["welding-metadata.type"] == "groundtruth/custom").all()
+        assert all(w["workers"] == ["student"] for w in output["welding"])
+        for axis in (fig.layout.xaxis3, fig.layout.yaxis, fig.layout.yaxis2, fig.layout.yaxis3):
+            assert axis.title.text.endswith(("(A)", "(mm)", "(V)", "(ms)")), axis.title.text
+    """)
+    done = _run(nb, kernel_env, tmp_path)
+    sources = "".join(c.source for c in done.cells)
+    assert "def prelabel_handler(event, context)" in sources and "def consolidation_handler(event, context)" in sources
+    assert "gtwidgets.welding" not in sources  # the Lambdas are the notebook's own
+    saved = _text(done, 'print("all saved:", job.flush())')
+    assert "all saved: True" in saved and "consolidation-request/iteration-1/<time>.json" in saved
+    assert "consolidation-response/iteration-1/<time>.json" in saved
+
+
+def test_jsonl_manifests(kernel_env, tmp_path):
+    done = _run(_notebook("jsonl_manifests"), kernel_env, tmp_path)
+    sources = "".join(c.source for c in done.cells)
+    assert "without rewriting" not in sources and "cannot be appended to" in sources
+    assert "same as the real line: True" in _text(done, "gt.classification_label(")
+    assert "ManifestError:" in _text(done, "except gt.ManifestError")
+    problems = _text(done, "for problem in gt.validate_manifest(BROKEN)")
+    assert all(f"broken.manifest:{n}" in problems for n in (2, 3, 4, 5))
+    line = _html(done, "show_line(outputs, 2)")
+    json_side, row_side = line.split("DataFrame row")
+    assert "2024-05-06T09:12:00.000000" in json_side and "2024-05-06T09:12:00.000000" in row_side
+
+
+# ------------------------------------------------------------------ helpers
+
+def _notebook(name: str) -> nbformat.NotebookNode:
+    return nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+
+
+def _code(source: str) -> nbformat.NotebookNode:
+    lines = source.strip("\n").splitlines()
+    indent = min(len(s) - len(s.lstrip()) for s in lines if s.strip())
+    return nbformat.v4.new_code_cell("\n".join(s[indent:] for s in lines), metadata={"tags": ["test"]})
+
+
+def _index(nb: nbformat.NotebookNode, snippet: str) -> int:
+    """The first code cell whose source contains ``snippet`` (so edits to the notebook move it too)."""
+    found = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and snippet in c.source]
+    assert found, f"no code cell contains {snippet!r}: the notebook changed; update this test."
+    return found[0]
+
+
+def _after(nb: nbformat.NotebookNode, snippet: str, source: str) -> None:
+    nb.cells.insert(_index(nb, snippet) + 1, _code(source))
+
+
+def _append(nb: nbformat.NotebookNode, source: str) -> None:
+    nb.cells.append(_code(source))
+
+
+def _run(nb: nbformat.NotebookNode, env: dict, cwd: Path) -> nbformat.NotebookNode:
+    """Every cell in one fresh kernel; a cell that raises fails the test with its traceback."""
+    NotebookClient(nb, timeout=240, kernel_name="python3",
+                   resources={"metadata": {"path": str(cwd)}}).execute(env=env)
+    return nb
+
+
+def _text(nb: nbformat.NotebookNode, snippet: str) -> str:
+    """What the cell printed and its plain-text result."""
+    out = []
+    for o in nb.cells[_index(nb, snippet)].outputs:
+        if o.output_type == "stream":
+            out.append(o.text)
+        elif "data" in o:
+            out.append(o.data.get("text/plain", ""))
+    return "".join(out)
+
+
+def _html(nb: nbformat.NotebookNode, snippet: str) -> str:
+    return "".join(o.data.get("text/html", "") for o in nb.cells[_index(nb, snippet)].outputs if "data" in o)
