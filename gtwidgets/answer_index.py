@@ -30,6 +30,7 @@ from typing import Any, Callable
 import orjson
 
 from . import storage
+from .manifests._line_by_line import gc_paused
 from .errors import ConflictError, NotFoundError, StorageError
 
 __all__ = ["AnswerIndex", "CHECKPOINT_EVERY"]
@@ -67,11 +68,13 @@ class AnswerIndex:
         self._heads_etag: str | None = None
         self._file_cache: dict[str, Any] = {}       # for the full scan: file -> parsed
         self._scanned = False
+        self._log: list[str] = []                   # object ids in the order their files changed
+        self._epoch = 0                             # a rebuild starts the log again
 
     # ---------------------------------------------------------------- reading
 
     def scan(self) -> dict[str, dict[str, Any]]:
-        """``object id -> {file name -> parsed}`` for every file the index knows (read-only view).
+        """``object id -> {file name -> parsed}`` for every file the index knows (do not change it).
 
         Reads ``heads.json`` and the segments not seen yet; the first time, a checkpoint too.
         Without an index, or with a damaged one, scans the files and writes a checkpoint.
@@ -79,10 +82,25 @@ class AnswerIndex:
         with self._lock:
             try:
                 self._catch_up()
-            except _Damaged as e:
-                self._rebuild(e.heads)
+            except _Damaged:
+                try:
+                    self._catch_up()  # once more: the checkpoint may have been replaced while we read
+                except _Damaged as e:
+                    self._rebuild(e.heads)
             self._scanned = True
-            return self._files
+            return dict(self._files)  # a snapshot: the uploader's commits replace, never mutate, its values
+
+    def scan_changes(self, since: tuple | None) -> tuple[dict[str, dict[str, Any]], set[str] | None, tuple]:
+        """:meth:`scan`, the ids of the objects changed after ``since`` (None: take them all), and a new ``since``.
+
+        ``since`` is what an earlier call returned (or None), so that a refresh costs what changed.
+        """
+        with self._lock:
+            files = self.scan()
+            token = (self._epoch, len(self._log))
+            if since is None or since[0] != self._epoch:
+                return files, None, token
+            return files, set(self._log[since[1]:]), token
 
     # ---------------------------------------------------------------- writing
 
@@ -119,15 +137,23 @@ class AnswerIndex:
                 except ConflictError:
                     # Ours from a run that stopped before updating heads.json, or another kernel
                     # of the same worker: take it in and append after it.
-                    self._apply_segment(self.chain, seq, self._read_segment(self.chain, seq))
+                    try:
+                        self._apply_segment(self.chain, seq, self._read_segment(self.chain, seq))
+                    except _Damaged:
+                        pass  # readers meet it and rebuild; appending goes on after it
                     seq += 1
                     body = _segment_bytes({"chain": self.chain, "seq": seq}, records)
             self._apply_records(records)
             self._applied[self.chain] = seq
             with self._pending_lock:
                 del self._pending[:len(records)]
-            self._update_heads(lambda heads: _set_last(heads, self.chain, seq))
-            if self._uncovered() > CHECKPOINT_EVERY:
+            heads = {}
+            self._update_heads(lambda h: heads.update(_set_last(h, self.chain, seq)) or heads)
+            if _uncovered(heads) > CHECKPOINT_EVERY:
+                try:
+                    self._catch_up()  # a checkpoint that covers every chain to its last segment
+                except (_Damaged, StorageError):
+                    return  # the segment is in; the next scan rebuilds or catches up
                 self._write_checkpoint(dict(self._applied))
 
     # ---------------------------------------------------------------- internals
@@ -189,20 +215,27 @@ class AnswerIndex:
         self._applied[chain] = seq
 
     def _apply_records(self, records: list[dict]) -> None:
-        files, at = self._files, self._at
+        with gc_paused():
+            self._apply(records)
+
+    def _apply(self, records: list[dict]) -> None:
+        files, at, log = self._files, self._at, self._log
         for r in records:
             key = (r["o"], r["n"])
             if r["at"] < at.get(key, -1):
                 continue
             at[key] = r["at"]
+            log.append(r["o"])
+            by_name = files.get(r["o"])  # replaced, not changed in place: scan() hands out snapshots
             if r["v"] is None:
-                by_name = files.get(r["o"])
-                if by_name is not None:
-                    by_name.pop(r["n"], None)
-                    if not by_name:
+                if by_name is not None and r["n"] in by_name:
+                    by_name = {n: v for n, v in by_name.items() if n != r["n"]}
+                    if by_name:
+                        files[r["o"]] = by_name
+                    else:
                         del files[r["o"]]
             else:
-                files.setdefault(r["o"], {})[r["n"]] = r["v"]
+                files[r["o"]] = {**by_name, r["n"]: r["v"]} if by_name else {r["n"]: r["v"]}
 
     def _rebuild(self, heads: dict | None) -> None:
         """Scan the files (once) and write a checkpoint covering every segment known now."""
@@ -216,7 +249,8 @@ class AnswerIndex:
         seen_at = time.time_ns()  # before the listing: a file deleted after it has a later tombstone
         found = scan_object_files(self.files_prefix, cache=self._file_cache, parse=self.parse,
                                   problems=self.problems)
-        self._files, self._at = {}, {}
+        self._files, self._at, self._log = {}, {}, []
+        self._epoch += 1
         self._apply_records([{"o": oid, "n": name, "at": seen_at, "v": v}
                              for oid, by_name in found.items() for name, v in by_name.items()])
         self._applied = dict(lasts)
@@ -250,11 +284,13 @@ class AnswerIndex:
         storage.write_bytes(storage.join(self.index_prefix, "checkpoints", name),
                             _segment_bytes({"checkpoint": True, "covers": covers}, records), if_none_match=True)
         checkpoint = {"name": name, "covers": covers, "rebuilt": chains is not None}
+        replaced = []
 
         def change(heads: dict) -> dict | None:
             old = (heads.get("checkpoint") or {}).get("covers", {})
             if any(covers.get(c, -1) < n for c, n in old.items()):
                 return None  # someone wrote a fuller one meanwhile
+            replaced[:] = [heads["checkpoint"]["name"]] if heads.get("checkpoint") else []
             for c, n in (chains or {}).items():
                 _set_last(heads, c, n)
             heads["checkpoint"] = checkpoint
@@ -262,6 +298,16 @@ class AnswerIndex:
 
         if self._update_heads(change):
             self._checkpoint = checkpoint
+            for old_name in replaced:  # no longer named; a reader still on it reads heads.json again
+                try:
+                    storage.delete(storage.join(self.index_prefix, "checkpoints", old_name))
+                except StorageError:
+                    pass
+        else:
+            try:
+                storage.delete(storage.join(self.index_prefix, "checkpoints", name))
+            except StorageError:
+                pass
 
     def _update_heads(self, change: Callable[[dict], dict | None]) -> bool:
         """Compare-and-swap ``heads.json``; False if ``change`` declined."""
@@ -284,10 +330,6 @@ class AnswerIndex:
             except ConflictError:
                 time.sleep(random.uniform(0.01, 0.1))  # another writer won: read again
         raise StorageError(f"{uri}: kept losing the race to other writers; it will be retried.")
-
-    def _uncovered(self) -> int:
-        covers = (self._checkpoint or {}).get("covers", {})
-        return sum(n - covers.get(c, -1) for c, n in self._applied.items())
 
     def _heads_uri(self) -> str:
         return storage.join(self.index_prefix, "heads.json")
@@ -316,7 +358,8 @@ def _parse_jsonl(body: bytes) -> tuple[dict, list[dict]]:
     try:
         lines = body.splitlines()
         header, end = orjson.loads(lines[0]), orjson.loads(lines[-1])
-        records = [orjson.loads(line) for line in lines[1:-1]]
+        with gc_paused():  # one parse of the lines as an array; no collections while it builds them
+            records = orjson.loads(b"[" + b",".join(lines[1:-1]) + b"]")
     except (orjson.JSONDecodeError, IndexError):
         raise ValueError("not an index file") from None
     if (not isinstance(header, dict) or header.get("index") != _FORMAT or not isinstance(end, dict)
@@ -344,6 +387,12 @@ def _parse_heads(body: bytes) -> dict | None:
 
 def _empty_heads() -> dict:
     return {"index": _FORMAT, "chains": {}, "checkpoint": None}
+
+
+def _uncovered(heads: dict) -> int:
+    """How many segments a reader reads after the checkpoint."""
+    covers = (heads.get("checkpoint") or {}).get("covers", {})
+    return sum(max(0, info["last"] - covers.get(c, -1)) for c, info in heads["chains"].items())
 
 
 def _set_last(heads: dict, chain: str, seq: int) -> dict:

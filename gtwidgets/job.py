@@ -35,6 +35,7 @@ from .job_sync import StoreSync
 from .jobstate import Answer, JobState
 from .journal import Journal
 from .lambda_runs import consolidation_records, prelabel as run_prelabel
+from .manifests._line_by_line import gc_paused
 from .output_layout import format_time, parse_time
 from .sync import Uploader
 from .tasktypes import TaskConfig, task_type_for
@@ -136,7 +137,8 @@ class LabelingJob:
         except BaseException:
             self.journal.close()
             raise
-        self._sync.adopt()
+        with gc_paused():  # a big team job builds hundreds of thousands of answers here, none of them cycles
+            self._sync.adopt()
         self._uploader = Uploader(self._sync, on_state=self._changed, max_delay=retry_max_delay)
         self._uploader.poke()
         _open_jobs.add(self)
@@ -324,10 +326,15 @@ class LabelingJob:
 
     def consolidated(self) -> pd.DataFrame:
         """Objects with all their answers, consolidated (``object_id, label, confidence, n_workers, pair``)."""
-        answers = self.all_answers()
-        counts = answers.groupby("object_id")["worker_id"].nunique()
-        complete = counts[counts >= self.workers_per_object].index
-        answers = answers[answers["object_id"].isin(complete)]
+        with self._lock:  # a big team job has few complete objects: tabulate only theirs
+            mine, others = self._state.answers, self._state.others
+            complete = sorted((oid for oid in set(others) | set(mine)
+                               if len(others.get(oid, ())) + (oid in mine) >= self.workers_per_object),
+                              key=lambda oid: (0, int(oid), "") if oid.isdigit() else (1, 0, oid))
+            answers = [a for oid in complete for a in (*((mine[oid],) if oid in mine else ()),
+                                                       *others.get(oid, {}).values())]
+        answers = _answers_frame(self.task, answers).sort_values(
+            ["object_id", "submission_time"], key=_natural_key, ignore_index=True)
         if answers.empty:
             return pd.DataFrame(columns=["object_id", "label", "confidence", "n_workers", "pair"])
         data_objects = {oid: self.item(oid) for oid in complete} if callable(self.consolidation) else None

@@ -50,6 +50,7 @@ class JobStore:
         self._logged: set[str] = set()
         self._cache: dict[str, list[dict] | None] = {}  # worker-response file -> its answers (no index)
         self._usable: dict[tuple[str, str], tuple[list, list, list]] = {}  # (id, file) -> (entries, answers, why)
+        self._since = None  # how far scan_answer_changes has read the index
         self.decisions = DecisionStore(job_dir, ITERATION, writer=worker_id if index else None)
         self.index = AnswerIndex(worker_response_dir(job_dir), worker_response_index_dir(job_dir),
                                  writer=worker_id, parse=parse_worker_response,
@@ -95,9 +96,21 @@ class JobStore:
         else:
             files = scan_object_files(worker_response_dir(self.job_dir), cache=self._cache,
                                       parse=parse_worker_response, problems=self.problems)
+        return self._answers_in(files, files.keys())
+
+    def scan_answer_changes(self) -> tuple[dict[str, list[Answer]], set[str] | None]:
+        """:meth:`scan_answers` for the objects whose files changed since the last call, and their
+        ids (None: all), so that a big team job's refresh costs what changed."""
+        if self.index is None:
+            return self.scan_answers(), None
+        files, changed, self._since = self.index.scan_changes(self._since)
+        return self._answers_in(files, files.keys() if changed is None else changed), changed
+
+    def _answers_in(self, files: dict, ids) -> dict[str, list[Answer]]:
         found: dict[str, list[Answer]] = {}
-        for oid, by_key in files.items():
-            if not self._is_object(oid):
+        for oid in ids:
+            by_key = files.get(oid)
+            if not by_key or not self._is_object(oid):
                 continue
             for key, entries in by_key.items():
                 if isinstance(entries, dict):

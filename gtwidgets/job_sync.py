@@ -149,9 +149,9 @@ class StoreSync:
 
     def refresh_answers(self) -> None:
         """Other workers' answers (new files only, through the index)."""
-        found = self.store.scan_answers()
+        found, changed = self.store.scan_answer_changes()
         with self._lock:
-            self.state.set_others(found, self.worker_id)
+            self.state.set_others(found, self.worker_id, changed)
 
     def refresh_decisions(self) -> None:
         found = self.store.decisions.scan()

@@ -237,9 +237,14 @@ class JobState:
                     self.stale.setdefault(oid, set()).add(a.key)
         return changed, drop
 
-    def set_others(self, found: Mapping[str, list[Answer]], worker_id: str) -> None:
-        """Other workers' answers in the store: each worker's latest per object."""
-        others: dict[str, dict[str, Answer]] = {}
+    def set_others(self, found: Mapping[str, list[Answer]], worker_id: str, changed: set[str] | None = None) -> None:
+        """Other workers' answers in the store: each worker's latest per object.
+
+        ``changed``: the objects ``found`` is about (the others stay as they are); None: all of them.
+        """
+        others: dict[str, dict[str, Answer]] = {} if changed is None else dict(self.others)
+        for oid in changed or ():
+            others.pop(oid, None)
         for oid, answers in found.items():
             for a in answers:
                 if not a.worker_id or a.worker_id == worker_id:
