@@ -22,7 +22,7 @@ import time
 import weakref
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import orjson
 import pandas as pd
@@ -39,6 +39,7 @@ from .output_layout import format_time, parse_time
 from .sync import Uploader
 from .tasktypes import TaskConfig, task_type_for
 from .tasktypes.classification import classification_for
+from .tool_cards import tool_card_meta
 
 __all__ = ["LabelingJob", "Answer"]
 
@@ -69,6 +70,8 @@ class LabelingJob:
     panels: which ``taskInput`` field each part of a card shows (``gtwidgets.panels``);
         None lays the card out from the shape of ``taskInput``.
     journal_dir: where the local journal lives (default ``$GTWIDGETS_HOME`` or ``~/.gtwidgets``).
+    options: settings of the task type (``gtwidgets.tasktypes``), e.g. ``{"prior_attribute": "boxes"}``
+        for a bounding-box adjustment or verification job: the label attribute of the boxes to work on.
     answer_index: keep an index beside the answer and decision files (``gtwidgets.answer_index``),
         so that opening and refreshing a team job does not read every file; False reads the
         files alone, as Ground Truth's own tools do.
@@ -85,7 +88,7 @@ class LabelingJob:
                  order: str = "input", seed: int | None = None,
                  journal_dir: str | os.PathLike | None = None,
                  manifest_interval: float = 2.0, retry_max_delay: float = 30.0,
-                 answer_index: bool = True):
+                 answer_index: bool = True, options: Mapping[str, object] | None = None):
         self.name = tasks.check_job_name(name)
         self.label_attribute = tasks.check_attribute_name(label_attribute or name)
         self.categories = _load_categories(categories)
@@ -104,7 +107,7 @@ class LabelingJob:
             task = "custom" if callable(consolidation) else classification_for(self._source_key)
         self.task = task_type_for(task, TaskConfig(
             self.name, self.label_attribute, tuple(self.categories), bool(multi_label), self._source_key,
-            {"consolidation": consolidation}))
+            {"consolidation": consolidation, "output_uri": self.job_dir, **(options or {})}))
         self.multi_label = bool(getattr(self.task, "multi_label", multi_label))
         self.task_type, self.element = self.task.gt_type, self.task.element
         self.queue: list[str] = _queue(len(self.frame), order, seed)
@@ -170,6 +173,13 @@ class LabelingJob:
         """The label this attribute already has in the input manifest (a chained or re-run job)."""
         value = self.task.existing(self.item(object_id))
         return None if value is None else self.task.display(value)
+
+    def card_meta(self, object_id: str) -> dict:
+        """What the card's browser tool needs (``tool``, ``tool_meta``; ``gtwidgets.tool_cards``),
+        from the task type; ``{}`` for a job answered with the category buttons."""
+        oid = str(object_id)
+        a = self._state.answers.get(oid)
+        return tool_card_meta(self.task, self.item(oid), a.value if a else None, self.source(oid))
 
     def next_unlabeled(self, after: str | None = None) -> str | None:
         start = 0 if after is None else self._position.get(str(after), -1) + 1
