@@ -128,7 +128,7 @@ class LabelingJob:
                                is_object=self._position.__contains__, on_problems=self._changed)
         self._sync = StoreSync(
             self._state, self._store, self.journal, self._lock, worker_id=self.worker_id,
-            catch_up=self._catch_up, manifest_body=lambda: b"\n".join(self.output_lines()) + b"\n",
+            catch_up=self._catch_up, manifest_body=self._manifest_body,
             refresh=self.refresh, run_lambda=self.run_consolidation if self.task.name == "custom" else None,
             shared=workers_per_object > 1, manifest_interval=manifest_interval)
         try:
@@ -302,20 +302,33 @@ class LabelingJob:
     def label_pair(self, object_id: str) -> dict | None:
         """``{attr: ..., attr-metadata: ...}`` for an answered object (one worker: confidence 0)."""
         oid = str(object_id)
-        return self._label_pairs(only=oid).get(oid)
+        pair = self._label_pairs(only=oid).get(oid)
+        return None if pair is None else self.task.files_of(pair)[0]
 
     def output_lines(self) -> list[bytes]:
         """The output manifest, one JSON line per input line, in input order (unlabeled lines unchanged)."""
+        return self._output()[0]
+
+    def _output(self) -> tuple[list[bytes], dict[str, bytes]]:
+        """The output manifest's lines, and the files its label pairs name (segmentation's mask PNGs)."""
         if self._input_lines is None:
             from .manifests import to_manifest
 
             self._input_lines = [line.encode() for line in to_manifest(self.frame)]
-        lines = list(self._input_lines)
+        lines, files = list(self._input_lines), {}
         for oid, pair in self._label_pairs().items():
+            pair, named = self.task.files_of(pair)
+            files.update(named)
             obj = self.item(oid)
             obj.update(pair)
             lines[int(oid)] = orjson.dumps(obj)
-        return lines
+        return lines, files
+
+    def _manifest_body(self) -> bytes:
+        """The output manifest, after writing the files it points at (the uploader's thread)."""
+        lines, files = self._output()
+        self._store.put_files(files)
+        return b"\n".join(lines) + b"\n"
 
     def to_manifest(self) -> pd.DataFrame:
         """The output manifest as a DataFrame (the same layout ``read_manifest`` gives)."""
@@ -400,7 +413,7 @@ class LabelingJob:
         with self._lock:
             decisions = self._state.all_decisions()
             if only is not None and only in decisions:
-                return {only: self._decided_pair(decisions[only])}
+                return {only: self._decided_pair(only, decisions[only])}
             if self.task.name == "custom":
                 pairs = {oid: self.task.lambda_pair(label, creation_date=date)
                          for oid, (_, label, date) in self._state.lambda_labels.items()}
@@ -410,17 +423,19 @@ class LabelingJob:
             else:
                 answers = self._state.answers
                 ids = list(answers) if only is None else [only] if only in answers else []
-                pairs = {oid: self.task.label_pair(answers[oid].value, creation_date=tasks.format_creation_date(
-                    answers[oid].submitted)) for oid in ids}
+                pairs = {oid: self.task.label_pair(self.task.of_object(answers[oid].value, oid),
+                                                   creation_date=tasks.format_creation_date(answers[oid].submitted))
+                         for oid in ids}
             if only is not None:
                 return {only: pairs[only]} if only in pairs else {}
             for oid, d in decisions.items():
-                pairs[oid] = self._decided_pair(d)
+                pairs[oid] = self._decided_pair(oid, d)
         return pairs
 
-    def _decided_pair(self, d: dict) -> dict:  # a reviewer's decision: confidence 1
+    def _decided_pair(self, oid: str, d: dict) -> dict:  # a reviewer's decision: confidence 1
         date = tasks.format_creation_date(parse_time(d["time"]))
-        return self.task.label_pair(self.task.from_json(d["labels"]), confidence=1, creation_date=date)
+        value = self.task.of_object(self.task.from_json(d["labels"]), oid)
+        return self.task.label_pair(value, confidence=1, creation_date=date)
 
     def _record_decision(self, rec: dict) -> None:
         with self._lock:

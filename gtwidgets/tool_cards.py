@@ -35,9 +35,7 @@ def tool_card_meta(task: TaskType, line: Mapping, value: Any | None, source: tup
     if key == "source-ref" and "image_size" not in meta:
         meta["image_size"] = original_size(uri)
     existing = task.existing(line)
-    return {"tool": tool, "tool_meta": meta,
-            "label": None if existing is None else _names(task, existing),
-            "answer": None if value is None else _names(task, value)}
+    return {"tool": tool, "tool_meta": meta, "label": _names(task, existing), "answer": _names(task, value)}
 
 
 def original_size(uri: str) -> dict | None:
@@ -54,5 +52,11 @@ def original_size(uri: str) -> dict | None:
     return {"width": size.width, "height": size.height, "depth": size.depth}
 
 
-def _names(task: TaskType, value: Any) -> list[str]:
-    return list(dict.fromkeys(task.classes_of(value)))
+def _names(task: TaskType, value: Any | None) -> list[str] | None:
+    """The category names a value uses; None for no value, or one only named by a file (a prior mask)."""
+    if value is None:
+        return None
+    try:
+        return list(dict.fromkeys(task.classes_of(value)))
+    except (AttributeError, KeyError, TypeError):
+        return None
