@@ -282,7 +282,7 @@ def _safe(getter, object_id: str) -> list[str] | None:
         _log.warning("card %s: %s failed; shown without it", object_id,
                      getattr(getter, "__name__", "a getter"), exc_info=True)
         return None
-    if value is None:
+    if value is None or not isinstance(value, (str, list, tuple)):  # a tool's value: gtwidgets.tool_cards names it
         return None
     return [str(v) for v in ([value] if isinstance(value, str) else value)]
 

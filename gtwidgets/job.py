@@ -22,7 +22,7 @@ import time
 import weakref
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import orjson
 import pandas as pd
@@ -40,6 +40,7 @@ from .output_layout import format_time, parse_time
 from .sync import Uploader
 from .tasktypes import TaskConfig, task_type_for
 from .tasktypes.classification import classification_for
+from .tool_cards import tool_card_meta
 
 __all__ = ["LabelingJob", "Answer"]
 
@@ -70,6 +71,8 @@ class LabelingJob:
     panels: which ``taskInput`` field each part of a card shows (``gtwidgets.panels``);
         None lays the card out from the shape of ``taskInput``.
     journal_dir: where the local journal lives (default ``$GTWIDGETS_HOME`` or ``~/.gtwidgets``).
+    options: settings of the task type (``gtwidgets.tasktypes``), e.g. ``{"prior_attribute": "boxes"}``
+        for a bounding-box adjustment or verification job: the label attribute of the boxes to work on.
     answer_index: keep an index beside the answer and decision files (``gtwidgets.answer_index``),
         so that opening and refreshing a team job does not read every file; False reads the
         files alone, as Ground Truth's own tools do.
@@ -86,7 +89,7 @@ class LabelingJob:
                  order: str = "input", seed: int | None = None,
                  journal_dir: str | os.PathLike | None = None,
                  manifest_interval: float = 2.0, retry_max_delay: float = 30.0,
-                 answer_index: bool = True):
+                 answer_index: bool = True, options: Mapping[str, object] | None = None):
         self.name = tasks.check_job_name(name)
         self.label_attribute = tasks.check_attribute_name(label_attribute or name)
         self.categories = _load_categories(categories)
@@ -105,7 +108,7 @@ class LabelingJob:
             task = "custom" if callable(consolidation) else classification_for(self._source_key)
         self.task = task_type_for(task, TaskConfig(
             self.name, self.label_attribute, tuple(self.categories), bool(multi_label), self._source_key,
-            {"consolidation": consolidation}))
+            {"consolidation": consolidation, "output_uri": self.job_dir, **(options or {})}))
         self.multi_label = bool(getattr(self.task, "multi_label", multi_label))
         self.task_type, self.element = self.task.gt_type, self.task.element
         self.queue: list[str] = _queue(len(self.frame), order, seed)
@@ -126,7 +129,7 @@ class LabelingJob:
                                is_object=self._position.__contains__, on_problems=self._changed)
         self._sync = StoreSync(
             self._state, self._store, self.journal, self._lock, worker_id=self.worker_id,
-            catch_up=self._catch_up, manifest_body=lambda: b"\n".join(self.output_lines()) + b"\n",
+            catch_up=self._catch_up, manifest_body=self._manifest_body,
             refresh=self.refresh, run_lambda=self.run_consolidation if self.task.name == "custom" else None,
             shared=workers_per_object > 1, manifest_interval=manifest_interval)
         try:
@@ -172,6 +175,13 @@ class LabelingJob:
         """The label this attribute already has in the input manifest (a chained or re-run job)."""
         value = self.task.existing(self.item(object_id))
         return None if value is None else self.task.display(value)
+
+    def card_meta(self, object_id: str) -> dict:
+        """What the card's browser tool needs (``tool``, ``tool_meta``; ``gtwidgets.tool_cards``),
+        from the task type; ``{}`` for a job answered with the category buttons."""
+        oid = str(object_id)
+        a = self._state.answers.get(oid)
+        return tool_card_meta(self.task, self.item(oid), a.value if a else None, self.source(oid))
 
     def next_unlabeled(self, after: str | None = None) -> str | None:
         start = 0 if after is None else self._position.get(str(after), -1) + 1
@@ -294,20 +304,33 @@ class LabelingJob:
     def label_pair(self, object_id: str) -> dict | None:
         """``{attr: ..., attr-metadata: ...}`` for an answered object (one worker: confidence 0)."""
         oid = str(object_id)
-        return self._label_pairs(only=oid).get(oid)
+        pair = self._label_pairs(only=oid).get(oid)
+        return None if pair is None else self.task.files_of(pair)[0]
 
     def output_lines(self) -> list[bytes]:
         """The output manifest, one JSON line per input line, in input order (unlabeled lines unchanged)."""
+        return self._output()[0]
+
+    def _output(self) -> tuple[list[bytes], dict[str, bytes]]:
+        """The output manifest's lines, and the files its label pairs name (segmentation's mask PNGs)."""
         if self._input_lines is None:
             from .manifests import to_manifest
 
             self._input_lines = [line.encode() for line in to_manifest(self.frame)]
-        lines = list(self._input_lines)
+        lines, files = list(self._input_lines), {}
         for oid, pair in self._label_pairs().items():
+            pair, named = self.task.files_of(pair)
+            files.update(named)
             obj = self.item(oid)
             obj.update(pair)
             lines[int(oid)] = orjson.dumps(obj)
-        return lines
+        return lines, files
+
+    def _manifest_body(self) -> bytes:
+        """The output manifest, after writing the files it points at (the uploader's thread)."""
+        lines, files = self._output()
+        self._store.put_files(files)
+        return b"\n".join(lines) + b"\n"
 
     def to_manifest(self) -> pd.DataFrame:
         """The output manifest as a DataFrame (the same layout ``read_manifest`` gives)."""
@@ -397,7 +420,7 @@ class LabelingJob:
         with self._lock:
             decisions = self._state.all_decisions()
             if only is not None and only in decisions:
-                return {only: self._decided_pair(decisions[only])}
+                return {only: self._decided_pair(only, decisions[only])}
             if self.task.name == "custom":
                 pairs = {oid: self.task.lambda_pair(label, creation_date=date)
                          for oid, (_, label, date) in self._state.lambda_labels.items()}
@@ -407,17 +430,19 @@ class LabelingJob:
             else:
                 answers = self._state.answers
                 ids = list(answers) if only is None else [only] if only in answers else []
-                pairs = {oid: self.task.label_pair(answers[oid].value, creation_date=tasks.format_creation_date(
-                    answers[oid].submitted)) for oid in ids}
+                pairs = {oid: self.task.label_pair(self.task.of_object(answers[oid].value, oid),
+                                                   creation_date=tasks.format_creation_date(answers[oid].submitted))
+                         for oid in ids}
             if only is not None:
                 return {only: pairs[only]} if only in pairs else {}
             for oid, d in decisions.items():
-                pairs[oid] = self._decided_pair(d)
+                pairs[oid] = self._decided_pair(oid, d)
         return pairs
 
-    def _decided_pair(self, d: dict) -> dict:  # a reviewer's decision: confidence 1
+    def _decided_pair(self, oid: str, d: dict) -> dict:  # a reviewer's decision: confidence 1
         date = tasks.format_creation_date(parse_time(d["time"]))
-        return self.task.label_pair(self.task.from_json(d["labels"]), confidence=1, creation_date=date)
+        value = self.task.of_object(self.task.from_json(d["labels"]), oid)
+        return self.task.label_pair(value, confidence=1, creation_date=date)
 
     def _record_decision(self, rec: dict) -> None:
         with self._lock:

@@ -51,6 +51,7 @@ class JobStore:
         self._cache: dict[str, list[dict] | None] = {}  # worker-response file -> its answers (no index)
         self._usable: dict[tuple[str, str], tuple[list, list, list]] = {}  # (id, file) -> (entries, answers, why)
         self._since = None  # how far scan_answer_changes has read the index
+        self._files_written: dict[str, int] = {}  # file a label pair names -> hash of what was written
         self.decisions = DecisionStore(job_dir, ITERATION, writer=worker_id if index else None)
         self.index = AnswerIndex(worker_response_dir(job_dir), worker_response_index_dir(job_dir),
                                  writer=worker_id, parse=parse_worker_response,
@@ -140,6 +141,15 @@ class JobStore:
         return status
 
     # ------------------------------------------------------------------ the output manifest
+
+    def put_files(self, files: dict[str, bytes]) -> None:
+        """Write the files label pairs name (mask PNGs), each once: their names carry the answer's
+        date, so a file already written with the same bytes is not written again."""
+        for uri, data in files.items():
+            tag = hash(data)
+            if self._files_written.get(uri) != tag:
+                storage.write_bytes(uri, data, content_type="image/png" if uri.endswith(".png") else None)
+                self._files_written[uri] = tag
 
     def write_output_manifest(self, body: Callable[[], bytes], *, shared: bool,
                               refresh: Callable[[], None] = lambda: None) -> None:

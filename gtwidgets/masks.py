@@ -136,7 +136,13 @@ def read_masks(frame: pd.DataFrame, attribute: str) -> pd.Series:
     if attribute not in frame.columns:
         raise KeyError(f"the frame has no {attribute!r} column; mask attributes are {_ref_columns(frame)}.")
     meta_col = attribute + "-metadata"
-    metas = frame[meta_col] if meta_col in frame.columns else pd.Series([None] * len(frame), index=frame.index)
+    flat = meta_col + ".internal-color-map"  # read_manifest flattens <attr>-metadata one level
+    if meta_col in frame.columns:
+        metas = frame[meta_col]
+    elif flat in frame.columns:
+        metas = frame[flat].map(lambda cmap: {"internal-color-map": cmap})
+    else:
+        metas = pd.Series([None] * len(frame), index=frame.index)
     out = []
     for uri, meta in zip(frame[attribute], metas):
         if not isinstance(uri, str) or not uri:

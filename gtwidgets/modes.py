@@ -90,7 +90,9 @@ class LabelMode:
             return queue.index(object_id)
 
     def card_meta(self, object_id: str) -> dict:
-        return {}
+        """The task's browser tool and what it needs (boxes, masks); nothing for category buttons."""
+        meta = getattr(self.job, "card_meta", None)
+        return meta(object_id) if meta is not None else {}
 
     def submit(self, object_id: str, answer: Answer, *, spent: float | None) -> None:
         self.job.submit(object_id, answer, time_spent=spent)
@@ -102,8 +104,11 @@ class LabelMode:
         object_id = self.job.undo()
         if object_id is None:
             return {"type": "undone", "id": None, "pos": None, "answer": None}
+        answer = self.job.answer(object_id)
+        if answer is not None and not isinstance(answer, list):  # a tool's value: its category names
+            answer = self.card_meta(object_id).get("answer")
         return {"type": "undone", "id": object_id, "pos": self.position_of(object_id, near=near),
-                "answer": self.job.answer(object_id)}
+                "answer": answer}
 
     def withdraw(self, object_id: str) -> None:
         """Nothing to withdraw: a worker's answer is undone (z), not withdrawn."""

@@ -29,13 +29,45 @@ __all__ = [
     "NextUnlabeledRequest", "SeriesRangeRequest", "AssetRequest", "Request",
     "Card", "ImageCard", "TextCard", "ErrorCard", "PanelsCard", "ReviewInfo", "Adjudication",
     "ImagePanel", "SeriesPanel", "TextPanel", "FactsPanel", "ErrorPanel", "SeriesColumn", "Panel",
+    "ImageSize", "Box", "BoxAnswer", "VerificationAnswer", "MaskCategory", "PriorMask", "ToolMeta",
     "SeriesWindow", "Asset", "Undone", "Goto", "ErrorMessage", "Reply",
     "RequestKind", "ReplyKind", "CardKind", "PanelKind",
     "REQUESTS", "REPLIES", "CARDS", "PANELS", "PAIRS",
 ]
 
 Label = list[str]
-Answer = Union[str, list[str]]  # one category, or a multi-label job's categories
+
+
+class ImageSize(TypedDict, total=False):
+    """An image's original size as displayed (EXIF orientation applied)."""
+    width: Required[int]
+    height: Required[int]
+    depth: int
+
+
+class Box(TypedDict):
+    """One box in original-image pixels."""
+    label: str
+    left: float
+    top: float
+    width: float
+    height: float
+
+
+class BoxAnswer(TypedDict, total=False):
+    """A bounding-box answer (``gtwidgets.tasktypes.boxes``); ``[]`` boxes: no objects."""
+    image_size: Required[ImageSize]
+    boxes: Required[list[Box]]
+    initial_value_modified: bool
+
+
+class VerificationAnswer(TypedDict, total=False):
+    label: Required[str]
+    comment: str
+
+
+# one category, a multi-label job's categories, or a tool's answer
+Answer = Union[str, list[str], BoxAnswer, VerificationAnswer]
 
 
 # ---------------------------------------------------------------------------- browser -> kernel
@@ -140,7 +172,33 @@ class _Reviewed(TypedDict, total=False):
     review: ReviewInfo  # review mode adds it to every card kind
 
 
-class ImageCard(_CardBase, _Reviewed):
+class MaskCategory(TypedDict):
+    name: str
+    color: str
+    value: int
+
+
+class PriorMask(TypedDict):
+    uri: str
+    color_map: dict
+
+
+class ToolMeta(TypedDict, total=False):
+    """What a card's tool needs (the task type's ``card_meta``; ``gtwidgets.tool_cards``)."""
+    categories: list[str] | list[MaskCategory]
+    boxes: list[Box]
+    image_size: ImageSize | None
+    read_only: bool
+    answer: VerificationAnswer
+    prior: PriorMask
+
+
+class _Tooled(TypedDict, total=False):
+    tool: str  # js/src/tools/<tool>.js draws the card's answer instead of the category buttons
+    tool_meta: ToolMeta
+
+
+class ImageCard(_CardBase, _Reviewed, _Tooled):
     """One image; its bytes are the message's only buffer."""
     kind: Literal["image"]
     mime: str
@@ -149,13 +207,13 @@ class ImageCard(_CardBase, _Reviewed):
     bytes: int
 
 
-class TextCard(_CardBase, _Reviewed):
+class TextCard(_CardBase, _Reviewed, _Tooled):
     kind: Literal["text"]
     text: str
     truncated: bool
 
 
-class ErrorCard(_CardBase, _Reviewed):
+class ErrorCard(_CardBase, _Reviewed, _Tooled):
     """An object that cannot be shown: still a card, so it can be skipped or labeled."""
     kind: Literal["error"]
     error: str
@@ -213,7 +271,7 @@ class ErrorPanel(TypedDict):
 Panel = Union[ImagePanel, SeriesPanel, TextPanel, FactsPanel, ErrorPanel]
 
 
-class PanelsCard(_CardBase, _Reviewed):
+class PanelsCard(_CardBase, _Reviewed, _Tooled):
     """A pre-labeled ``taskInput``: several panels side by side, over every buffer of the message."""
     kind: Literal["panels"]
     panels: list[Panel]

@@ -23,7 +23,9 @@ from .modes import LabelMode, Mode
 __all__ = ["LabelingWidget", "default_shortcuts", "render_instructions"]
 
 _STATIC = Path(__file__).parent / "static"
-_ASSETS = {"plotly": "plotly.js"}  # what the browser may ask for by name, loaded on first use
+# What the browser may ask for by name, loaded on first use: plotly.js, and the tools of task types
+# answered with something other than category buttons (gtwidgets.tool_cards).
+_ASSETS = {"plotly": "plotly.js", "boxes": "tools/boxes.js", "masks": "tools/masks.js"}
 _RESERVED_KEYS = set("jkszum?")  # navigation and commands (m: the widget swallows it anyway)
 _EXTRA_KEYS = [k for k in "qwertyiopadfghlxcvbn" if k not in _RESERVED_KEYS]
 # Cards kept decoded ahead of the one shown. The browser asks for more in chunks of half this,
@@ -161,8 +163,8 @@ class LabelingWidget(anywidget.AnyWidget):
         self.send(meta, buffers or None)
 
     def _on_asset(self, msg: protocol.AssetRequest) -> None:
-        """plotly.js for the first plot in the page: not in the widget's bundle, which image and
-        text jobs load without it."""
+        """plotly.js for the first plot in the page, or a tool (boxes, masks) for the first card that
+        needs it: not in the widget's bundle, which image and text classification jobs load without."""
         name = msg.get("name")
         if name not in _ASSETS:
             self.send({"type": "asset", "name": name, "error": f"no asset named {name!r}"})

@@ -72,6 +72,8 @@ def _js(tp) -> str:
         return "(" + "|".join(_js(a) for a in args) + ")"
     if origin is list:
         return f"Array<{_js(args[0])}>"
+    if tp is dict:
+        return "Object"
     raise TypeError(f"no JavaScript type for {tp!r}: add it to js/gen_protocol.py")
 
 

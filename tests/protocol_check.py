@@ -58,6 +58,8 @@ def _problems(value, tp, where: str) -> list[str]:
         return [p for i, v in enumerate(value) for p in _problems(v, args[0], f"{where}[{i}]")]
     if tp is type(None):
         return [] if value is None else [f"{where}: {value!r} is not null"]
+    if tp is dict:
+        return [] if isinstance(value, dict) else [f"{where}: {value!r} is not an object"]
     if tp is float:
         return [] if isinstance(value, (int, float)) and not isinstance(value, bool) else [f"{where}: {value!r} is not a number"]
     if tp in (int, str, bool):

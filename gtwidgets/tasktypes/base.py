@@ -7,7 +7,8 @@ A task type is one unit. It knows, for its kind of answer:
 - the ``answerContent`` of its crowd element in a worker-response file, both ways
   (``to_content`` / ``from_content``);
 - the label pair one worker produces (``label_pair``) and how several workers' answers
-  become one label with confidences (``consolidate``);
+  become one label with confidences (``consolidate``); the files a pair names, which the job
+  writes before the output manifest (``files_of``: segmentation's mask PNGs);
 - what a card needs from the kernel beside the image or text (``card_meta``) and which
   browser tool shows it (``tool``: a module under ``js/src/tools/``);
 - how an existing label of the input manifest is read back (``existing``), for
@@ -128,6 +129,16 @@ class TaskType(ABC):
     def consolidate(self, answers: Sequence[WorkerAnswer], *, creation_date: str,
                     method: str = "default", batches: Mapping[str, int] | None = None) -> dict[str, dict]:
         """Object id -> consolidated label pair, from every worker's answers."""
+
+    def of_object(self, value: Any, object_id: str) -> Any:
+        """The value as answered for ``object_id``, before ``label_pair``: a task whose pair names a
+        file after its object (segmentation) keeps the id. Default: the value as is."""
+        return value
+
+    def files_of(self, pair: Mapping) -> tuple[dict, dict[str, bytes]]:
+        """A label pair as JSON and the files it names, ``{uri: bytes}``, which the job writes before
+        the output manifest that points at them. Default: the pair is JSON already, no files."""
+        return dict(pair), {}
 
     def consolidate_table(self, answers: pd.DataFrame, *,
                           data_objects: Mapping[str, Mapping] | None = None) -> pd.DataFrame:

@@ -216,8 +216,11 @@ class SemanticSegmentation(TaskType):
                            "to name its mask PNGs.")
         return consolidated_mask_uri(output, object_id, creation_date)
 
-    @staticmethod
-    def files_of(pair: Mapping) -> tuple[dict, dict[str, bytes]]:
+    def of_object(self, value: MaskValue, object_id: str) -> MaskValue:
+        """The mask named after its object: ``label_pair`` writes ``<object_id>_<date>.png``."""
+        return value if value.uri is not None or value.object_id == object_id else replace(value, object_id=object_id)
+
+    def files_of(self, pair: Mapping) -> tuple[dict, dict[str, bytes]]:
         """The JSON pair (``<attr>`` the URI) and the files to write first: ``{uri: png}``."""
         json_pair, files = {}, {}
         for key, v in pair.items():

@@ -13,7 +13,8 @@ import { modeFor } from "./modes/index.js";
 import { formatDuration } from "./modes/label.js";
 import { CARD_KINDS, PANEL_KINDS, REPLIES, REQUESTS } from "./protocol.js";
 import { panels } from "./panels/index.js";
-import { forgetPending, receiveAsset } from "./panels/plotly.js";
+import { forgetPending, receiveAsset } from "./assets.js";
+import { ToolHost } from "./tool-host.js";
 
 const BEHIND = 3;
 // ms between two batches to the kernel when none is urgent. A person's keys are further apart,
@@ -42,6 +43,7 @@ class LabelingView {
     this.gone = false; // the kernel restarted: this view's answers would go nowhere
     this.shownAt = performance.now();
     this.mode = modeFor(this);
+    this.tools = new ToolHost(this); // boxes, masks: a card's tool instead of the category buttons
     this.cache = new CardCache({
       behind: BEHIND,
       ahead: Math.max(1, model.get("prefetch") || 16),
@@ -86,6 +88,7 @@ class LabelingView {
       this._flush(); // answers given just before closing still reach the kernel
     }
     this.flushing = false;
+    this.tools.hide();
     this.cache.clear();
     forgetPending();
   }
@@ -105,6 +108,7 @@ class LabelingView {
     root.setAttribute("aria-roledescription", "labeling widget");
     root.classList.add(`gtw-${this.mode.name}-mode`);
     root.addEventListener("keydown", (e) => this._key(e));
+    root.addEventListener("focus", () => this.tools.focus()); // a card's tool takes the keys
 
     this.titleEl = textEl("span", "gtw-title", this.model.get("title"));
     this._label(this.model.get("title"));
@@ -279,6 +283,7 @@ class LabelingView {
 
   pick(index) {
     const name = (this.model.get("categories") || [])[index];
+    if (this.tools.active) return; // the tool answers this card (its own keys choose classes)
     if (name === undefined || this.pos >= this.total) return;
     if (this.model.get("multi_label")) {
       if (this.selected.has(name)) this.selected.delete(name);
@@ -302,18 +307,19 @@ class LabelingView {
     this.answer(cats.filter((c) => this.selected.has(c)));
   }
 
-  /** Answer the card shown (the mode says what an answer means) and move on. */
-  answer(answer) {
+  /** Answer the card shown (the mode says what an answer means) and move on; `shown`: the
+   * category names it is shown as (a tool's answer is not a list of names itself). */
+  answer(answer, shown = Array.isArray(answer) ? answer : [answer]) {
     const pos = this.pos;
     const entry = this.cache.get(pos);
     if (!entry) return this.showError("this card is still loading; try again in a moment");
     this.mode.answering(entry);
     const spent = (performance.now() - this.shownAt) / 1000;
-    entry.card.answer = Array.isArray(answer) ? answer : [answer];
+    entry.card.answer = shown;
     this.history.push(pos);
     this._later({ type: "submit", id: entry.card.id, answer, spent }); // queued first, sent after the paint
     this._advance(pos, entry.card.id); // paint first: the next card is already decoded
-    this.announce(`${entry.card.answer.join(", ")}: answered. ${this._where()}`);
+    this.announce(`${shown.join(", ") || "nothing"}: answered. ${this._where()}`);
   }
 
   /** After an answer: the next card that still needs one. Cards answered already (the user went
@@ -447,7 +453,10 @@ class LabelingView {
 
   _show(entry) {
     if (this.passAnswered === this.pos && entry.card.answer) return this._advance(this.pos, entry.card.id);
-    this.stage.replaceChildren(entry.panel.el);
+    if (!this.tools.show(entry, this.stage)) {
+      this.stage.classList.remove("gtw-has-tool");
+      this.stage.replaceChildren(entry.panel.el);
+    }
     if (entry.panel.shown) entry.panel.shown(); // e.g. sensor plots draw once on screen
     this.root.dataset.shown = entry.card.id;
     this.card.dataset.kind = entry.card.kind;
@@ -459,6 +468,7 @@ class LabelingView {
   }
 
   _loading(pos) {
+    this.tools.hide();
     this.stage.replaceChildren(textEl("div", "gtw-loading", "loading…"));
     this.root.dataset.shown = "";
     this.nameEl.textContent = "";
@@ -472,6 +482,7 @@ class LabelingView {
     const answer = (card && card.answer) || [];
     setText(this.existingEl, existing.length ? `existing label: ${existing.join(", ")}` : "");
     setText(this.answerEl, answer.length ? `your answer: ${answer.join(", ")}` : "");
+    this.buttons.hidden = this.tools.active;
     const chosen = this.model.get("multi_label") ? this.selected : new Set(answer);
     (this.catButtons || []).forEach((b, i) => {
       const name = this.model.get("categories")[i];
@@ -483,6 +494,7 @@ class LabelingView {
   }
 
   _showEnd() {
+    this.tools.hide();
     this.card.hidden = true;
     this.doneEl.hidden = false;
     this._renderDone();

@@ -22,7 +22,7 @@
  * @typedef {Object} SubmitRequest
  * @property {"submit"} type
  * @property {string} id
- * @property {(string|Array<string>)} answer
+ * @property {(string|Array<string>|BoxAnswer|VerificationAnswer)} answer
  * @property {(number|null)} spent
  */
 
@@ -88,6 +88,8 @@
  * @property {(Array<string>|null)} label
  * @property {(Array<string>|null)} answer
  * @property {ReviewInfo} [review]
+ * @property {string} [tool]
+ * @property {ToolMeta} [tool_meta]
  * @property {"image"} kind
  * @property {string} mime
  * @property {number} width
@@ -105,6 +107,8 @@
  * @property {(Array<string>|null)} label
  * @property {(Array<string>|null)} answer
  * @property {ReviewInfo} [review]
+ * @property {string} [tool]
+ * @property {ToolMeta} [tool_meta]
  * @property {"text"} kind
  * @property {string} text
  * @property {boolean} truncated
@@ -121,6 +125,8 @@
  * @property {(Array<string>|null)} label
  * @property {(Array<string>|null)} answer
  * @property {ReviewInfo} [review]
+ * @property {string} [tool]
+ * @property {ToolMeta} [tool_meta]
  * @property {"error"} kind
  * @property {string} error
  */
@@ -136,6 +142,8 @@
  * @property {(Array<string>|null)} label
  * @property {(Array<string>|null)} answer
  * @property {ReviewInfo} [review]
+ * @property {string} [tool]
+ * @property {ToolMeta} [tool_meta]
  * @property {"panels"} kind
  * @property {Array<(ImagePanel|SeriesPanel|TextPanel|FactsPanel|ErrorPanel)>} panels
  * @property {number} bytes
@@ -209,6 +217,62 @@
  */
 
 /** @typedef {(ImagePanel|SeriesPanel|TextPanel|FactsPanel|ErrorPanel)} Panel */
+
+/**
+ * An image's original size as displayed (EXIF orientation applied).
+ * @typedef {Object} ImageSize
+ * @property {number} [width]
+ * @property {number} [height]
+ * @property {number} [depth]
+ */
+
+/**
+ * One box in original-image pixels.
+ * @typedef {Object} Box
+ * @property {string} label
+ * @property {number} left
+ * @property {number} top
+ * @property {number} width
+ * @property {number} height
+ */
+
+/**
+ * A bounding-box answer (``gtwidgets.tasktypes.boxes``); ``[]`` boxes: no objects.
+ * @typedef {Object} BoxAnswer
+ * @property {ImageSize} [image_size]
+ * @property {Array<Box>} [boxes]
+ * @property {boolean} [initial_value_modified]
+ */
+
+/**
+ * @typedef {Object} VerificationAnswer
+ * @property {string} [label]
+ * @property {string} [comment]
+ */
+
+/**
+ * @typedef {Object} MaskCategory
+ * @property {string} name
+ * @property {string} color
+ * @property {number} value
+ */
+
+/**
+ * @typedef {Object} PriorMask
+ * @property {string} uri
+ * @property {Object} color_map
+ */
+
+/**
+ * What a card's tool needs (the task type's ``card_meta``; ``gtwidgets.tool_cards``).
+ * @typedef {Object} ToolMeta
+ * @property {(Array<string>|Array<MaskCategory>)} [categories]
+ * @property {Array<Box>} [boxes]
+ * @property {(ImageSize|null)} [image_size]
+ * @property {boolean} [read_only]
+ * @property {VerificationAnswer} [answer]
+ * @property {PriorMask} [prior]
+ */
 
 /**
  * The reply to ``series_range``: the zoomed range of panel ``panel`` of card ``id`` at full detail.

@@ -1,0 +1,102 @@
+"""A bounding-box job in a real JupyterLab: the widget mounts the boxes tool, mouse and keys draw,
+and the output manifest holds the boxes in original-image pixels, exactly."""
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import nbformat
+import orjson
+import pytest
+from playwright.sync_api import expect
+from PIL import Image
+
+from gtwidgets import storage
+
+pytestmark = pytest.mark.browser
+
+CATS = ["cat", "dog", "bird"]
+SIZE = {"width": 1024, "height": 768, "depth": 3}
+SETUP = """\
+import pandas as pd
+from gtwidgets.job import LabelingJob
+from gtwidgets.widget import LabelingWidget
+job = LabelingJob("boxes-test", input=pd.DataFrame({{"source-ref": {paths!r}}}), categories={cats!r},
+                  output={output!r}, journal_dir={journal!r}, task="bounding-box")
+widget = LabelingWidget(job)
+widget"""
+
+
+def _jpeg(i: int) -> bytes:
+    """1024 x 768: the card is sent at 768 x 576, the tool shows it at 768 x 576 (the stage's
+    576 px height), so one screen pixel is 4/3 original pixels."""
+    out = io.BytesIO()
+    Image.new("RGB", (1024, 768), (40 * i, 120, 90)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def _drag(page, canvas, a, b):
+    page.mouse.move(canvas["x"] + a[0], canvas["y"] + a[1])
+    page.mouse.down()
+    page.mouse.move(canvas["x"] + (a[0] + b[0]) / 2, canvas["y"] + (a[1] + b[1]) / 2, steps=3)
+    page.mouse.move(canvas["x"] + b[0], canvas["y"] + b[1], steps=3)
+    page.mouse.up()
+
+
+def test_draw_two_boxes_resize_relabel_submit_in_original_pixels(lab, tmp_path):
+    paths = []
+    for i in range(2):
+        p = tmp_path / f"img{i}.jpg"
+        p.write_bytes(_jpeg(i))
+        paths.append(str(p))
+    output = str(tmp_path / "out")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(SETUP.format(paths=paths, cats=CATS, output=output,
+                                                       journal=str(tmp_path / "journal"))),
+                nbformat.v4.new_code_cell("print('FLUSHED', job.flush(timeout=30))")]
+    nbformat.write(nb, Path(lab.root) / "boxes.ipynb")
+    lab.open("boxes.ipynb")
+    page = lab.page
+    widget = lab.run_cell(0).locator(".gtw-root")
+    expect(widget).to_have_attribute("data-shown", "0", timeout=15_000)
+    canvas_el = widget.locator(".gtw-tool canvas")
+    expect(canvas_el).to_be_visible(timeout=15_000)
+    expect(widget.locator(".gtw-buttons")).to_be_hidden()  # the tool answers, not category buttons
+    expect(widget.locator(".gtw-boxes")).to_be_focused()   # the widget's focus went to the tool
+    canvas = canvas_el.bounding_box()
+    assert (canvas["width"], canvas["height"]) == (768, 576), "the tool should fit the stage's 576 px height"
+
+    _drag(page, canvas, (75, 75), (225, 150))        # cat: screen x 4/3 = original pixels
+    page.keyboard.press("Escape")                     # deselect, so "2" picks the next box's class
+    page.keyboard.press("2")
+    _drag(page, canvas, (300, 300), (450, 390))      # dog
+    for key in ["Alt+ArrowRight", "Alt+ArrowRight", "Alt+Shift+ArrowDown"]:  # resize the dog box
+        page.keyboard.press(key)
+    page.keyboard.press("Tab")                        # select the first box...
+    page.keyboard.press("3")                          # ...and relabel it: bird
+    page.keyboard.press("Enter")
+    expect(widget).to_have_attribute("data-shown", "1", timeout=15_000)
+    expect(widget.locator(".gtw-progress-text")).to_contain_text("1 / 2 labeled")
+    expect(widget.locator(".gtw-tool canvas")).to_be_visible()
+    expect(widget.locator(".gtw-boxes")).to_be_focused()
+    page.keyboard.press("n")                          # no objects in the second image
+    expect(widget.locator(".gtw-progress-text")).to_contain_text("2 / 2 labeled")
+
+    expect(lab.run_cell(1).locator(".jp-OutputArea-output")).to_contain_text("FLUSHED True", timeout=60_000)
+    lines = [orjson.loads(x) for x in
+             storage.read_bytes(storage.join(output, "boxes-test", "manifests", "output", "output.manifest")).splitlines()]
+    for line in lines:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}", line["boxes-test-metadata"].pop("creation-date"))
+    meta = {"type": "groundtruth/object-detection", "human-annotated": "yes", "job-name": "labeling-job/boxes-test"}
+    assert lines == [
+        {"source-ref": paths[0],
+         "boxes-test": {"image_size": [SIZE], "annotations": [
+             {"class_id": 2, "top": 100, "left": 100, "height": 100, "width": 200},
+             {"class_id": 1, "top": 400, "left": 400, "height": 130, "width": 202}]},
+         "boxes-test-metadata": {"objects": [{"confidence": 0}, {"confidence": 0}],
+                                 "class-map": {"2": "bird", "1": "dog"}, **meta}},
+        {"source-ref": paths[1], "boxes-test": {"image_size": [SIZE], "annotations": []},
+         "boxes-test-metadata": {"objects": [], "class-map": {}, **meta}},
+    ]

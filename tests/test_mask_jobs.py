@@ -1,0 +1,107 @@
+"""Segmentation jobs from Python, end to end: the mask PNG written where Ground Truth writes it
+(section 2.6), before the output manifest that names it, and read back with ``read_masks``."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+import orjson
+import pandas as pd
+import pytest
+from PIL import Image
+
+from gtwidgets import LabelingJob, storage
+from gtwidgets.manifests import read_manifest
+from gtwidgets.consolidate_masks import vote_masks
+from gtwidgets.masks import color_map, encode_mask, read_masks
+
+CATS = ["Solder bridge", "Scratch"]
+T0 = datetime(2024, 5, 1, 10, 0, 0, tzinfo=timezone.utc)
+DATE = "2024-05-01T10:00:00.000000"
+
+
+def painted(shift=0):
+    labels = np.zeros((24, 32), np.uint8)
+    labels[2:8, 3 + shift:12 + shift] = 1    # Scratch (classes are sorted: index 1)
+    labels[10:18, 15:28] = 2                 # Solder bridge
+    return labels
+
+
+@pytest.fixture
+def boards(tmp_path):
+    paths = []
+    for i in range(2):
+        p = tmp_path / f"board{i}.png"
+        Image.new("RGB", (32, 24), (20 * i, 90, 60)).save(p)
+        paths.append(str(p))
+    return pd.DataFrame({"source-ref": paths})
+
+
+def mask_job(tmp_path, frame, output, **kw):
+    kw.setdefault("worker_id", "w1")
+    return LabelingJob("pcb-defects", input=frame, categories=CATS, output=output, task="semantic-segmentation",
+                       label_attribute="pcb-defects-ref", journal_dir=tmp_path / "journal" / kw["worker_id"], **kw)
+
+
+@pytest.mark.parametrize("where", ["local", "s3"])
+def test_one_worker_s_mask_is_written_and_named_by_the_manifest(where, boards, tmp_path, request):
+    output = str(tmp_path / "out") if where == "local" else request.getfixturevalue("s3") + "/jobs"
+    job = mask_job(tmp_path, boards, output)
+    job.submit(0, painted(), submitted=T0)   # a class-index array, as a model or the tool gives
+    assert job.flush(timeout=30)
+    lines = [orjson.loads(x) for x in storage.read_bytes(job.output_manifest_uri).splitlines()]
+    uri = f"{output}/pcb-defects/annotations/consolidated-annotation/output/0_{DATE}.png"
+    assert lines[0] == {
+        "source-ref": boards.at[0, "source-ref"], "pcb-defects-ref": uri,
+        "pcb-defects-ref-metadata": {"internal-color-map": {
+            "0": {"class-name": "BACKGROUND", "hex-color": "#ffffff", "confidence": 0},
+            "1": {"class-name": "Scratch", "hex-color": "#ff7f0e", "confidence": 0},
+            "2": {"class-name": "Solder bridge", "hex-color": "#1f77b4", "confidence": 0}},
+            "type": "groundtruth/semantic-segmentation", "human-annotated": "yes", "creation-date": DATE,
+            "job-name": "labeling-job/pcb-defects"}}
+    assert lines[1] == {"source-ref": boards.at[1, "source-ref"]}
+    assert storage.list_files(f"{output}/pcb-defects/annotations/consolidated-annotation/output/") == [uri]
+    masks = read_masks(read_manifest(job.output_manifest_uri), "pcb-defects-ref")
+    assert (masks[0] == painted()).all() and masks[1] is None
+    assert job.label_pair(0)["pcb-defects-ref"] == uri   # JSON, the file already named
+    job.close()
+
+
+def test_png_bytes_in_the_job_s_colours_are_an_answer(boards, tmp_path):
+    job = mask_job(tmp_path, boards, str(tmp_path / "out"))
+    png = encode_mask(painted(), color_map(CATS))  # the job's colour map
+    job.submit(1, png, submitted=T0)
+    assert job.flush(timeout=30)
+    masks = read_masks(job.to_manifest(), "pcb-defects-ref")
+    assert (masks[1] == painted()).all()
+    job.close()
+
+
+def test_several_workers_are_voted_pixel_by_pixel(boards, tmp_path):
+    output = str(tmp_path / "out")
+    jobs = [mask_job(tmp_path, boards, output, worker_id=w, workers_per_object=3) for w in ("w1", "w2", "w3")]
+    for n, job in enumerate(jobs):
+        job.submit(0, painted(shift=5 if n == 2 else 0), submitted=T0)  # one worker's scratch is off
+        assert job.flush(timeout=30)
+    last = jobs[-1]
+    last.refresh()
+    assert last.flush(timeout=30)
+    frame = read_manifest(last.output_manifest_uri)
+    assert 0 < frame.at[0, "pcb-defects-ref-metadata.internal-color-map"]["1"]["confidence"] <= 1
+    (mask,) = read_masks(frame.iloc[[0]], "pcb-defects-ref")
+    expected = vote_masks([painted(), painted(), painted(shift=5)], radius=2).labels  # gtwidgets.consolidate_masks
+    assert (mask == expected).all()
+    assert (mask[10:18, 15:28] == 2).all() and not (mask[2:8, 17:21] == 1).any()  # the odd scratch is outvoted
+    for job in jobs:
+        job.close()
+
+
+def test_the_card_carries_the_masks_tool_and_the_image_size(boards, tmp_path):
+    job = mask_job(tmp_path, boards, str(tmp_path / "out"))
+    meta = job.card_meta(0)
+    assert meta["tool"] == "masks" and meta["label"] is None and meta["answer"] is None
+    assert meta["tool_meta"]["image_size"] == {"width": 32, "height": 24, "depth": 3}
+    assert [c["name"] for c in meta["tool_meta"]["categories"]] == CATS
+    job.submit(0, painted())
+    assert job.card_meta(0)["answer"] == ["Solder bridge", "Scratch"]
+    job.close()
