@@ -40,7 +40,6 @@ from .output_layout import format_time, parse_time
 from .sync import Uploader
 from .tasktypes import TaskConfig, task_type_for
 from .tasktypes.classification import classification_for
-from .tool_cards import tool_card_meta
 
 __all__ = ["LabelingJob", "Answer"]
 
@@ -176,12 +175,10 @@ class LabelingJob:
         value = self.task.existing(self.item(object_id))
         return None if value is None else self.task.display(value)
 
-    def card_meta(self, object_id: str) -> dict:
-        """What the card's browser tool needs (``tool``, ``tool_meta``; ``gtwidgets.tool_cards``),
-        from the task type; ``{}`` for a job answered with the category buttons."""
-        oid = str(object_id)
-        a = self._state.answers.get(oid)
-        return tool_card_meta(self.task, self.item(oid), a.value if a else None, self.source(oid))
+    def answer_value(self, object_id: str):
+        """This worker's answer as its task type keeps it (boxes, a mask...), or None."""
+        a = self._state.answers.get(str(object_id))
+        return a.value if a else None
 
     def next_unlabeled(self, after: str | None = None) -> str | None:
         start = 0 if after is None else self._position.get(str(after), -1) + 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Protocol, Sequence
 
 from .protocol import Answer, Undone
+from .tool_cards import tool_card_meta
 
 __all__ = ["Mode", "LabelMode"]
 
@@ -91,8 +92,11 @@ class LabelMode:
 
     def card_meta(self, object_id: str) -> dict:
         """The task's browser tool and what it needs (boxes, masks); nothing for category buttons."""
-        meta = getattr(self.job, "card_meta", None)
-        return meta(object_id) if meta is not None else {}
+        job = self.job
+        task = getattr(job, "task", None)
+        if task is None:  # a job-like object without task types: category buttons
+            return {}
+        return tool_card_meta(task, job.item(object_id), job.answer_value(object_id), job.source(object_id))
 
     def submit(self, object_id: str, answer: Answer, *, spent: float | None) -> None:
         self.job.submit(object_id, answer, time_spent=spent)

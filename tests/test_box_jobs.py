@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from gtwidgets import LabelingJob, storage
+from gtwidgets.modes import LabelMode
 from gtwidgets.errors import JobError
 from gtwidgets.output_layout import parse_answers
 
@@ -17,6 +18,13 @@ CATS = ["Car", "Van", "Bicycle"]
 SIZE = {"width": 640, "height": 480, "depth": 3}
 T0 = datetime(2024, 5, 1, 10, 0, 0, tzinfo=timezone.utc)
 DATE = "2024-05-01T10:00:00.000000"
+
+
+def card_meta(job, object_id):
+    """The card meta the widget's label mode sends for an object (tool, tool_meta, label, answer)."""
+    mode = LabelMode()
+    mode.open(job)
+    return mode.card_meta(str(object_id))
 
 
 def car(left, top=50, width=100, height=80, label="Car"):
@@ -128,7 +136,7 @@ def test_adjustment_starts_from_the_prior_boxes_and_says_whether_they_changed(im
     job = LabelingJob("vehicle-boxes-adjust", input=prior_frame(images), categories=CATS,
                       output=str(tmp_path / "out"), worker_id="w1", journal_dir=tmp_path / "j",
                       task="bounding-box-adjustment", options={"prior_attribute": "vehicle-boxes"})
-    meta = job.card_meta(0)
+    meta = card_meta(job, 0)
     assert meta["tool"] == "boxes" and meta["tool_meta"]["boxes"] == [car(10, 10, 50, 40)]
     assert meta["label"] == ["Car"] and meta["answer"] is None
     job.submit(0, {"image_size": SIZE, "boxes": [car(10, 10, 60, 40)], "initial_value_modified": True}, submitted=T0)
@@ -155,7 +163,7 @@ def test_verification_rates_the_prior_boxes(images, tmp_path):
               task="bounding-box-verification", options={"prior_attribute": "vehicle-boxes"}, workers_per_object=2)
     one = LabelingJob("verify-boxes", worker_id="w1", journal_dir=tmp_path / "j1", **kw)
     two = LabelingJob("verify-boxes", worker_id="w2", journal_dir=tmp_path / "j2", **kw)
-    meta = one.card_meta(0)["tool_meta"]
+    meta = card_meta(one, 0)["tool_meta"]
     assert meta == {"categories": ["good", "bad"], "boxes": [car(10, 10, 50, 40)], "read_only": True,
                     "image_size": SIZE}
     one.submit(0, {"label": "bad", "comment": "box too small"}, submitted=T0)
@@ -175,10 +183,10 @@ def test_verification_rates_the_prior_boxes(images, tmp_path):
 def test_the_card_carries_the_tool_and_the_original_image_size(images, tmp_path):
     job = box_job(tmp_path, images, str(tmp_path / "out"))
     # The second image is stored 480 x 640 with EXIF orientation 6: shown, and answered, as 640 x 480.
-    assert job.card_meta(1) == {"tool": "boxes", "tool_meta": {"categories": CATS, "boxes": [], "image_size": SIZE},
+    assert card_meta(job, 1) == {"tool": "boxes", "tool_meta": {"categories": CATS, "boxes": [], "image_size": SIZE},
                                 "label": None, "answer": None}
     job.submit(1, {"image_size": SIZE, "boxes": [car(5), car(9, label="Van"), car(7)]})
-    meta = job.card_meta(1)
+    meta = card_meta(job, 1)
     assert meta["answer"] == ["Car", "Van"] and meta["tool_meta"]["boxes"][1] == car(9, label="Van")
     job.close()
 

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from gtwidgets import LabelingJob, storage
+from gtwidgets.modes import LabelMode
 from gtwidgets.manifests import read_manifest
 from gtwidgets.consolidate_masks import vote_masks
 from gtwidgets.masks import color_map, encode_mask, read_masks
@@ -18,6 +19,13 @@ from gtwidgets.masks import color_map, encode_mask, read_masks
 CATS = ["Solder bridge", "Scratch"]
 T0 = datetime(2024, 5, 1, 10, 0, 0, tzinfo=timezone.utc)
 DATE = "2024-05-01T10:00:00.000000"
+
+
+def card_meta(job, object_id):
+    """The card meta the widget's label mode sends for an object (tool, tool_meta, label, answer)."""
+    mode = LabelMode()
+    mode.open(job)
+    return mode.card_meta(str(object_id))
 
 
 def painted(shift=0):
@@ -98,10 +106,10 @@ def test_several_workers_are_voted_pixel_by_pixel(boards, tmp_path):
 
 def test_the_card_carries_the_masks_tool_and_the_image_size(boards, tmp_path):
     job = mask_job(tmp_path, boards, str(tmp_path / "out"))
-    meta = job.card_meta(0)
+    meta = card_meta(job, 0)
     assert meta["tool"] == "masks" and meta["label"] is None and meta["answer"] is None
     assert meta["tool_meta"]["image_size"] == {"width": 32, "height": 24, "depth": 3}
     assert [c["name"] for c in meta["tool_meta"]["categories"]] == CATS
     job.submit(0, painted())
-    assert job.card_meta(0)["answer"] == ["Solder bridge", "Scratch"]
+    assert card_meta(job, 0)["answer"] == ["Solder bridge", "Scratch"]
     job.close()
