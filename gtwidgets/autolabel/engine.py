@@ -89,13 +89,18 @@ def label_counters(total: int, human: int, machine: int, failed: int = 0) -> dic
             "FailedNonRetryableError": failed, "Unlabeled": total - human - machine - failed}
 
 
-def default_model():
-    """Standardised features into a multinomial logistic regression: fast, calibrated enough, offline."""
+def default_model(*, sparse: bool = False):
+    """Standardised features into a multinomial logistic regression: fast, calibrated enough, offline.
+
+    ``sparse=True`` (TF-IDF rows, already normalised) skips the scaling, which would densify them.
+    """
     require_sklearn()
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-    return make_pipeline(StandardScaler(with_mean=True), LogisticRegression(C=1.0, max_iter=200))
+    if sparse:
+        return LogisticRegression(C=10.0, max_iter=200)
+    return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=200))
 
 
 class AutoLabeler:
@@ -135,7 +140,7 @@ class AutoLabeler:
         if not 0 < max_percentage_labeled <= 100:
             raise AutoLabelError(f"max_percentage_labeled={max_percentage_labeled!r}: give a percentage in (0, 100].")
         self.features = features
-        self.model = model if model is not None else default_model()
+        self.model = model if model is not None else default_model(sparse=hasattr(features, "tocsr"))
         self.batch_size = int(batch_size or min(1000, max(100, n // 20)))
         self.validation_fraction = validation_fraction if validation_fraction is not None else (0.2 if n < 5000 else 0.1)
         self.target, self.threshold_rule, self.min_support = target, threshold_rule, min_support
