@@ -117,15 +117,19 @@ class AutoLabeler:
     machine labels must reach ``target`` accuracy (0.95) on them; ``max_human_labeled`` and
     ``max_percentage_labeled`` are the ``StoppingConditions``. ``min_support`` validation objects
     must lie above a threshold before it is trusted. Fewer than ``min_objects`` objects raise
-    ``AutoLabelError``.
+    ``AutoLabelError``. ``sampling="random"`` sends random objects to people instead of the least
+    confident ones (a baseline for benchmarks).
     """
 
     def __init__(self, object_ids: Sequence[str], categories: Sequence[str], features, *, model=None,
                  batch_size: int | None = None, validation_fraction: float | None = None,
                  target: float = ACCURACY_TARGET, threshold_rule: str = "estimate", min_support: int = 30,
                  max_human_labeled: int | None = None, max_percentage_labeled: float = 100,
-                 min_objects: int = MIN_OBJECTS, seed: int = 0):
+                 min_objects: int = MIN_OBJECTS, sampling: str = "least-confident", seed: int = 0):
         require_sklearn()
+        if sampling not in ("least-confident", "random"):
+            raise AutoLabelError(f'sampling={sampling!r}: use "least-confident" (Ground Truth\'s) or "random".')
+        self.sampling = sampling
         self.object_ids = [str(o) for o in object_ids]
         self.categories = check_categories(categories)
         n = len(self.object_ids)
@@ -185,7 +189,7 @@ class AutoLabeler:
         done = set(human_labeled) | set(machine_labeled)
         n = min(n or self.batch_size, self._cap(len(set(human_labeled)), len(set(machine_labeled))))
         latest = self._latest
-        if latest is None:
+        if latest is None or self.sampling == "random":
             return self._random(done, n)
         scored = sorted((c, oid) for oid, c in latest.confidence.items() if oid not in done)
         picked = [oid for _, oid in scored[:n]]
@@ -283,7 +287,7 @@ class AutoLabeler:
         if stop is None:
             n = min(self.batch_size, self._cap(human_n, machine_n))
             remaining = sorted((c, oid) for oid, c in confidence.items() if oid not in machine)
-            to_humans = [oid for _, oid in remaining[:n]]
+            to_humans = [oid for _, oid in remaining[:n]] if self.sampling == "least-confident" else []
             if len(to_humans) < n:
                 done = set(human_labels) | set(machine_labeled) | set(machine) | set(to_humans)
                 to_humans += self._random(done, n - len(to_humans))
