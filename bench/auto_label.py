@@ -81,8 +81,8 @@ def run(root: Path, n: int, args) -> list[dict]:
     start = time.perf_counter()
     x = image_features(sources, cache=root / "features")
     cached = time.perf_counter() - start
-    print(f"  features {x.shape[1]} dims: {first_pass:.1f} s this run (0 if cached earlier), "
-          f"{cached:.1f} s from the cache (load + projection)")
+    print(f"  features {x.shape[1]} dims: first call {first_pass:.1f} s (computes what the cache lacks), "
+          f"second call {cached:.1f} s (all cached: load + projection)")
     ids = [str(i) for i in range(n)]
     key = dict(zip(ids, frame["true-class"]))
     truth = frame["true-class"].to_numpy()
