@@ -40,3 +40,11 @@ class PermanentStorageError(StorageError):
 
 class BucketNotFoundError(NotFoundError, PermanentStorageError):
     """The S3 bucket does not exist."""
+
+
+class MissingExtraError(GtError, ImportError):
+    """An optional feature needs a package that is not installed; the message names the pip extra."""
+
+
+class AutoLabelError(GtError, ValueError):
+    """Automated labeling was configured or driven in a way that cannot work (too few objects, unknown ids)."""
