@@ -29,7 +29,7 @@ __all__ = [
     "NextUnlabeledRequest", "SeriesRangeRequest", "AssetRequest", "Request",
     "Card", "ImageCard", "TextCard", "ErrorCard", "PanelsCard", "ReviewInfo", "Adjudication",
     "ImagePanel", "SeriesPanel", "TextPanel", "FactsPanel", "ErrorPanel", "SeriesColumn", "Panel",
-    "ImageSize", "Box", "BoxAnswer", "VerificationAnswer", "MaskCategory", "PriorMask", "ToolMeta",
+    "ImageSize", "Box", "BoxAnswer", "VerificationAnswer", "MaskCategory", "PriorMask", "StartMask", "ToolMeta",
     "SeriesWindow", "Asset", "Undone", "Goto", "ErrorMessage", "Reply",
     "RequestKind", "ReplyKind", "CardKind", "PanelKind",
     "REQUESTS", "REPLIES", "CARDS", "PANELS", "PAIRS",
@@ -78,12 +78,19 @@ class CardsRequest(TypedDict):
     positions: list[int]
 
 
-class SubmitRequest(TypedDict):
-    """An answer (labeling) or a decision (review) for object ``id``; ``spent``: seconds on the card."""
+class _Submit(TypedDict):
     type: Literal["submit"]
     id: str
-    answer: Answer
+    answer: Answer | None
     spent: float | None
+
+
+class SubmitRequest(_Submit, total=False):
+    """An answer (labeling) or a decision (review) for object ``id``; ``spent``: seconds on the card.
+
+    ``answer_buffer``: the answer is binary, the batch's buffer at this index (a mask tool's PNG in
+    the job's colours); ``answer`` is then None."""
+    answer_buffer: int
 
 
 class SkipRequest(TypedDict):
@@ -183,6 +190,14 @@ class PriorMask(TypedDict):
     color_map: dict
 
 
+class StartMask(TypedDict):
+    """The mask a mask tool starts from (this worker's answer, else the prior): the card message's
+    buffer at ``buffer``, a colour PNG read back with ``colors`` (``#rrggbb`` -> class value; any
+    other colour, and transparent pixels, are background)."""
+    buffer: int
+    colors: dict[str, int]
+
+
 class ToolMeta(TypedDict, total=False):
     """What a card's tool needs (the task type's ``card_meta``; ``gtwidgets.tool_cards``)."""
     categories: list[str] | list[MaskCategory]
@@ -191,6 +206,7 @@ class ToolMeta(TypedDict, total=False):
     read_only: bool
     answer: VerificationAnswer
     prior: PriorMask
+    mask: StartMask
 
 
 class _Tooled(TypedDict, total=False):

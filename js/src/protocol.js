@@ -18,12 +18,13 @@
  */
 
 /**
- * An answer (labeling) or a decision (review) for object ``id``; ``spent``: seconds on the card.
+ * An answer (labeling) or a decision (review) for object ``id``; ``spent``: seconds on the card. ``answer_buffer``: the answer is binary, the batch's buffer at this index (a mask tool's PNG in the job's colours); ``answer`` is then None.
  * @typedef {Object} SubmitRequest
  * @property {"submit"} type
  * @property {string} id
- * @property {(string|Array<string>|BoxAnswer|VerificationAnswer)} answer
+ * @property {(string|Array<string>|BoxAnswer|VerificationAnswer|null)} answer
  * @property {(number|null)} spent
+ * @property {number} [answer_buffer]
  */
 
 /**
@@ -264,6 +265,13 @@
  */
 
 /**
+ * The mask a mask tool starts from (this worker's answer, else the prior): the card message's buffer at ``buffer``, a colour PNG read back with ``colors`` (``#rrggbb`` -> class value; any other colour, and transparent pixels, are background).
+ * @typedef {Object} StartMask
+ * @property {number} buffer
+ * @property {Object<string, number>} colors
+ */
+
+/**
  * What a card's tool needs (the task type's ``card_meta``; ``gtwidgets.tool_cards``).
  * @typedef {Object} ToolMeta
  * @property {(Array<string>|Array<MaskCategory>)} [categories]
@@ -272,6 +280,7 @@
  * @property {boolean} [read_only]
  * @property {VerificationAnswer} [answer]
  * @property {PriorMask} [prior]
+ * @property {StartMask} [mask]
  */
 
 /**
