@@ -27,9 +27,9 @@ from typing import Literal, Required, TypedDict, Union
 __all__ = [
     "Batch", "CardsRequest", "SubmitRequest", "SkipRequest", "UndoRequest", "WithdrawRequest",
     "NextUnlabeledRequest", "SeriesRangeRequest", "AssetRequest", "Request",
-    "Card", "ImageCard", "TextCard", "ErrorCard", "PanelsCard", "ReviewInfo", "Adjudication",
+    "Card", "ImageCard", "TextCard", "ErrorCard", "PanelsCard", "ReviewInfo", "WorkerAnswer", "Adjudication",
     "ImagePanel", "SeriesPanel", "TextPanel", "FactsPanel", "ErrorPanel", "SeriesColumn", "Panel",
-    "ImageSize", "Box", "BoxAnswer", "VerificationAnswer", "MaskCategory", "PriorMask", "StartMask", "ToolMeta",
+    "ImageSize", "Box", "ShownBox", "BoxAnswer", "VerificationAnswer", "MaskCategory", "PriorMask", "StartMask", "ToolMeta",
     "SeriesWindow", "Asset", "Undone", "Goto", "ErrorMessage", "Reply",
     "RequestKind", "ReplyKind", "CardKind", "PanelKind",
     "REQUESTS", "REPLIES", "CARDS", "PANELS", "PAIRS",
@@ -52,6 +52,12 @@ class Box(TypedDict):
     top: float
     width: float
     height: float
+
+
+class ShownBox(Box, total=False):
+    """A box a read-only tool shows: in ``color``, named ``caption`` (review: each worker's boxes)."""
+    color: str
+    caption: str
 
 
 class BoxAnswer(TypedDict, total=False):
@@ -151,18 +157,28 @@ class Adjudication(TypedDict):
     time: str
 
 
-class WorkerAnswer(TypedDict):
+class _WorkerAnswer(TypedDict):
     worker: str
     answer: Label
 
 
-class ReviewInfo(TypedDict):
-    """What a reviewer weighs on a card (review mode only)."""
+class WorkerAnswer(_WorkerAnswer, total=False):
+    """One worker's answer as category names; ``color``: their boxes' colour on the card."""
+    color: str
+
+
+class _Review(TypedDict):
     answers: list[WorkerAnswer]
     consolidated: Label
     confidence: float | None
     n_workers: int
     adjudication: Adjudication | None
+
+
+class ReviewInfo(_Review, total=False):
+    """What a reviewer weighs on a card (review mode only). ``value``: a tool's consolidated answer
+    (boxes), what Enter accepts as the decision; ``consolidated`` is then its category names."""
+    value: BoxAnswer
 
 
 class _CardBase(TypedDict):
@@ -201,7 +217,7 @@ class StartMask(TypedDict):
 class ToolMeta(TypedDict, total=False):
     """What a card's tool needs (the task type's ``card_meta``; ``gtwidgets.tool_cards``)."""
     categories: list[str] | list[MaskCategory]
-    boxes: list[Box]
+    boxes: list[ShownBox]
     image_size: ImageSize | None
     read_only: bool
     answer: VerificationAnswer

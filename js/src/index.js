@@ -284,6 +284,8 @@ class LabelingView {
   pick(index) {
     const name = (this.model.get("categories") || [])[index];
     if (this.tools.active) return; // the tool answers this card (its own keys choose classes)
+    const refused = this.mode.refusePick && this.mode.refusePick(); // e.g. review of boxes: Enter decides
+    if (refused) return this.showError(refused);
     if (name === undefined || this.pos >= this.total) return;
     if (this.model.get("multi_label")) {
       if (this.selected.has(name)) this.selected.delete(name);

@@ -151,13 +151,22 @@
  */
 
 /**
- * What a reviewer weighs on a card (review mode only).
+ * What a reviewer weighs on a card (review mode only). ``value``: a tool's consolidated answer (boxes), what Enter accepts as the decision; ``consolidated`` is then its category names.
  * @typedef {Object} ReviewInfo
  * @property {Array<WorkerAnswer>} answers
  * @property {Array<string>} consolidated
  * @property {(number|null)} confidence
  * @property {number} n_workers
  * @property {(Adjudication|null)} adjudication
+ * @property {BoxAnswer} [value]
+ */
+
+/**
+ * One worker's answer as category names; ``color``: their boxes' colour on the card.
+ * @typedef {Object} WorkerAnswer
+ * @property {string} worker
+ * @property {Array<string>} answer
+ * @property {string} [color]
  */
 
 /**
@@ -238,6 +247,18 @@
  */
 
 /**
+ * A box a read-only tool shows: in ``color``, named ``caption`` (review: each worker's boxes).
+ * @typedef {Object} ShownBox
+ * @property {string} label
+ * @property {number} left
+ * @property {number} top
+ * @property {number} width
+ * @property {number} height
+ * @property {string} [color]
+ * @property {string} [caption]
+ */
+
+/**
  * A bounding-box answer (``gtwidgets.tasktypes.boxes``); ``[]`` boxes: no objects.
  * @typedef {Object} BoxAnswer
  * @property {ImageSize} [image_size]
@@ -275,7 +296,7 @@
  * What a card's tool needs (the task type's ``card_meta``; ``gtwidgets.tool_cards``).
  * @typedef {Object} ToolMeta
  * @property {(Array<string>|Array<MaskCategory>)} [categories]
- * @property {Array<Box>} [boxes]
+ * @property {Array<ShownBox>} [boxes]
  * @property {(ImageSize|null)} [image_size]
  * @property {boolean} [read_only]
  * @property {VerificationAnswer} [answer]
