@@ -2,7 +2,6 @@
 (``answer_buffer``), and the card carries the mask to start from as a buffer of its own."""
 from __future__ import annotations
 
-import io
 
 import numpy as np
 import pandas as pd

@@ -293,7 +293,7 @@ class LabelingView {
       this.renderCardLabels();
       return;
     }
-    this.answer(name);
+    this.answer(this.tools.answerFor(name), [name]); // verification: with the comment, if any
   }
 
   /** Enter: what it submits is the mode's call. */

@@ -89,6 +89,7 @@ export class ToolHost {
     this.tool = null;
     this.card = null;
     this.token = null;
+    this.comment = null;
   }
 
   /** Whether the card shown answers with a tool rather than the category buttons. */
@@ -108,6 +109,7 @@ export class ToolHost {
     const host = el("div", "gtw-tool");
     host.append(textEl("div", "gtw-loading", "loading the tool…"));
     stage.replaceChildren(host);
+    if ((card.tool_meta || {}).read_only && this.view.mode.name === "label") stage.append(this._commentField(card));
     stage.classList.add("gtw-has-tool");
     const token = (this.token = {});
     const request = (msg) => this.view._later(msg, { urgent: true });
@@ -131,6 +133,32 @@ export class ToolHost {
     return true;
   }
 
+  /** Verification: an optional comment beside the rating keys; its keys stay in the field. */
+  _commentField(card) {
+    const meta = card.tool_meta;
+    const input = el("input", "gtw-verify-comment");
+    input.type = "text";
+    input.placeholder = "comment (optional), then Esc and a rating key";
+    input.setAttribute("aria-label", "comment on this item (optional)");
+    input.value = (meta.answer && meta.answer.comment) || "";
+    input.addEventListener("keydown", (e) => {
+      e.stopPropagation(); // typing is not a shortcut
+      if (e.key === "Escape") this.view.root.focus({ preventScroll: true });
+    });
+    this.comment = input;
+    return el("div", "gtw-verify", input);
+  }
+
+  /** What picking category `name` answers: the name, or `{label, comment}` with a comment. */
+  answerFor(name) {
+    const card = this.card;
+    if (!card || !this.comment || !(card.tool_meta || {}).read_only) return name;
+    const comment = this.comment.value.trim();
+    const value = comment ? { label: name, comment } : { label: name };
+    card.tool_meta.answer = value; // going back shows the comment
+    return comment ? value : name;
+  }
+
   /** Keys go to the tool while a card has one (the view's root passes its focus on). */
   focus() {
     if (this.tool && this.active) this.tool.element.focus({ preventScroll: true });
@@ -141,6 +169,7 @@ export class ToolHost {
     this.token = null;
     this.card = null;
     this.tool = null;
+    this.comment = null;
     if (!tool) return;
     const focused = tool.element.contains(document.activeElement);
     tool.destroy();

@@ -3,7 +3,6 @@ image in that worker's colour (named in the table beside it) and the consolidate
 Enter makes the consolidated boxes the decision, and the output manifest holds them."""
 from __future__ import annotations
 
-import io
 
 import nbformat
 import orjson
