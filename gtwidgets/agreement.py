@@ -8,6 +8,8 @@ with the consensus, the frame :func:`gtwidgets.consolidate.consolidate` returns.
 """
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from itertools import combinations
 from typing import Sequence
 
@@ -196,6 +198,8 @@ def _single(frame: pd.DataFrame) -> None:
 
 
 def _key(answer):
+    if isinstance(answer, Mapping):  # a tool's value (boxes): equal when every field is
+        return json.dumps(answer, sort_keys=True, default=str)
     return answer if isinstance(answer, str) else tuple(sorted(answer))
 
 

@@ -27,9 +27,10 @@ from typing import Literal, Required, TypedDict, Union
 __all__ = [
     "Batch", "CardsRequest", "SubmitRequest", "SkipRequest", "UndoRequest", "WithdrawRequest",
     "NextUnlabeledRequest", "SeriesRangeRequest", "AssetRequest", "Request",
-    "Card", "ImageCard", "TextCard", "ErrorCard", "PanelsCard", "ReviewInfo", "Adjudication",
+    "Card", "ImageCard", "TextCard", "ErrorCard", "PanelsCard", "ReviewInfo", "WorkerAnswer", "Adjudication",
     "ImagePanel", "SeriesPanel", "TextPanel", "FactsPanel", "ErrorPanel", "SeriesColumn", "Panel",
-    "ImageSize", "Box", "BoxAnswer", "VerificationAnswer", "MaskCategory", "PriorMask", "ToolMeta",
+    "ImageSize", "Box", "ShownBox", "BoxAnswer", "VerificationAnswer", "MaskCategory", "PriorMask", "StartMask",
+    "ToolMeta",
     "SeriesWindow", "Asset", "Undone", "Goto", "ErrorMessage", "Reply",
     "RequestKind", "ReplyKind", "CardKind", "PanelKind",
     "REQUESTS", "REPLIES", "CARDS", "PANELS", "PAIRS",
@@ -52,6 +53,12 @@ class Box(TypedDict):
     top: float
     width: float
     height: float
+
+
+class ShownBox(Box, total=False):
+    """A box a read-only tool shows: in ``color``, named ``caption`` (review: each worker's boxes)."""
+    color: str
+    caption: str
 
 
 class BoxAnswer(TypedDict, total=False):
@@ -78,12 +85,19 @@ class CardsRequest(TypedDict):
     positions: list[int]
 
 
-class SubmitRequest(TypedDict):
-    """An answer (labeling) or a decision (review) for object ``id``; ``spent``: seconds on the card."""
+class _Submit(TypedDict):
     type: Literal["submit"]
     id: str
-    answer: Answer
+    answer: Answer | None
     spent: float | None
+
+
+class SubmitRequest(_Submit, total=False):
+    """An answer (labeling) or a decision (review) for object ``id``; ``spent``: seconds on the card.
+
+    ``answer_buffer``: the answer is binary, the batch's buffer at this index (a mask tool's PNG in
+    the job's colours); ``answer`` is then None."""
+    answer_buffer: int
 
 
 class SkipRequest(TypedDict):
@@ -144,18 +158,28 @@ class Adjudication(TypedDict):
     time: str
 
 
-class WorkerAnswer(TypedDict):
+class _WorkerAnswer(TypedDict):
     worker: str
     answer: Label
 
 
-class ReviewInfo(TypedDict):
-    """What a reviewer weighs on a card (review mode only)."""
+class WorkerAnswer(_WorkerAnswer, total=False):
+    """One worker's answer as category names; ``color``: their boxes' colour on the card."""
+    color: str
+
+
+class _Review(TypedDict):
     answers: list[WorkerAnswer]
     consolidated: Label
     confidence: float | None
     n_workers: int
     adjudication: Adjudication | None
+
+
+class ReviewInfo(_Review, total=False):
+    """What a reviewer weighs on a card (review mode only). ``value``: a tool's consolidated answer
+    (boxes), what Enter accepts as the decision; ``consolidated`` is then its category names."""
+    value: BoxAnswer
 
 
 class _CardBase(TypedDict):
@@ -183,14 +207,23 @@ class PriorMask(TypedDict):
     color_map: dict
 
 
+class StartMask(TypedDict):
+    """The mask a mask tool starts from (this worker's answer, else the prior): the card message's
+    buffer at ``buffer``, a colour PNG read back with ``colors`` (``#rrggbb`` -> class value; any
+    other colour, and transparent pixels, are background)."""
+    buffer: int
+    colors: dict[str, int]
+
+
 class ToolMeta(TypedDict, total=False):
     """What a card's tool needs (the task type's ``card_meta``; ``gtwidgets.tool_cards``)."""
     categories: list[str] | list[MaskCategory]
-    boxes: list[Box]
+    boxes: list[ShownBox]
     image_size: ImageSize | None
     read_only: bool
     answer: VerificationAnswer
     prior: PriorMask
+    mask: StartMask
 
 
 class _Tooled(TypedDict, total=False):

@@ -13,10 +13,18 @@ import threading
 import time
 from typing import Sequence
 
+from collections.abc import Mapping
+
 from . import cards, protocol
 from .agreement import disagreements
 from .errors import JobError
+from .tool_cards import tool_card_meta
 from .widget import DEFAULT_PREFETCH, LabelingWidget
+
+# A bounding-box job's review card shows every worker's boxes, one colour a worker, and the
+# consolidated boxes in their own colour; the names are the boxes' captions and the table's.
+WORKER_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
+CONSOLIDATED_COLOR = "#ffd700"
 
 __all__ = ["ReviewWidget", "ReviewMode", "review_queue"]
 
@@ -26,7 +34,7 @@ def review_queue(job) -> list[str]:
 
     Reads the other workers' answers from the store first (``job.refresh()``).
     """
-    return list(_review_table(job))
+    return list(_review_table(job)[0])
 
 
 def ReviewWidget(job, *, reviewer: str | None = None, prefetch: int = DEFAULT_PREFETCH,  # noqa: N802
@@ -66,10 +74,10 @@ class ReviewMode:
         self.job = job
         if self.reviewer is None:
             self.reviewer = job.worker_id
-        self._summary = _review_table(job)
+        self._summary, self._values = _review_table(job)
         self._queue = list(self._summary)
         self._index = {oid: i for i, oid in enumerate(self._queue)}
-        self._decisions = {str(oid): _decision_row(row) for oid, row in
+        self._decisions = {str(oid): _decision_row(job, row) for oid, row in
                            job.adjudications.set_index("object_id").iterrows() if str(oid) in self._index}
 
     @property
@@ -97,8 +105,34 @@ class ReviewMode:
         with self._lock:
             decision = self._decisions.get(object_id)
         adjudication = None if decision is None else {"reviewer": decision["reviewer"], "time": decision["time"]}
-        return {"answer": None if decision is None else decision["labels"],
-                "review": {**self._summary[object_id], "adjudication": adjudication}}
+        review = {**self._summary[object_id], "adjudication": adjudication}
+        meta = {"answer": None if decision is None else decision["labels"], "review": review}
+        values = self._values.get(object_id)
+        if values is not None and getattr(self.job.task, "tool", None) == "boxes":
+            meta.update(self._boxes_meta(object_id, review, values))
+        return meta
+
+    def _boxes_meta(self, object_id: str, review: dict, values: dict) -> dict:
+        """The read-only boxes tool over the image: each worker's boxes in their colour, captioned
+        with their name, then the consolidated boxes; ``review.value``: what Enter accepts."""
+        job = self.job
+        colors = {w: WORKER_COLORS[i % len(WORKER_COLORS)] for i, w in enumerate(values["workers"])}
+        review["answers"] = [{**a, "color": colors[a["worker"]]} for a in review["answers"]]
+        shown = [{**b, "color": colors[w], "caption": f"{w}: {b['label']}"}
+                 for w, value in values["workers"].items() for b in value["boxes"]]
+        consolidated = values["consolidated"]
+        if consolidated is not None:
+            shown += [{**b, "color": CONSOLIDATED_COLOR, "caption": f"consolidated: {b['label']}"}
+                      for b in consolidated["boxes"]]
+            review["value"] = consolidated
+        meta = tool_card_meta(job.task, job.item(object_id), None, job.source(object_id))
+        if not meta:
+            return {}
+        tool_meta = {**meta["tool_meta"], "boxes": shown, "read_only": True}
+        size = (consolidated or next(iter(values["workers"].values()), {})).get("image_size")
+        if size:
+            tool_meta["image_size"] = size
+        return {"tool": meta["tool"], "tool_meta": tool_meta}
 
     def submit(self, object_id: str, answer, *, spent: float | None) -> None:
         self._under_review(object_id)
@@ -106,7 +140,7 @@ class ReviewMode:
         table = self.job.adjudications
         row = table[table["object_id"] == object_id].iloc[0]
         with self._lock:
-            self._decisions[object_id] = _decision_row(row)
+            self._decisions[object_id] = _decision_row(self.job, row)
             self._skipped.discard(object_id)
             self._decided_at.append(time.time())
 
@@ -120,7 +154,7 @@ class ReviewMode:
             if standing.empty:
                 self._decisions.pop(object_id, None)
             else:
-                self._decisions[object_id] = _decision_row(standing.iloc[0])
+                self._decisions[object_id] = _decision_row(self.job, standing.iloc[0])
 
     def skip(self, object_id: str) -> None:
         with self._lock:
@@ -166,24 +200,56 @@ class ReviewMode:
             return set(self._decisions)
 
 
-def _review_table(job) -> dict[str, dict]:
-    """object id -> {answers: [{worker, answer}], consolidated, confidence, n_workers}, in review order."""
+def _review_table(job) -> tuple[dict[str, dict], dict[str, dict]]:
+    """object id -> {answers: [{worker, answer}], consolidated, confidence, n_workers}, in review
+    order; and, for a tool's answers (boxes), object id -> {workers: {worker: value}, consolidated:
+    value or None}, the values the card draws (``answer`` and ``consolidated`` are category names)."""
     job.refresh()
     answers, consolidated = job.all_answers(), job.consolidated()
     if answers.empty or consolidated.empty:
-        return {}
+        return {}, {}
     table = disagreements(answers, consolidated)
-    return {str(oid): {
-        "answers": [{"worker": str(w), "answer": _labels(a)} for w, a in given.items()],
-        "consolidated": _labels(label),
-        "confidence": _number(confidence),
-        "n_workers": int(n),
-    } for oid, label, confidence, n, given in zip(table["object_id"], table["label"], table["confidence"],
-                                                 table["n_workers"], table["answers"])}
+    summary, values = {}, {}
+    for oid, label, confidence, n, given, pair in zip(
+            table["object_id"], table["label"], table["confidence"], table["n_workers"], table["answers"],
+            table["object_id"].map(dict(zip(consolidated["object_id"].astype(str), consolidated["pair"])))):
+        oid = str(oid)
+        if any(isinstance(a, Mapping) for a in given.values()):  # a tool's values: names, and the values
+            value = _tool_value(job, pair)
+            values[oid] = {"workers": {str(w): a for w, a in given.items()}, "consolidated": value}
+            label = label if value is None else value
+        summary[oid] = {
+            "answers": [{"worker": str(w), "answer": _names(job, a)} for w, a in given.items()],
+            "consolidated": _names(job, label),
+            "confidence": _number(confidence),
+            "n_workers": int(n),
+        }
+    return summary, values
 
 
-def _decision_row(row) -> dict:
-    return {"labels": _labels(row["label"]), "reviewer": str(row["reviewer"]), "time": row["time"].isoformat()}
+def _tool_value(job, pair) -> dict | None:
+    """The consolidated label pair as the task type's value (boxes), or None."""
+    read = getattr(job.task, "read_pair", None)
+    if read is None or not isinstance(pair, Mapping):
+        return None
+    try:
+        return read(pair, job.task.config.label_attribute)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _names(job, value) -> list[str]:
+    """Category names of an answer: a name, names, or a tool's value (its classes)."""
+    if isinstance(value, Mapping):
+        try:
+            return list(dict.fromkeys(job.task.classes_of(value)))
+        except (AttributeError, KeyError, TypeError):
+            return []
+    return _labels(value)
+
+
+def _decision_row(job, row) -> dict:
+    return {"labels": _names(job, row["label"]), "reviewer": str(row["reviewer"]), "time": row["time"].isoformat()}
 
 
 def _labels(value) -> list[str]:

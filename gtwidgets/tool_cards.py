@@ -6,6 +6,11 @@ tool (``js/src/tools/<tool>.js``: boxes, masks) gets ``tool`` and ``tool_meta``:
 displayed (``image_geometry.image_size``), since tools answer in original-image pixels while the
 card shows a smaller image. ``label`` and ``answer`` become the category names the value uses,
 the list every card kind shows under the image.
+
+A mask tool's starting mask (this worker's answer, else the line's prior mask) is binary: it goes
+under ``"buffers"`` (popped by the widget, which sends it after the card's own buffers and writes
+its index into ``tool_meta.mask.buffer``), with ``tool_meta.mask.colors``, ``#rrggbb`` -> the
+job's class value, to read it back in the browser.
 """
 from __future__ import annotations
 
@@ -15,7 +20,9 @@ from . import cards, storage
 from .image_geometry import image_size
 from .tasktypes import TaskType
 
-__all__ = ["tool_card_meta", "BUTTON_TOOLS"]
+__all__ = ["tool_card_meta", "BUTTON_TOOLS", "BUFFERS"]
+
+BUFFERS = "buffers"  # the key of a card meta's binary parts; never sent as JSON
 
 BUTTON_TOOLS = frozenset({"classify"})  # answered with the widget's category buttons
 
@@ -35,7 +42,35 @@ def tool_card_meta(task: TaskType, line: Mapping, value: Any | None, source: tup
     if key == "source-ref" and "image_size" not in meta:
         meta["image_size"] = original_size(uri)
     existing = task.existing(line)
-    return {"tool": tool, "tool_meta": meta, "label": _names(task, existing), "answer": _names(task, value)}
+    out = {"tool": tool, "tool_meta": meta, "label": _names(task, existing), "answer": _names(task, value)}
+    mask = _start_mask(task, meta, value)
+    if mask is not None:
+        png, colors = mask
+        meta["mask"] = {"colors": colors}
+        out[BUFFERS] = [png]
+    return out
+
+
+def _start_mask(task: TaskType, meta: dict, value: Any | None) -> tuple[bytes, dict[str, int]] | None:
+    """The PNG a mask tool starts from and its colours -> the job's class values, or None.
+
+    This worker's answer (``png_of``, the job's colours), else the prior named by the meta (its
+    file, its own colour map renumbered to the job's classes by name). An unreadable prior file
+    leaves the tool empty: the card still shows the image."""
+    if getattr(task, "tool", None) != "masks" or meta.get("read_only"):
+        return None
+    index = getattr(task, "index", None) or {}
+    if value is not None:
+        return task.png_of(value), {c["color"].lower(): c["value"] for c in meta.get("categories", ())}
+    prior = meta.get("prior")
+    if not prior:
+        return None
+    try:
+        png = storage.read_bytes(prior["uri"], max_bytes=cards.MAX_IMAGE_BYTES)
+    except Exception:
+        return None
+    colors = {e["hex-color"].lower(): index.get(e.get("class-name"), 0) for e in prior["color_map"].values()}
+    return png, colors
 
 
 def original_size(uri: str) -> dict | None:

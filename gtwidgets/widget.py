@@ -19,6 +19,7 @@ import traitlets as t
 
 from . import cards, panel_cards, protocol
 from .modes import LabelMode, Mode
+from .tool_cards import BUFFERS
 
 __all__ = ["LabelingWidget", "default_shortcuts", "render_instructions"]
 
@@ -26,6 +27,7 @@ _STATIC = Path(__file__).parent / "static"
 # What the browser may ask for by name, loaded on first use: plotly.js, and the tools of task types
 # answered with something other than category buttons (gtwidgets.tool_cards).
 _ASSETS = {"plotly": "plotly.js", "boxes": "tools/boxes.js", "masks": "tools/masks.js"}
+_WITH_BUFFERS = frozenset({"batch", "submit"})  # requests that may carry binary parts (a mask's PNG)
 _RESERVED_KEYS = set("jkszum?")  # navigation and commands (m: the widget swallows it anyway)
 _EXTRA_KEYS = [k for k in "qwertyiopadfghlxcvbn" if k not in _RESERVED_KEYS]
 # Cards kept decoded ahead of the one shown. The browser asks for more in chunks of half this,
@@ -118,16 +120,20 @@ class LabelingWidget(anywidget.AnyWidget):
         if handler is None:
             return
         try:
-            handler(message)
+            if kind in _WITH_BUFFERS:
+                handler(message, list(buffers or ()))
+            else:
+                handler(message)
         except Exception as e:  # shown in the widget; a raise here would only reach the kernel log
             _log.exception("gtwidgets widget: %s failed", kind)
             self.send({"type": "error", "message": f"{type(e).__name__}: {e}", "request": kind})
 
-    def _on_batch(self, msg: protocol.Batch) -> None:
-        """What the browser did in one frame, in order: one request a key press, not three."""
+    def _on_batch(self, msg: protocol.Batch, buffers: list) -> None:
+        """What the browser did in one frame, in order: one request a key press, not three.
+        The batch's buffers are its requests' (a request names its own by index)."""
         for inner in msg.get("messages", ()):
             if isinstance(inner, dict) and inner.get("type") != "batch":
-                self.handle(inner)
+                self.handle(inner, buffers)
         if isinstance(msg.get("position"), int) and 0 <= msg["position"] <= self.total:
             self._shown_position = msg["position"]
             self._refresh_soon()
@@ -148,7 +154,12 @@ class LabelingWidget(anywidget.AnyWidget):
             except Exception as e:
                 c = cards.error_card(self.job, object_id, name=str(object_id), message=f"{type(e).__name__}: {e}")
             meta, buffers = c.meta, [c.data] if c.data else []
-        self.send({"type": "card", "pos": pos, **meta, **self.strategy.card_meta(str(object_id))}, buffers or None)
+        extra = dict(self.strategy.card_meta(str(object_id)))
+        tool_buffers = extra.pop(BUFFERS, None)
+        if tool_buffers and isinstance(extra.get("tool_meta", {}).get("mask"), dict):
+            extra["tool_meta"]["mask"]["buffer"] = len(buffers)  # after the card's own
+            buffers = [*buffers, *tool_buffers]
+        self.send({"type": "card", "pos": pos, **meta, **extra}, buffers or None)
 
     def _on_series_range(self, msg: protocol.SeriesRangeRequest) -> None:
         """A zoom on a sensor plot: the visible range at full detail, off the message thread."""
@@ -171,8 +182,13 @@ class LabelingWidget(anywidget.AnyWidget):
             return
         self.send({"type": "asset", "name": name}, [(_STATIC / _ASSETS[name]).read_bytes()])
 
-    def _on_submit(self, msg: protocol.SubmitRequest) -> None:
-        answer = msg["answer"]
+    def _on_submit(self, msg: protocol.SubmitRequest, buffers: list) -> None:
+        answer = msg.get("answer")
+        index = msg.get("answer_buffer")
+        if index is not None:  # a mask tool's PNG: the answer is the bytes
+            if not isinstance(index, int) or not 0 <= index < len(buffers):
+                raise ValueError(f"submit names buffer {index!r}, but the batch has {len(buffers)}")
+            answer = bytes(buffers[index])
         if self.multi_label and isinstance(answer, str):
             answer = [answer]
         self.strategy.submit(str(msg["id"]), answer, spent=_seconds(msg.get("spent")))

@@ -74,6 +74,8 @@ def _js(tp) -> str:
         return f"Array<{_js(args[0])}>"
     if tp is dict:
         return "Object"
+    if origin is dict:
+        return f"Object<{_js(args[0])}, {_js(args[1])}>"
     raise TypeError(f"no JavaScript type for {tp!r}: add it to js/gen_protocol.py")
 
 

@@ -284,6 +284,8 @@ class LabelingView {
   pick(index) {
     const name = (this.model.get("categories") || [])[index];
     if (this.tools.active) return; // the tool answers this card (its own keys choose classes)
+    const refused = this.mode.refusePick && this.mode.refusePick(); // e.g. review of boxes: Enter decides
+    if (refused) return this.showError(refused);
     if (name === undefined || this.pos >= this.total) return;
     if (this.model.get("multi_label")) {
       if (this.selected.has(name)) this.selected.delete(name);
@@ -291,7 +293,7 @@ class LabelingView {
       this.renderCardLabels();
       return;
     }
-    this.answer(name);
+    this.answer(this.tools.answerFor(name), [name]); // verification: with the comment, if any
   }
 
   /** Enter: what it submits is the mode's call. */
@@ -309,7 +311,7 @@ class LabelingView {
 
   /** Answer the card shown (the mode says what an answer means) and move on; `shown`: the
    * category names it is shown as (a tool's answer is not a list of names itself). */
-  answer(answer, shown = Array.isArray(answer) ? answer : [answer]) {
+  answer(answer, shown = Array.isArray(answer) ? answer : [answer], buffer = null) {
     const pos = this.pos;
     const entry = this.cache.get(pos);
     if (!entry) return this.showError("this card is still loading; try again in a moment");
@@ -317,7 +319,8 @@ class LabelingView {
     const spent = (performance.now() - this.shownAt) / 1000;
     entry.card.answer = shown;
     this.history.push(pos);
-    this._later({ type: "submit", id: entry.card.id, answer, spent }); // queued first, sent after the paint
+    // queued first, sent after the paint; a binary answer (a mask's PNG) goes as a buffer (_flush)
+    this._later({ type: "submit", id: entry.card.id, answer, spent, ...(buffer ? { buffer } : {}) });
     this._advance(pos, entry.card.id); // paint first: the next card is already decoded
     this.announce(`${shown.join(", ") || "nothing"}: answered. ${this._where()}`);
   }
@@ -446,9 +449,16 @@ class LabelingView {
     this.flushing = false;
     this.urgent = false;
     this.sentAt = performance.now();
-    const messages = this.outbox;
+    const buffers = [];
+    const messages = this.outbox.map(({ buffer, ...m }) => { // a mask's PNG: a batch buffer, named by index
+      if (buffer) {
+        m.answer_buffer = buffers.length;
+        buffers.push(buffer);
+      }
+      return m;
+    });
     this.outbox = [];
-    this.model.send({ type: "batch", position: this.pos, messages });
+    this.model.send({ type: "batch", position: this.pos, messages }, undefined, buffers.length ? buffers : undefined);
   }
 
   _show(entry) {
@@ -546,6 +556,8 @@ class LabelingView {
 const ON_REPLY = {
   card(view, msg, buffers) {
     if (msg.kind === "panels") msg.request = (m) => view._later(m, { urgent: true }); // panel cards: all buffers, zoom requests
+    const mask = msg.tool_meta && msg.tool_meta.mask;
+    if (mask && buffers && buffers[mask.buffer]) mask.data = buffers[mask.buffer]; // the tool's starting mask
     view.cache.receive(msg, msg.kind === "panels" ? buffers || [] : buffers && buffers.length ? buffers[0] : null);
     if (msg.pos === view.pos) view.renderCardLabels();
   },

@@ -18,12 +18,13 @@
  */
 
 /**
- * An answer (labeling) or a decision (review) for object ``id``; ``spent``: seconds on the card.
+ * An answer (labeling) or a decision (review) for object ``id``; ``spent``: seconds on the card. ``answer_buffer``: the answer is binary, the batch's buffer at this index (a mask tool's PNG in the job's colours); ``answer`` is then None.
  * @typedef {Object} SubmitRequest
  * @property {"submit"} type
  * @property {string} id
- * @property {(string|Array<string>|BoxAnswer|VerificationAnswer)} answer
+ * @property {(string|Array<string>|BoxAnswer|VerificationAnswer|null)} answer
  * @property {(number|null)} spent
+ * @property {number} [answer_buffer]
  */
 
 /**
@@ -150,13 +151,22 @@
  */
 
 /**
- * What a reviewer weighs on a card (review mode only).
+ * What a reviewer weighs on a card (review mode only). ``value``: a tool's consolidated answer (boxes), what Enter accepts as the decision; ``consolidated`` is then its category names.
  * @typedef {Object} ReviewInfo
  * @property {Array<WorkerAnswer>} answers
  * @property {Array<string>} consolidated
  * @property {(number|null)} confidence
  * @property {number} n_workers
  * @property {(Adjudication|null)} adjudication
+ * @property {BoxAnswer} [value]
+ */
+
+/**
+ * One worker's answer as category names; ``color``: their boxes' colour on the card.
+ * @typedef {Object} WorkerAnswer
+ * @property {string} worker
+ * @property {Array<string>} answer
+ * @property {string} [color]
  */
 
 /**
@@ -237,6 +247,18 @@
  */
 
 /**
+ * A box a read-only tool shows: in ``color``, named ``caption`` (review: each worker's boxes).
+ * @typedef {Object} ShownBox
+ * @property {string} label
+ * @property {number} left
+ * @property {number} top
+ * @property {number} width
+ * @property {number} height
+ * @property {string} [color]
+ * @property {string} [caption]
+ */
+
+/**
  * A bounding-box answer (``gtwidgets.tasktypes.boxes``); ``[]`` boxes: no objects.
  * @typedef {Object} BoxAnswer
  * @property {ImageSize} [image_size]
@@ -264,14 +286,22 @@
  */
 
 /**
+ * The mask a mask tool starts from (this worker's answer, else the prior): the card message's buffer at ``buffer``, a colour PNG read back with ``colors`` (``#rrggbb`` -> class value; any other colour, and transparent pixels, are background).
+ * @typedef {Object} StartMask
+ * @property {number} buffer
+ * @property {Object<string, number>} colors
+ */
+
+/**
  * What a card's tool needs (the task type's ``card_meta``; ``gtwidgets.tool_cards``).
  * @typedef {Object} ToolMeta
  * @property {(Array<string>|Array<MaskCategory>)} [categories]
- * @property {Array<Box>} [boxes]
+ * @property {Array<ShownBox>} [boxes]
  * @property {(ImageSize|null)} [image_size]
  * @property {boolean} [read_only]
  * @property {VerificationAnswer} [answer]
  * @property {PriorMask} [prior]
+ * @property {StartMask} [mask]
  */
 
 /**

@@ -1,7 +1,9 @@
 // The card's tool (gtwidgets/tool_cards.py): boxes or masks drawn over the card's image, in
 // place of the category buttons. Tool modules are assets (./assets.js), loaded on the first card
 // that needs one, so image and text classification jobs load neither. A tool answers in
-// original-image pixels (`tool_meta.image_size`) whatever size the card's image is.
+// original-image pixels (`tool_meta.image_size`) whatever size the card's image is. The masks
+// tool answers with a PNG sent as the submit's binary buffer, and starts from the card's mask
+// (`tool_meta.mask`, a buffer of the card message: the worker's answer or a prior mask).
 import { el, textEl } from "./dom.js";
 import { loadAsset } from "./assets.js";
 
@@ -22,7 +24,64 @@ const TOOLS = {
       });
     },
   },
+  masks: {
+    /** The mask to start from: what was answered in this page, else the kernel's (answer or prior). */
+    prepare(card, size) {
+      const meta = card.tool_meta || {};
+      if (meta.answered) return Promise.resolve(meta.answered);
+      const start = meta.mask;
+      return start && start.data ? decodeMask(start.data, start.colors || {}, size) : Promise.resolve(null);
+    },
+    mount(mod, host, card, img, size, view, mask) {
+      const meta = card.tool_meta || {};
+      const categories = meta.categories || [];
+      let sending = false;
+      const tool = mod.createMaskTool(host, {
+        image: img, imageSize: size, categories, mask, maxHeight: maxHeight(),
+        // Shift+Enter (Enter closes a polygon): the PNG in the job's colours, as a binary buffer.
+        onSubmit: async (api) => {
+          if (sending) return;
+          sending = true;
+          try {
+            const labels = api.getMask();
+            const blob = await api.getPNG();
+            const png = await blob.arrayBuffer();
+            if (view.tools.card !== card) return view.showError("the mask was not sent: the card changed while it was encoded");
+            const present = new Set(labels);
+            meta.answered = labels; // going back to the card shows what was answered
+            view.answer(null, categories.filter((c) => present.has(c.value)).map((c) => c.name), png);
+          } finally {
+            sending = false;
+          }
+        },
+      });
+      return tool;
+    },
+  },
 };
+
+/** A colour mask PNG (DataView / ArrayBuffer) -> class values at `size`: `colors` maps
+ * `#rrggbb` to a value; transparent pixels and any other colour are the background (0). */
+export async function decodeMask(data, colors, size) {
+  const bytes = data instanceof DataView ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data;
+  const bitmap = await createImageBitmap(new Blob([bytes], { type: "image/png" }),
+    { premultiplyAlpha: "none", colorSpaceConversion: "none" });
+  const canvas = document.createElement("canvas");
+  canvas.width = size.width;
+  canvas.height = size.height;
+  const ctx = canvas.getContext("2d");
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(bitmap, 0, 0, size.width, size.height);
+  const rgba = ctx.getImageData(0, 0, size.width, size.height).data;
+  const lookup = new Map(Object.entries(colors).map(([hex, v]) => [parseInt(hex.slice(1), 16), v]));
+  const out = new Uint8Array(size.width * size.height);
+  for (let i = 0; i < out.length; i++) {
+    const k = i * 4;
+    if (rgba[k + 3] === 0) continue;
+    out[i] = lookup.get((rgba[k] << 16) | (rgba[k + 1] << 8) | rgba[k + 2]) || 0;
+  }
+  return out;
+}
 
 export class ToolHost {
   constructor(view) {
@@ -30,6 +89,7 @@ export class ToolHost {
     this.tool = null;
     this.card = null;
     this.token = null;
+    this.comment = null;
   }
 
   /** Whether the card shown answers with a tool rather than the category buttons. */
@@ -44,19 +104,22 @@ export class ToolHost {
     if (!card.tool || card.kind !== "image") return false;
     const spec = TOOLS[card.tool];
     if (!spec) return false;
+    if (card.tool === "masks" && (card.tool_meta || {}).read_only) return false; // verification of masks: the buttons rate
     this.card = card;
     const host = el("div", "gtw-tool");
     host.append(textEl("div", "gtw-loading", "loading the tool…"));
     stage.replaceChildren(host);
+    if ((card.tool_meta || {}).read_only && this.view.mode.name === "label") stage.append(this._commentField(card));
     stage.classList.add("gtw-has-tool");
     const token = (this.token = {});
     const request = (msg) => this.view._later(msg, { urgent: true });
-    loadAsset(card.tool, request).then((mod) => {
+    const size = (card.tool_meta && card.tool_meta.image_size) || { width: card.width, height: card.height };
+    const prepared = spec.prepare ? spec.prepare(card, size) : Promise.resolve(null);
+    Promise.all([loadAsset(card.tool, request), prepared]).then(([mod, extra]) => {
       if (this.token !== token) return;
       host.replaceChildren();
       const img = entry.panel.el.querySelector("img");
-      const size = (card.tool_meta && card.tool_meta.image_size) || { width: card.width, height: card.height };
-      this.tool = spec.mount(mod, host, card, img, size, this.view);
+      this.tool = spec.mount(mod, host, card, img, size, this.view, extra);
       // z with nothing to undo on this card takes back the last answer, as on every card.
       host.addEventListener("keydown", (e) => {
         if (e.key === "z" && !e.ctrlKey && !e.metaKey && this.tool && !this.tool.isModified()) {
@@ -70,6 +133,32 @@ export class ToolHost {
     return true;
   }
 
+  /** Verification: an optional comment beside the rating keys; its keys stay in the field. */
+  _commentField(card) {
+    const meta = card.tool_meta;
+    const input = el("input", "gtw-verify-comment");
+    input.type = "text";
+    input.placeholder = "comment (optional), then Esc and a rating key";
+    input.setAttribute("aria-label", "comment on this item (optional)");
+    input.value = (meta.answer && meta.answer.comment) || "";
+    input.addEventListener("keydown", (e) => {
+      e.stopPropagation(); // typing is not a shortcut
+      if (e.key === "Escape") this.view.root.focus({ preventScroll: true });
+    });
+    this.comment = input;
+    return el("div", "gtw-verify", input);
+  }
+
+  /** What picking category `name` answers: the name, or `{label, comment}` with a comment. */
+  answerFor(name) {
+    const card = this.card;
+    if (!card || !this.comment || !(card.tool_meta || {}).read_only) return name;
+    const comment = this.comment.value.trim();
+    const value = comment ? { label: name, comment } : { label: name };
+    card.tool_meta.answer = value; // going back shows the comment
+    return comment ? value : name;
+  }
+
   /** Keys go to the tool while a card has one (the view's root passes its focus on). */
   focus() {
     if (this.tool && this.active) this.tool.element.focus({ preventScroll: true });
@@ -80,6 +169,7 @@ export class ToolHost {
     this.token = null;
     this.card = null;
     this.tool = null;
+    this.comment = null;
     if (!tool) return;
     const focused = tool.element.contains(document.activeElement);
     tool.destroy();

@@ -47,12 +47,21 @@ export function reviewMode(view) {
       const multi = model.get("multi_label");
       if (multi && view.selected.size) return view.submitPicked();
       const entry = view.cache.get(view.pos);
-      const consolidated = entry && entry.decoded && entry.card.review ? entry.card.review.consolidated : null;
+      const review = entry && entry.decoded ? entry.card.review : null;
+      if (review && review.value) return view.answer(review.value, review.consolidated || []); // the consolidated boxes
+      const consolidated = review ? review.consolidated : null;
       if (!consolidated || !consolidated.length) {
         return view.showError(entry && entry.decoded ? "no consolidated label here; pick a category"
           : "this card is still loading; try again in a moment");
       }
       view.answer(multi ? consolidated : consolidated[0]);
+    },
+
+    /** A card whose answer is a tool's value (boxes) is decided with Enter, not a category key. */
+    refusePick() {
+      const entry = current();
+      return entry && entry.card.review && entry.card.review.value
+        ? "these are boxes: press Enter to accept the consolidated boxes (gold) as the decision" : null;
     },
 
     answering(entry) {
@@ -88,9 +97,14 @@ export function reviewMode(view) {
       const by = review.adjudication && review.adjudication.reviewer;
       setText(view.answerEl, decision.length ? `decision: ${decision.join(", ")}${by ? ` (by ${by})` : ""}` : "");
       const confidence = review.confidence == null ? "" : ` · confidence ${Number(review.confidence).toFixed(2)}`;
-      const rows = (review.answers || []).map(({ worker, answer }) => {
-        const row = el("tr", "gtw-review-row", textEl("td", "gtw-review-worker", worker),
-          textEl("td", "gtw-review-answer", (answer || []).join(", ")));
+      const rows = (review.answers || []).map(({ worker, answer, color }) => {
+        const name = textEl("td", "gtw-review-worker", worker);
+        if (color) { // their boxes' colour on the image
+          const swatch = el("span", "gtw-review-swatch");
+          swatch.style.background = color;
+          name.prepend(swatch);
+        }
+        const row = el("tr", "gtw-review-row", name, textEl("td", "gtw-review-answer", (answer || []).join(", ")));
         row.classList.toggle("gtw-review-agrees", sameLabels(answer, consolidated));
         return row;
       });
@@ -100,6 +114,7 @@ export function reviewMode(view) {
           textEl("span", "gtw-review-consolidated", consolidated.join(", ")),
           textEl("span", "gtw-review-confidence", `${confidence} · ${review.n_workers || rows.length} workers`)),
         el("table", "gtw-review-answers", ...rows));
+      if (review.value) view.buttons.hidden = true; // boxes: Enter accepts the consolidated ones
       const cats = model.get("categories") || [];
       (view.catButtons || []).forEach((b, i) => b.classList.toggle("gtw-consolidated-choice", consolidated.includes(cats[i])));
     },

@@ -5,6 +5,7 @@
 //
 //   const tool = createBoxTool(el, { image, imageSize: {width, height}, categories,
 //                                    boxes, readOnly, onChange, onSubmit });
+//   readOnly: boxes may carry `color` and `caption` (review shows each worker's in its colour).
 //   tool.getBoxes(); tool.setBoxes([...]); tool.setImage(img, size); tool.destroy();
 //
 // Keys (while the tool has focus): 1-9, 0 class (of the next box and the selected one);
@@ -54,7 +55,12 @@ export function createBoxTool(container, options = {}) {
   const labelIndex = (label) => Math.max(0, categories().indexOf(label));
 
   function setBoxes(list, { keepHistory = false } = {}) {
-    boxes = (list || []).map((b) => ({ label: b.label, left: b.left, top: b.top, width: b.width, height: b.height }));
+    boxes = (list || []).map((b) => {
+      const box = { label: b.label, left: b.left, top: b.top, width: b.width, height: b.height };
+      if (opts.readOnly && b.color) box.color = b.color;     // shown as given (review: a worker's colour)
+      if (opts.readOnly && b.caption) box.caption = b.caption; // and named (review: "worker: label")
+      return box;
+    });
     selected = -1;
     if (!keepHistory) { history = []; modified = false; }
     repaint();
@@ -332,12 +338,12 @@ export function createBoxTool(container, options = {}) {
     ctx.font = "12px sans-serif";
     boxes.forEach((b, i) => {
       const a = toView(b.left, b.top);
-      const color = COLORS[labelIndex(b.label) % COLORS.length];
+      const color = b.color || COLORS[labelIndex(b.label) % COLORS.length];
       ctx.strokeStyle = color;
       ctx.setLineDash(i === selected ? [6, 3] : []);
       ctx.strokeRect(a.x, a.y, b.width * view.scale, b.height * view.scale);
       ctx.fillStyle = color;
-      ctx.fillText(String(b.label), a.x + 3, a.y + 13);
+      ctx.fillText(String(b.caption || b.label), a.x + 3, a.y + 13);
       if (i === selected) {
         ctx.setLineDash([]);
         for (const hx of [0, 0.5, 1]) for (const hy of [0, 0.5, 1]) {

@@ -2,7 +2,9 @@
 // image, one class per pixel, at the image's original resolution.
 //
 //   const tool = createMaskTool(container, { image, imageSize: {width, height},
-//     categories: [{ name, color, value }], mask, superpixels, onChange, onSubmit });
+//     categories: [{ name, color, value }], mask, superpixels, maxHeight, onChange, onSubmit });
+//   maxHeight: the stage takes the image's aspect at the container's width, at most this tall
+//   (else the stage's own CSS size).
 //   tool.getMask()   // Uint8Array of class values, row-major, width x height
 //   await tool.getPNG()  // Blob: Ground Truth's colour mask (transparent background)
 //
@@ -76,6 +78,11 @@ export function createMaskTool(container, opts) {
 
   // ---------------------------------------------------------------- drawing
   function resize() {
+    if (opts.maxHeight) {  // in the widget: the stage takes the image's shape, at most maxHeight tall
+      const fit = Math.min((container.clientWidth || width) / width, opts.maxHeight / height);
+      stage.style.width = Math.round(width * fit) + "px";
+      stage.style.height = Math.round(height * fit) + "px";
+    }
     const w = stage.clientWidth || 400, h = stage.clientHeight || 300;
     canvas.width = w;
     canvas.height = h;
@@ -343,6 +350,7 @@ export function createMaskTool(container, opts) {
     imagePixels = null;
     superpixels = null;
     history.clear();
+    if (opts.maxHeight) resize();
     viewport.setSize(width, height);
     if (typeof image === "string") {
       img = null;
@@ -367,6 +375,9 @@ export function createMaskTool(container, opts) {
   }
 
   const api = {
+    element: root,  // takes the keys (focus it)
+    /** Whether the mask changed since it was set (an edit that undo can take back). */
+    isModified: () => history.canUndo,
     getMask: () => labels.slice(),
     getPNG,
     setImage,
