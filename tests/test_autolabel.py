@@ -20,7 +20,7 @@ from gtwidgets.tasks import classification_label
 CATEGORIES = ["cat", "dog", "bird"]
 
 
-def clusters(n=600, spread=1.0, seed=0):
+def clusters(n=600, spread=0.7, seed=0):
     """Ids, features and an answer key: three classes as Gaussian clusters that overlap a little."""
     rng = np.random.default_rng(seed)
     truth = rng.integers(0, 3, n)
@@ -133,11 +133,11 @@ def test_machine_and_human_lines_in_ground_truths_shape():
     human_pair = classification_label("animals", CATEGORIES, "dog", job_name="Animals")
     eng, key = engine(n=900, batch_size=100)
     human = {o: key[o] for o in eng.first_batch()}
-    while True:
-        r = eng.run_round(human)
-        if r.machine_labels:
-            break
+    r = eng.run_round(human)
+    while not r.machine_labels and r.to_humans:
         human.update((o, key[o]) for o in r.to_humans)
+        r = eng.run_round(human)
+    assert r.machine_labels
     pairs = r.label_pairs("animals", CATEGORIES, job_name="Animals", creation_date="2024-05-01T10:00:00.000000")
     assert set(pairs) == set(r.machine_labels)
     oid, pair = next(iter(pairs.items()))
@@ -208,13 +208,15 @@ def test_random_sampling_baseline_sends_random_objects_to_people():
 # ---------------------------------------------------------------------------- background rounds, crash safety
 
 class Flaky:
-    """A scikit-learn-style classifier that fails, or hangs, when told to."""
+    """A scikit-learn-style classifier that fails, or hangs until ``Flaky.gate`` is set, when told to."""
 
-    def __init__(self, mode="ok", gate=None):
-        self.mode, self.gate = mode, gate
+    gate = threading.Event()   # a class attribute: clone() deep-copies parameters, and an Event cannot be
+
+    def __init__(self, mode="ok"):
+        self.mode = mode
 
     def get_params(self, deep=True):
-        return {"mode": self.mode, "gate": self.gate}
+        return {"mode": self.mode}
 
     def set_params(self, **params):
         self.__dict__.update(params)
@@ -251,6 +253,7 @@ def test_a_failing_round_loses_no_label_and_the_next_round_works():
     machine: dict = {}
     while not machine:   # a round with machine labels, applied by "the job"
         r = eng.run_round(human, machine)
+        assert r.to_humans or r.machine_labels
         machine.update(r.machine_labels)
         human.update((o, key[o]) for o in r.to_humans)
     before_human, before_machine, before_latest = dict(human), dict(machine), eng.latest
@@ -273,15 +276,15 @@ def test_an_abandoned_round_is_dropped_when_it_finishes_late():
     eng, key = engine()
     human = {o: key[o] for o in eng.first_batch()}
     first = eng.run_round(human)
-    gate = threading.Event()
-    eng.model = Flaky("hang", gate)
+    Flaky.gate.clear()
+    eng.model = Flaky("hang")
     stuck = eng.start_round(human)               # never answers: the job moves on without it
     assert eng.training and eng.latest is first
     human.update((o, key[o]) for o in first.to_humans)
     eng.model = Flaky("ok")
     newer = eng.run_round(human)
     assert eng.latest is newer
-    gate.set()
+    Flaky.gate.set()
     late = stuck.result(timeout=60)
     assert late.number < newer.number and eng.latest is newer
     assert len(human) == 120
