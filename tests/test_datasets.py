@@ -116,6 +116,31 @@ def test_traffic_signs_counts_sizes_and_shuffled_order(tmp_path):
                for a, b in zip(frame["source-ref"], again["source-ref"]))
 
 
+def test_traffic_signs_know_where_the_sign_is(tmp_path):
+    """``true-boxes``: one box a scene, around the sign's strong red pixels (signs with red), the same every run."""
+    frame = make_traffic_signs(tmp_path, per_class=1, seed=0, progress=False)
+    assert list(frame.columns) == ["source-ref", "true-class", "true-boxes"]
+    reds = 0
+    for ref, category, boxes in zip(frame["source-ref"], frame["true-class"], frame["true-boxes"]):
+        (box,) = boxes
+        assert box["label"] == category
+        left, top, width, height = box["left"], box["top"], box["width"], box["height"]
+        assert 20 <= width <= 224 and 20 <= height <= 224 and left + width <= 224 and top + height <= 224
+        if category in ("Pedestrian Crossing", "Roundabout", "Priority Road"):
+            continue  # no red in them
+        im = np.asarray(Image.open(ref).convert("RGB"), int)
+        red = (im[..., 0] > 110) & (im[..., 1] < 80) & (im[..., 2] < 90)
+        inside = red[top:top + height, left:left + width]
+        assert inside.sum() >= 0.95 * red.sum(), (category, box)   # the sign's red is in its box
+        assert inside.mean() >= 0.1, (category, box)                # and the box is not much bigger
+        reds += 1
+    assert reds == 7
+    again = make_traffic_signs(tmp_path / "again", per_class=1, seed=0, progress=False)
+    assert again["true-boxes"].tolist() == frame["true-boxes"].tolist()
+    key = pd.read_csv(tmp_path / "labels.csv")
+    assert [json.loads(v) for v in key["true-boxes"]] == frame["true-boxes"].tolist()
+
+
 def test_sign_colours_match_the_sign():
     """Red signs are mostly red, blue ones mostly blue: checked on the clean sign region."""
     def share(category: str, colour: str) -> float:

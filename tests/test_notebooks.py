@@ -129,6 +129,53 @@ def test_traffic_signs_capstone_reports_the_students_own_mistake(kernel_env, tmp
             assert sorted(names) == sorted(SIGN_ATTRIBUTES[TRUTH[uri]])
         assert first["sign-shape-colour-metadata"]["type"] == "groundtruth/image-classification-multilabel"
     """)
+    _after(nb, "gt.LabelingWidget(boxes)", """
+        SIGN_BOXES = dict(zip(signs["source-ref"], signs["true-boxes"]))
+        for object_id in boxes.queue:
+            boxes.submit(object_id, {"image_size": {"width": 224, "height": 224, "depth": 3},
+                                     "boxes": SIGN_BOXES[boxes.source(object_id)[1]]})
+    """)
+    _append(nb, """
+        # the student's boxes are the true ones, written as Ground Truth writes one worker's boxes
+        (true_box,) = SIGN_BOXES[box_line["source-ref"]]
+        assert box_line["sign-boxes"] == {"image_size": [{"width": 224, "height": 224, "depth": 3}], "annotations": [
+            {"class_id": TRAFFIC_SIGN_CATEGORIES.index(true_box["label"]),
+             **{k: true_box[k] for k in ("top", "left", "height", "width")}}]}
+        assert box_line["sign-boxes-metadata"]["objects"] == [{"confidence": 0}]
+        assert box_line["sign-boxes-metadata"]["type"] == "groundtruth/object-detection"
+        assert (mine["f1"], mine["mean_iou"], len(yours)) == (1.0, 1.0, 6)
+
+        # three workers on every line, consolidated into the output manifest
+        assert len(team_answers) == 90 and set(team_answers["worker_id"]) == set(TEAM)
+        assert len(consolidated) == 30 and (consolidated["n_workers"] == 3).all()
+        assert len(team_lines) == 30
+        for line, pair in zip(team_lines, consolidated["pair"]):
+            undated = [{**p, "sign-boxes-team-metadata": {k: v for k, v in p["sign-boxes-team-metadata"].items()
+                                                          if k != "creation-date"}}   # when it was written
+                       for p in ({k: line[k] for k in pair}, pair)]
+            assert undated[0] == undated[1]
+            meta = line["sign-boxes-team-metadata"]
+            assert len(meta["objects"]) == len(line["sign-boxes-team"]["annotations"])
+            assert all(0 < o["confidence"] <= 1 for o in meta["objects"])
+            assert meta["type"] == "groundtruth/object-detection"
+        # consolidation keeps the boxes two of three drew: it drops every stray box and finds signs
+        # the careless workers missed
+        scores = box_scores.to_dict("index")
+        assert scores["consolidated"]["precision"] == 1.0
+        assert scores["consolidated"]["recall"] >= max(scores[w]["recall"] for w in ("annotator-2", "annotator-3"))
+        assert scores["annotator-3"]["precision"] < 1 and scores["annotator-3"]["recall"] < 1  # the team is imperfect
+        assert scores["consolidated"]["mean_iou"] > scores["annotator-3"]["mean_iou"]
+
+        # COCO: every consolidated box, category ids from 1, bbox as in the manifest
+        anns = [(n, a) for n, line in enumerate(team_lines) for a in line["sign-boxes-team"]["annotations"]]
+        assert len(coco["annotations"]) == len(anns) and len(coco["images"]) == 30
+        for c, (n, a) in zip(coco["annotations"], anns):
+            assert c["image_id"] == n + 1 and c["category_id"] == a["class_id"] + 1
+            assert c["bbox"] == [a["left"], a["top"], a["width"], a["height"]]
+        assert coco["images"][0]["file_name"] == "001.jpg"
+        assert [c["name"] for c in coco["categories"]] == TRAFFIC_SIGN_CATEGORIES
+        assert json.loads(storage.read_text(f"{BUCKET}/output/sign-boxes-team/coco.json")) == coco
+    """)
     done = _run(nb, kernel_env, tmp_path)
     checked = _text(done, "checks = {")
     assert "FAIL" not in checked and "Job status: Completed" in checked
@@ -137,6 +184,11 @@ def test_traffic_signs_capstone_reports_the_students_own_mistake(kernel_env, tmp
     differ = _text(done, "differ = check[")
     assert "29 of 30 agree with the answer key" in differ and ".jpg" in differ
     assert "all saved: True" in _text(done, 'print("all saved:", shapes.flush())')
+    assert "all saved: True" in _text(done, 'print("all saved:", boxes.flush())')
+    assert '"type": "groundtruth/object-detection"' in _text(done, 'print("all saved:", boxes.flush())')
+    assert "your boxes on 6 photos: mean IoU 1.00, F1 at IoU 0.5 1.00" in _text(done, "def as_arrays(")
+    assert "90 answers from 3 workers" in _text(done, "TEAM = {")
+    assert "consolidated vs the best worker by F1" in _text(done, "best = box_scores")
 
 
 def test_welding(kernel_env, tmp_path):

@@ -4,7 +4,8 @@ Three datasets, each drawn with Pillow (nothing is downloaded) and written to a 
 or an ``s3://`` prefix: the same seed always gives the same bytes.
 
 - ``make_fashion``: 20 product shots in 4 classes, shaped like the Ground Truth course's.
-- ``make_traffic_signs``: 10 European road signs in varied street scenes.
+- ``make_traffic_signs``: 10 European road signs in varied street scenes, and where each sign is
+  (``true-boxes``).
 - ``make_fashion_masks``: the fashion images with their true segmentation masks.
 - ``make_welding``: weld images with sensor CSVs, a mixed-source custom job.
 

@@ -125,7 +125,7 @@ def build(dest: str, count: int, make_item: Callable[[int, Uri], Item], *, key: 
     ``uri(relative path)`` names a file
     under ``dest``. Pillow and numpy release the GIL, so drawing overlaps writing and uploads.
     With ``write_manifest`` the rows also go to ``dataset.manifest`` (without ``true-class``)
-    and ``labels.csv`` (the answer key).
+    and ``labels.csv`` (the answer key; lists and dicts as JSON).
     """
     def uri(relpath: str) -> str:
         return storage.join(dest, *relpath.split("/"))
@@ -156,7 +156,8 @@ def build(dest: str, count: int, make_item: Callable[[int, Uri], Item], *, key: 
     if write_manifest:
         manifest = b"".join(orjson.dumps({key: r[key]}) + b"\n" for r in rows)
         storage.write_bytes(uri(MANIFEST_NAME), manifest, content_type="application/x-ndjson")
-        storage.write_bytes(uri(LABELS_NAME), frame.to_csv(index=False, lineterminator="\n").encode(),
+        as_text = frame.map(lambda v: orjson.dumps(v).decode() if isinstance(v, (list, dict)) else v)
+        storage.write_bytes(uri(LABELS_NAME), as_text.to_csv(index=False, lineterminator="\n").encode(),
                             content_type="text/csv")
         frame.attrs["manifest"] = uri(MANIFEST_NAME)
         frame.attrs["labels"] = uri(LABELS_NAME)

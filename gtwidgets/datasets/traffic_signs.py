@@ -54,17 +54,23 @@ def make_traffic_signs(dest: str | os.PathLike | None = None, *, per_class: int 
 
     def item(i: int, uri):
         name = numbered(len(classes), i, ".jpg")
-        image = draw_traffic_sign(classes[i], item_rng(seed, "traffic-signs", i))
-        row = {"source-ref": uri(name), "true-class": classes[i]}
+        image, box = _draw(classes[i], item_rng(seed, "traffic-signs", i), _SIZE)
+        row = {"source-ref": uri(name), "true-class": classes[i], "true-boxes": [{"label": classes[i], **box}]}
         return [(name, encode_jpeg(image, quality=90), "image/jpeg")], row
 
     return build(dest, len(classes), item, key="source-ref", desc="traffic signs", progress=progress,
-                 write_manifest=write_manifest)
+                 write_manifest=write_manifest, answers=("true-class", "true-boxes"))
 
 
 def draw_traffic_sign(category: str, rng: np.random.Generator,
                       size: tuple[int, int] = _SIZE) -> Image.Image:
     """A photo-like scene with one ``category`` sign in it, RGB."""
+    return _draw(category, rng, size)[0]
+
+
+def _draw(category: str, rng: np.random.Generator, size: tuple[int, int]) -> tuple[Image.Image, dict[str, int]]:
+    """The scene and the sign's box in it (left, top, width, height; the pixels its drawn shape covers,
+    at least half opaque, clipped to the image). Draws the same pixels as before the box was kept."""
     sign = _clean_sign(category)
     w, h = size
     scene = _scene(size, rng)
@@ -77,7 +83,9 @@ def draw_traffic_sign(category: str, rng: np.random.Generator,
     draw.rectangle([cx - pole / 2, cy, cx + pole / 2, h], fill=jitter_color(rng, (120, 124, 128), 20))
 
     sign = _turn(sign.resize((width, width), Image.LANCZOS, reducing_gap=2.0), rng)
-    scene.paste(sign, (int(cx - sign.width / 2), int(cy - sign.height / 2)), sign)
+    at = (int(cx - sign.width / 2), int(cy - sign.height / 2))
+    scene.paste(sign, at, sign)
+    box = _box_of(sign, at, size)
     _occlude(scene, (cx, cy, width), rng)
 
     image = ImageEnhance.Brightness(scene).enhance(float(rng.uniform(0.55, 1.25)))
@@ -86,7 +94,15 @@ def draw_traffic_sign(category: str, rng: np.random.Generator,
     pixels = np.asarray(image, float) * cast + rng.normal(0, float(rng.uniform(1, 5)), (size[1], size[0], 3))
     image = Image.fromarray(np.clip(pixels, 0, 255).round().astype(np.uint8), "RGB")
     blur = float(rng.choice([0, 0, 0.5, 0.9, 1.4]))
-    return image.filter(ImageFilter.GaussianBlur(blur)) if blur else image
+    return (image.filter(ImageFilter.GaussianBlur(blur)) if blur else image), box
+
+
+def _box_of(sign: Image.Image, at: tuple[int, int], size: tuple[int, int]) -> dict[str, int]:
+    """Where the pasted sign's (at least half opaque) pixels are in the scene, clipped to it."""
+    x0, y0, x1, y1 = sign.getchannel("A").point(lambda a: 255 if a >= 128 else 0).getbbox()
+    left, top = max(0, at[0] + x0), max(0, at[1] + y0)
+    right, bottom = min(size[0], at[0] + x1), min(size[1], at[1] + y1)
+    return {"left": left, "top": top, "width": right - left, "height": bottom - top}
 
 
 def draw_sign(category: str) -> Image.Image:

@@ -1,0 +1,290 @@
+"""Box tool latency in headless Chromium inside a real JupyterLab: gtwidgets vs jupyter-bbox-widget.
+
+Both widgets show the same 4000x3000 JPEGs with the same 50 boxes on each image, in one
+JupyterLab session, and the script measures, per tool:
+
+- **drag repaint**: during a drag that draws a new box, each pointer move -> the frame that shows
+  the box repainted (p50, p95);
+- **image switch**: Enter -> the next image (and its 50 boxes) painted (p50, p95);
+- **bytes per card**: WebSocket bytes the page received per image switch;
+- **browser memory**: JS heap (after a forced GC, CDP ``Performance.getMetrics``) at every
+  quarter of the images.
+
+    .venv/bin/python bench/box_latency.py              # 200 images, 100 pointer moves
+    .venv/bin/python bench/box_latency.py --n 40       # a loaded machine: fewer images
+
+Needs /usr/bin/chromium, jupyterlab, playwright, psutil and jupyter-bbox-widget (the ``bench``
+extra). Timing is taken in the page: from the input event's ``timeStamp`` (Playwright sends the
+pointer and key events through CDP) to the end of the first animation frame (requestAnimationFrame,
+then a task) by which the tool has drawn after the event: a canvas draw call (gtwidgets draws the
+boxes on a canvas in a requestAnimationFrame callback) or a DOM change in the widget
+(jupyter-bbox-widget renders boxes as SVG), and, for a switch, the new image is shown.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from label_latency import CHROMIUM, CHROMIUM_ARGS, KERNEL_READY_JS, collapse, jupyter_lab, run_cell, wait_idle  # noqa: E402
+
+CATS = ["car", "person", "sign", "light"]
+W, H, N_BOXES = 4000, 3000, 50
+
+# Marks every draw: canvas draw calls and DOM changes in observed elements. __paint() resolves with
+# [input timeStamp, end of the first frame by which a draw after the input (and `cond`) happened].
+PROBE_JS = """() => {
+window.__lastDraw = 0;
+for (const name of ['drawImage', 'strokeRect', 'fillRect']) {
+  const orig = CanvasRenderingContext2D.prototype[name];
+  CanvasRenderingContext2D.prototype[name] = function (...a) { window.__lastDraw = performance.now(); return orig.apply(this, a); };
+}
+window.__observe = (el) => new MutationObserver(() => { window.__lastDraw = performance.now(); })
+  .observe(el, { subtree: true, childList: true, attributes: true, characterData: true });
+window.__t0 = null;
+window.__armed = false;
+for (const type of ['pointermove', 'keydown']) {
+  window.addEventListener(type, (e) => {
+    if (window.__armed && window.__t0 === null) { window.__t0 = e.timeStamp; window.__dispatched = performance.now(); }
+  }, true);
+}
+window.__arm = () => { window.__t0 = null; window.__armed = true; };
+const frame = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+window.__paint = async (kind, el, before) => {
+  for (let k = 0; k < 1200; k++) {
+    await frame();
+    if (window.__t0 === null || window.__lastDraw < window.__t0) continue;
+    if (kind === 'switch' && !window.__switched(el, before)) continue;
+    window.__armed = false;
+    return [window.__t0, performance.now(), window.__dispatched, window.__lastDraw];
+  }
+  throw new Error('no paint within 1200 frames after the input at ' + window.__t0 + ' (last draw ' + window.__lastDraw + ')');
+};
+// what is shown now, to tell a switch: gtwidgets' data-shown, the bbox widget's <img> src
+window.__shown = (el) => {
+  const root = el.querySelector('.gtw-root');
+  if (root) return root.dataset.shown;
+  const img = el.querySelector('img');
+  return img ? img.src.length + ':' + img.src.slice(-64) : null;
+};
+window.__switched = (el, before) => {
+  if (window.__shown(el) === before) return false;
+  const img = el.querySelector('img');
+  return el.querySelector('.gtw-root') ? true : !!(img && img.complete && img.naturalWidth);
+};
+}"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=200, help="images switched per tool (default 200)")
+    ap.add_argument("--moves", type=int, default=100, help="pointer moves in the drag (default 100)")
+    ap.add_argument("--no-peer", action="store_true", help="skip jupyter-bbox-widget")
+    args = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="gtw-boxbench-"))
+    try:
+        images = make_images(work / "images", args.n + 1)
+        results = browser_side(images, work, args)
+        results["raw_kb"] = statistics.mean(os.path.getsize(p) for p in images) / 1024
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report(args, results)
+
+
+def make_images(folder: Path, n: int) -> list[str]:
+    """Photo-like 4000x3000 JPEGs: smooth random colour fields plus grain."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(7)
+    grain = rng.integers(-10, 11, (H, W, 1), dtype=np.int16)
+    paths = []
+    for i in range(n):
+        small = Image.fromarray(rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)).resize((W, H), Image.BICUBIC)
+        a = np.asarray(small, dtype=np.int16) + np.roll(grain, i * 37, axis=1)
+        p = folder / f"img{i:04d}.jpg"
+        Image.fromarray(a.clip(0, 255).astype(np.uint8)).save(p, "JPEG", quality=85)
+        paths.append(str(p))
+    return paths
+
+
+def boxes_of(i: int) -> list[dict]:
+    """50 boxes in the upper 60% of image i (10 x 5 grid, shifted per image); the drag is below them."""
+    return [{"label": CATS[(i + k) % 4], "left": 40 + (k % 10) * 390 + (i * 7) % 50,
+             "top": 40 + (k // 10) * 350 + (i * 11) % 50, "width": 300, "height": 260} for k in range(N_BOXES)]
+
+
+def browser_side(images: list[str], work: Path, args) -> dict:
+    import nbformat
+    from playwright.sync_api import sync_playwright
+
+    folder = work / "nb"
+    folder.mkdir()
+    setup = f"""import pandas as pd
+from gtwidgets.job import LabelingJob
+from gtwidgets.widget import LabelingWidget
+paths, CATS = {images!r}, {CATS!r}
+BOXES = {[boxes_of(i) for i in range(len(images))]!r}
+boxes_of = BOXES.__getitem__
+def pair(i):
+    return {{"image_size": [{{"width": {W}, "height": {H}, "depth": 3}}],
+            "annotations": [{{"class_id": CATS.index(b["label"]), **{{k: b[k] for k in ("left", "top", "width", "height")}}}}
+                            for b in boxes_of(i)]}}
+meta = {{"class-map": {{str(k): c for k, c in enumerate(CATS)}}, "type": "groundtruth/object-detection",
+        "human-annotated": "yes", "creation-date": "2024-01-01T00:00:00.000000", "job-name": "labeling-job/prior"}}
+frame = pd.DataFrame({{"source-ref": paths, "prior": [pair(i) for i in range(len(paths))],
+                      "prior-metadata": [dict(meta, objects=[{{"confidence": 0}}] * {N_BOXES}) for _ in paths]}})
+job = LabelingJob("boxbench", input=frame, categories=CATS, task="bounding-box", output={str(work / 'out')!r},
+                  journal_dir={str(work / 'journal')!r}, options={{"prior_attribute": "prior"}})"""
+    peer = """from jupyter_bbox_widget import BBoxWidget
+as_peer = lambda i: [{"x": b["left"], "y": b["top"], "width": b["width"], "height": b["height"], "label": b["label"]}
+                     for b in boxes_of(i)]
+peer = BBoxWidget(image=paths[0], classes=CATS, bboxes=as_peer(0))
+state = {"i": 0}
+@peer.on_submit
+def _next():
+    state["i"] = i = (state["i"] + 1) % len(paths)
+    peer.bboxes = as_peer(i)
+    peer.image = paths[i]
+peer"""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in (setup, "LabelingWidget(job)", peer)]
+    nbformat.write(nb, folder / "bench.ipynb")
+
+    out: dict = {}
+    received = {"bytes": 0}
+
+    def on_ws(ws):
+        ws.on("framereceived", lambda payload: received.__setitem__(
+            "bytes", received["bytes"] + len(payload if isinstance(payload, bytes) else payload.encode())))
+
+    with jupyter_lab(folder, work / "jhome") as lab, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.on("websocket", on_ws)
+        page.goto(f"{lab['url']}/lab/tree/bench.ipynb?reset&token={lab['token']}")
+        page.wait_for_function(KERNEL_READY_JS, timeout=60_000)
+        page.evaluate(PROBE_JS)
+        run_cell(page, 0)
+        wait_idle(page, timeout=300_000)
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+
+        bytes0 = received["bytes"]
+        cell = run_cell(page, 1)
+        root = cell.locator(".gtw-root")
+        root.wait_for(timeout=60_000)
+        page.wait_for_function("(r) => r.dataset.shown === '0'", arg=root.element_handle(), timeout=120_000)
+        surface = cell.locator(".gtw-tool canvas")
+        surface.wait_for(timeout=60_000)
+        out["gtwidgets"] = run_tool(page, cdp, cell, surface, cell.locator(".gtw-boxes"), args, received, bytes0)
+        collapse(page, 1)
+
+        if not args.no_peer:
+            bytes0 = received["bytes"]
+            cell = run_cell(page, 2)
+            img = cell.locator("img").first
+            img.wait_for(timeout=120_000)
+            page.wait_for_function("(i) => i.complete && i.naturalWidth > 0", arg=img.element_handle(), timeout=120_000)
+            surface = img   # the SVG the boxes are drawn in lies over the image
+            focus = cell.locator("div.wrapper[tabindex]").first   # where its keydown listener is
+            out["jupyter-bbox-widget"] = run_tool(page, cdp, cell, surface, focus, args, received, bytes0)
+            collapse(page, 2)
+        browser.close()
+    return out
+
+
+def run_tool(page, cdp, cell, surface, focus, args, received, bytes0) -> dict:
+    """The drag on the first image, then n image switches with Enter, heap sampled every quarter.
+
+    Bytes per card: all the page received from running the widget's cell (``bytes0``) to the
+    last switch, over the n + 1 images shown (cards fetched ahead and not shown count too)."""
+    area = cell.element_handle()
+    page.evaluate("(el) => window.__observe(el)", area)
+    surface.evaluate("(e) => e.scrollIntoView({block: 'end'})")   # the drag is in its lower part
+    box = surface.bounding_box()
+    assert box["y"] + box["height"] <= 1000, box
+    x0, y0 = box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.75   # below the 50 boxes
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    drag, queued, work = [], [], []
+    for k in range(1, args.moves + 1):
+        page.evaluate("() => window.__arm()")
+        page.mouse.move(x0 + k * box["width"] * 0.7 / args.moves, y0 + k * box["height"] * 0.2 / args.moves)
+        t0, t1, dispatched, drawn = page.evaluate("(el) => window.__paint('drag', el, null)", area)
+        drag.append(t1 - t0)
+        queued.append(dispatched - t0)
+        work.append(drawn - dispatched)
+    page.mouse.up()
+    page.keyboard.press("Escape")
+    focus.focus()
+
+    switch, heap = [], []
+    quarter = max(1, args.n // 4)
+    for i in range(args.n + 1):
+        if i % quarter == 0 or i == args.n:
+            cdp.send("HeapProfiler.collectGarbage")
+            metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+            heap.append((i, metrics["JSHeapUsedSize"] / 2**20, int(metrics["Nodes"])))
+        if i == args.n:
+            break
+        before = page.evaluate("(el) => window.__shown(el)", area)
+        page.evaluate("() => window.__arm()")
+        page.keyboard.press("Enter")
+        t0, t1, _, _ = page.evaluate("([el, b]) => window.__paint('switch', el, b)", [area, before])
+        switch.append(t1 - t0)
+    return {"drag": stats(drag), "drag_queued": stats(queued), "drag_work": stats(work), "switch": stats(switch),
+            "heap": heap, "kb_per_card": (received["bytes"] - bytes0) / (args.n + 1) / 1024}
+
+
+def stats(ms: list[float]) -> dict:
+    s = sorted(ms)
+    return {"n": len(s), "p50": statistics.median(s), "p95": s[int(0.95 * (len(s) - 1))], "max": s[-1]}
+
+
+def report(args, r: dict) -> None:
+    print(f"\nBox tools in headless Chromium inside JupyterLab: {W}x{H} JPEGs ({r['raw_kb']:.0f} KB each), "
+          f"{N_BOXES} boxes on each, {args.moves} pointer moves, {args.n} image switches")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; times from the input event to the end "
+          "of the frame that shows the result")
+    print(f"{'tool':<20} {'drag p50':>9} {'drag p95':>9} {'switch p50':>11} {'switch p95':>11} {'KB/card':>9}")
+    for name in ("gtwidgets", "jupyter-bbox-widget"):
+        t = r.get(name)
+        if t:
+            print(f"{name:<20} {t['drag']['p50']:9.1f} {t['drag']['p95']:9.1f} {t['switch']['p50']:11.1f} "
+                  f"{t['switch']['p95']:11.1f} {t['kb_per_card']:9.0f}")
+    for name in ("gtwidgets", "jupyter-bbox-widget"):
+        t = r.get(name)
+        if t:
+            print(f"{name} drag, split: input -> handler p50 {t['drag_queued']['p50']:.1f} / p95 "
+                  f"{t['drag_queued']['p95']:.1f} ms (the browser's input queue), handler -> drawn p50 "
+                  f"{t['drag_work']['p50']:.1f} / p95 {t['drag_work']['p95']:.1f} ms (the tool's work, up to the draw)")
+    ours, peer = r["gtwidgets"], r.get("jupyter-bbox-widget")
+    if peer:
+        print(f"jupyter-bbox-widget / gtwidgets: drag p95 {peer['drag']['p95'] / ours['drag']['p95']:.1f}x, "
+              f"switch p50 {peer['switch']['p50'] / ours['switch']['p50']:.1f}x, "
+              f"switch p95 {peer['switch']['p95'] / ours['switch']['p95']:.1f}x, "
+              f"bytes per card {peer['kb_per_card'] / ours['kb_per_card']:.1f}x")
+    print(f"targets: drag p95 <= 16.7 ms: {ours['drag']['p95']:.1f}; switch p50 <= 25 ms: {ours['switch']['p50']:.1f}"
+          + (f"; >= 3x jupyter-bbox-widget at switch p50: {peer['switch']['p50'] / ours['switch']['p50']:.1f}x"
+             if peer else ""))
+    for name in ("gtwidgets", "jupyter-bbox-widget"):
+        t = r.get(name)
+        if t:
+            print(f"{name} browser memory (after GC): " +
+                  ", ".join(f"image {i}: heap {h:.1f} MB, {n} DOM nodes" for i, h, n in t["heap"]))
+    print(json.dumps(r, default=str), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
