@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -46,7 +48,8 @@ def kernel_env(tmp_path_factory):
     stop_local_s3(s3_dir)
 
 
-def test_fashion_capstone(kernel_env, tmp_path):
+def fashion_capstone() -> nbformat.NotebookNode:
+    """The fashion capstone with the answer key's labels and the closing checks added."""
     nb = _notebook("fashion_capstone")
     _after(nb, "gt.LabelingWidget(job)", """
         TRUTH = {uri.rsplit("/", 1)[-1]: c for uri, c in zip(sample["source-ref"], sample["true-class"])}
@@ -85,7 +88,11 @@ def test_fashion_capstone(kernel_env, tmp_path):
         assert decided["fashion-team-metadata"]["class-name"] == TRUTH[image(DOUBTFUL)]
         assert decided["fashion-team-metadata"]["confidence"] == 1
     """)
-    done = _run(nb, kernel_env, tmp_path)
+    return nb
+
+
+def test_fashion_capstone(kernel_env, tmp_path):
+    done = _run(fashion_capstone(), kernel_env, tmp_path)
     assert "all saved: True\n20 of 20 labeled" in _text(done, 'print("all saved:", job.flush())')
     assert '"confidence": 0,' in _text(done, "first = storage.read_text(job.output_manifest_uri)")
     assert "every line labeled: True\n20 of 20 agree with the answer key" in _text(done, "ANSWER_KEY = {")
@@ -103,7 +110,8 @@ SIGN_ATTRIBUTES = {
 }
 
 
-def test_traffic_signs_capstone_reports_the_students_own_mistake(kernel_env, tmp_path):
+def traffic_signs_capstone() -> nbformat.NotebookNode:
+    """The traffic-sign capstone, one deliberate mistake, boxes from the true boxes, and the checks."""
     nb = _notebook("traffic_signs_capstone")
     # one deliberate mistake: the notebook's checks must name it, not say "as expected"
     _after(nb, "gt.LabelingWidget(job)", """
@@ -176,7 +184,11 @@ def test_traffic_signs_capstone_reports_the_students_own_mistake(kernel_env, tmp
         assert [c["name"] for c in coco["categories"]] == TRAFFIC_SIGN_CATEGORIES
         assert json.loads(storage.read_text(f"{BUCKET}/output/sign-boxes-team/coco.json")) == coco
     """)
-    done = _run(nb, kernel_env, tmp_path)
+    return nb
+
+
+def test_traffic_signs_capstone_reports_the_students_own_mistake(kernel_env, tmp_path):
+    done = _run(traffic_signs_capstone(), kernel_env, tmp_path)
     checked = _text(done, "checks = {")
     assert "FAIL" not in checked and "Job status: Completed" in checked
     assert "not three of each: {" in _text(done, "off = counts[counts != 3]")
@@ -191,7 +203,8 @@ def test_traffic_signs_capstone_reports_the_students_own_mistake(kernel_env, tmp
     assert "consolidated vs the best worker by F1" in _text(done, "best = box_scores")
 
 
-def test_welding(kernel_env, tmp_path):
+def welding() -> nbformat.NotebookNode:
+    """The welding job labeled from the answer key, and the checks."""
     nb = _notebook("welding")
     _after(nb, "gt.LabelingWidget(job)", """
         TRUTH = dict(zip(welds["source"], welds["true-class"]))
@@ -207,7 +220,11 @@ def test_welding(kernel_env, tmp_path):
         for axis in (fig.layout.xaxis3, fig.layout.yaxis, fig.layout.yaxis2, fig.layout.yaxis3):
             assert axis.title.text.endswith(("(A)", "(mm)", "(V)", "(ms)")), axis.title.text
     """)
-    done = _run(nb, kernel_env, tmp_path)
+    return nb
+
+
+def test_welding(kernel_env, tmp_path):
+    done = _run(welding(), kernel_env, tmp_path)
     sources = "".join(c.source for c in done.cells)
     assert "def prelabel_handler(event, context)" in sources and "def consolidation_handler(event, context)" in sources
     assert "gtwidgets.welding" not in sources  # the Lambdas are the notebook's own
@@ -216,8 +233,12 @@ def test_welding(kernel_env, tmp_path):
     assert "consolidation-response/iteration-1/<time>.json" in saved
 
 
+def jsonl_manifests() -> nbformat.NotebookNode:
+    return _notebook("jsonl_manifests")
+
+
 def test_jsonl_manifests(kernel_env, tmp_path):
-    done = _run(_notebook("jsonl_manifests"), kernel_env, tmp_path)
+    done = _run(jsonl_manifests(), kernel_env, tmp_path)
     sources = "".join(c.source for c in done.cells)
     assert "without rewriting" not in sources and "cannot be appended to" in sources
     assert "same as the real line: True" in _text(done, "gt.classification_label(")
@@ -227,6 +248,26 @@ def test_jsonl_manifests(kernel_env, tmp_path):
     line = _html(done, "show_line(outputs, 2)")
     json_side, row_side = line.split("DataFrame row")
     assert "2024-05-06T09:12:00.000000" in json_side and "2024-05-06T09:12:00.000000" in row_side
+
+
+def test_the_notebooks_pass_under_nbval(tmp_path):
+    """The same runs under nbval, the runner the course uses: every cell, the checks included."""
+    builds = (fashion_capstone, traffic_signs_capstone, welding, jsonl_manifests)
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for build in builds:
+        nbformat.write(build(), runs / f"{build.__name__}.ipynb")
+    env = {**os.environ, "GTWIDGETS_S3_DIR": str(tmp_path / "s3"), "GTWIDGETS_HOME": str(tmp_path / "home")}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+             "--nbval-cell-timeout=240", "--rootdir", str(runs), str(runs)],
+            cwd=runs, env=env, capture_output=True, text=True, timeout=1200)
+    finally:
+        stop_local_s3(tmp_path / "s3")
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    cells = sum(c.cell_type == "code" for build in builds for c in build().cells)
+    assert f"{cells} passed" in done.stdout, done.stdout[-2000:]
 
 
 # ------------------------------------------------------------------ helpers
