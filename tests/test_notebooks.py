@@ -8,7 +8,6 @@ and home; the S3 server outlives the kernels, so the module stops it.
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 from gtwidgets.s3server import stop_local_s3
 
@@ -298,16 +298,26 @@ def _append(nb: nbformat.NotebookNode, source: str) -> None:
 
 
 def _run(nb: nbformat.NotebookNode, env: dict, cwd: Path) -> nbformat.NotebookNode:
-    """Every cell in one fresh kernel; a cell that raises fails the test with its traceback."""
-    NotebookClient(nb, timeout=240, kernel_name="python3",
-                   resources={"metadata": {"path": str(cwd)}}).execute(env=env)
+    """Every cell in one fresh kernel; a cell that raises fails the test with its traceback and
+    what the cells before it printed (so a failure on CI can be read without re-running it)."""
+    try:
+        NotebookClient(nb, timeout=240, kernel_name="python3",
+                       resources={"metadata": {"path": str(cwd)}}).execute(env=env)
+    except CellExecutionError as e:
+        ran = [c for c in nb.cells if c.cell_type == "code" and c.get("execution_count")]
+        printed = "\n".join(f"--- {c.source.splitlines()[0][:80]!r}\n{_printed(c)[-1500:]}" for c in ran[-6:])
+        raise AssertionError(f"{e}\n\nwhat the last cells printed:\n{printed}") from None
     return nb
 
 
 def _text(nb: nbformat.NotebookNode, snippet: str) -> str:
     """What the cell printed and its plain-text result."""
+    return _printed(nb.cells[_index(nb, snippet)])
+
+
+def _printed(cell: nbformat.NotebookNode) -> str:
     out = []
-    for o in nb.cells[_index(nb, snippet)].outputs:
+    for o in cell.get("outputs", []):
         if o.output_type == "stream":
             out.append(o.text)
         elif "data" in o:
