@@ -339,3 +339,17 @@ def test_the_package_imports_without_scikit_learn_and_says_what_to_install():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "MissingExtraError" in out and "pip install gtwidgets[auto]" in out
     assert issubclass(MissingExtraError, ImportError)
+
+
+def test_the_disk_cache_keeps_keys_that_end_in_a_zero_byte(tmp_path):
+    # SHA-1 keys of "s37" and "s354" end in b"\x00"; numpy's byte strings would drop it on load
+    sources = ["s37", "s354", "a", "b"]
+    computed = []
+
+    def compute(missing):
+        computed.append(list(missing))
+        return np.ones((len(missing), 2))
+
+    FeatureCache("t", tmp_path).get(sources, compute)
+    FeatureCache("t", tmp_path).get(sources, compute)
+    assert computed == [sources]

@@ -82,7 +82,8 @@ class FeatureCache:
         with self._lock:
             if not self._dirty:
                 return
-            keys = np.array(list(self._rows), dtype="S20")
+            # raw digest bytes as uint8 rows: numpy's "S" strings drop trailing NULs (1 key in 256)
+            keys = np.frombuffer(b"".join(self._rows), np.uint8).reshape(-1, 20)
             rows = np.stack(list(self._rows.values()))
             self._dirty = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,7 +97,7 @@ class FeatureCache:
                 keys, rows = data["keys"], data["rows"]
         except (OSError, ValueError, KeyError):
             return  # a damaged cache is only lost time: the rows are computed again
-        self._rows = {bytes(k): r for k, r in zip(keys, rows)}
+        self._rows = {k.tobytes() if k.dtype == np.uint8 else bytes(k): r for k, r in zip(keys, rows)}
 
 
 def image_features(sources: Sequence[str], *, cache: FeatureCache | str | os.PathLike | None = None,
