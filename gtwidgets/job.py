@@ -27,7 +27,7 @@ from typing import Callable, Mapping, Sequence
 import orjson
 import pandas as pd
 
-from . import storage, tasks
+from . import job_output, storage, tasks
 from .errors import JobError
 from .job_input import InputIdentity
 from .job_store import JobStore
@@ -36,7 +36,7 @@ from .jobstate import Answer, JobState
 from .journal import Journal
 from .lambda_runs import consolidation_records, prelabel as run_prelabel
 from .manifests._line_by_line import gc_paused
-from .output_layout import format_time, parse_time
+from .output_layout import format_time
 from .sync import Uploader
 from .tasktypes import TaskConfig, task_type_for
 from .tasktypes.classification import classification_for
@@ -309,19 +309,11 @@ class LabelingJob:
         return self._output()[0]
 
     def _output(self) -> tuple[list[bytes], dict[str, bytes]]:
-        """The output manifest's lines, and the files its label pairs name (segmentation's mask PNGs)."""
         if self._input_lines is None:
             from .manifests import to_manifest
 
             self._input_lines = [line.encode() for line in to_manifest(self.frame)]
-        lines, files = list(self._input_lines), {}
-        for oid, pair in self._label_pairs().items():
-            pair, named = self.task.files_of(pair)
-            files.update(named)
-            obj = self.item(oid)
-            obj.update(pair)
-            lines[int(oid)] = orjson.dumps(obj)
-        return lines, files
+        return job_output.output(self, self._input_lines)
 
     def _manifest_body(self) -> bytes:
         """The output manifest, after writing the files it points at (the uploader's thread)."""
@@ -413,33 +405,7 @@ class LabelingJob:
     # ------------------------------------------------------------------ internals
 
     def _label_pairs(self, only: str | None = None) -> dict[str, dict]:
-        """Object id -> label pair: a reviewer's decision, else the Lambda's, the consolidated or the one answer."""
-        with self._lock:
-            decisions = self._state.all_decisions()
-            if only is not None and only in decisions:
-                return {only: self._decided_pair(only, decisions[only])}
-            if self.task.name == "custom":
-                pairs = {oid: self.task.lambda_pair(label, creation_date=date)
-                         for oid, (_, label, date) in self._state.lambda_labels.items()}
-            elif self.workers_per_object > 1:
-                table = self.consolidated()
-                pairs = {str(oid): pair for oid, pair in zip(table["object_id"], table["pair"]) if pair}
-            else:
-                answers = self._state.answers
-                ids = list(answers) if only is None else [only] if only in answers else []
-                pairs = {oid: self.task.label_pair(self.task.of_object(answers[oid].value, oid),
-                                                   creation_date=tasks.format_creation_date(answers[oid].submitted))
-                         for oid in ids}
-            if only is not None:
-                return {only: pairs[only]} if only in pairs else {}
-            for oid, d in decisions.items():
-                pairs[oid] = self._decided_pair(oid, d)
-        return pairs
-
-    def _decided_pair(self, oid: str, d: dict) -> dict:  # a reviewer's decision: confidence 1
-        date = tasks.format_creation_date(parse_time(d["time"]))
-        value = self.task.of_object(self.task.from_json(d["labels"]), oid)
-        return self.task.label_pair(value, confidence=1, creation_date=date)
+        return job_output.label_pairs(self, only)
 
     def _record_decision(self, rec: dict) -> None:
         with self._lock:

@@ -1,0 +1,61 @@
+"""The output manifest of a job: which label pair each object gets, and the lines it is written as.
+
+A reviewer's decision wins (confidence 1); otherwise the custom task's Lambda label, the
+consolidated label of several workers, or the one worker's answer (confidence 0). Lines that
+have no label are the input lines unchanged, so the output has one line per input line.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from . import tasks
+from .output_layout import parse_time
+
+__all__ = ["label_pairs", "decided_pair", "output"]
+
+
+def label_pairs(job: Any, only: str | None = None) -> dict[str, dict]:
+    """Object id -> label pair for every labeled object (or just ``only``)."""
+    task, state = job.task, job._state
+    with job._lock:
+        decisions = state.all_decisions()
+        if only is not None and only in decisions:
+            return {only: decided_pair(task, only, decisions[only])}
+        if task.name == "custom":
+            pairs = {oid: task.lambda_pair(label, creation_date=date)
+                     for oid, (_, label, date) in state.lambda_labels.items()}
+        elif job.workers_per_object > 1:
+            table = job.consolidated()
+            pairs = {str(oid): pair for oid, pair in zip(table["object_id"], table["pair"]) if pair}
+        else:
+            answers = state.answers
+            ids = list(answers) if only is None else [only] if only in answers else []
+            pairs = {oid: task.label_pair(task.of_object(answers[oid].value, oid),
+                                          creation_date=tasks.format_creation_date(answers[oid].submitted))
+                     for oid in ids}
+        if only is not None:
+            return {only: pairs[only]} if only in pairs else {}
+        for oid, d in decisions.items():
+            pairs[oid] = decided_pair(task, oid, d)
+    return pairs
+
+
+def decided_pair(task: Any, oid: str, d: dict) -> dict:
+    """A reviewer's decision as a label pair: confidence 1, dated when it was decided."""
+    date = tasks.format_creation_date(parse_time(d["time"]))
+    value = task.of_object(task.from_json(d["labels"]), oid)
+    return task.label_pair(value, confidence=1, creation_date=date)
+
+
+def output(job: Any, input_lines: list[bytes]) -> tuple[list[bytes], dict[str, bytes]]:
+    """The output manifest's lines, and the files its label pairs name (segmentation's mask PNGs)."""
+    lines, files = list(input_lines), {}
+    for oid, pair in label_pairs(job).items():
+        pair, named = job.task.files_of(pair)
+        files.update(named)
+        obj = job.item(oid)
+        obj.update(pair)
+        lines[int(oid)] = orjson.dumps(obj)
+    return lines, files
