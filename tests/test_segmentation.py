@@ -148,7 +148,7 @@ def test_verification_rates_masks_like_ground_truths_label_verification():
     assert meta["type"] == "groundtruth/label-verification" and meta["worker-feedback"] == [{"comment": "bridge missed"}]
     line = json.loads((OWN / "manifests" / "label-verification__gtw-segmentation__output.manifest").read_text().splitlines()[0])
     assert tt.card_meta(line, None)["prior"]["uri"] == line["pcb-defects-ref"]
-    assert tt.existing(line) == {"label": "bad"}
+    assert tt.existing(line) == {"label": "bad", "comment": "bridge missed"}  # the rating and its first comment, as for boxes
 
 
 def test_label_pair_needs_a_name_for_the_png():

@@ -31,10 +31,10 @@ import numpy as np
 from PIL import Image
 
 from .. import masks, tasks
-from ..consolidate import dawid_skene, majority_vote
 from ..consolidate_masks import vote_masks
 from ..errors import JobError
 from .base import TaskConfig, TaskType, WorkerAnswer, register
+from .verification import LabelVerification
 
 __all__ = ["SemanticSegmentation", "SemanticSegmentationAdjustment", "SemanticSegmentationVerification",
            "MaskValue", "MaskFile", "PriorMask", "consolidated_mask_uri", "load_prior"]
@@ -43,7 +43,6 @@ ELEMENT = "crowd-semantic-segmentation"
 # The keys a crowd-semantic-segmentation answer is found under: its tag, or the name the
 # developer guide's templates give it.
 ELEMENT_NAMES = (ELEMENT, "annotatedResult")
-VERIFICATION_ELEMENT = "crowd-image-classifier"
 
 
 @dataclass(frozen=True, eq=False)
@@ -288,106 +287,21 @@ class SemanticSegmentationAdjustment(SemanticSegmentation):
 
 
 @register
-class SemanticSegmentationVerification(TaskType):
+class SemanticSegmentationVerification(LabelVerification):
     """Rate the masks of ``prior_attribute`` with the job's categories, e.g. good / bad
     (``groundtruth/label-verification``; the attribute must not end in ``-ref``)."""
 
     name = "semantic-segmentation-verification"
     tool = "masks"
 
+    reviewed = "masks"
+
     def __init__(self, config: TaskConfig):
         super().__init__(config)
-        self.categories = tasks.check_categories(config.categories)
-        if len(self.categories) < 2:
-            raise JobError("verification needs at least 2 categories (for example good, bad); add another.")
         if config.label_attribute.endswith("-ref"):
             raise JobError(f"label attribute {config.label_attribute!r}: a segmentation verification job's "
                            "attribute must not end in '-ref' (Ground Truth's rule); choose another name.")
         tasks.check_attribute_name(config.label_attribute)
-        self.prior_attribute = config.options.get("prior_attribute")
-        _need_prior(self)
-
-    @property
-    def gt_type(self) -> str:
-        return tasks.LABEL_VERIFICATION
-
-    @property
-    def element(self) -> str:
-        return VERIFICATION_ELEMENT
-
-    def check_answer(self, answer: Any) -> dict:
-        """``"good"``, or ``{"label": "good", "comment": "..."}``."""
-        if isinstance(answer, str):
-            answer = {"label": answer}
-        if not isinstance(answer, Mapping) or answer.get("label") not in self.categories:
-            got = answer.get("label") if isinstance(answer, Mapping) else answer
-            raise JobError(f"verification answer {got!r} is not one of the categories {self.categories!r}.")
-        comment = answer.get("comment", answer.get("workerComment"))
-        value = {"label": answer["label"]}
-        if isinstance(comment, str) and comment.strip():
-            value["comment"] = comment
-        return value
-
-    def to_content(self, value: Mapping) -> dict:
-        body = {"label": value["label"]}
-        if value.get("comment"):
-            body["workerComment"] = value["comment"]
-        return {self.element: body}
-
-    def from_content(self, content: Mapping) -> dict:
-        body = content.get(self.element) if isinstance(content, Mapping) else None
-        if not isinstance(body, Mapping):
-            keys = sorted(content) if isinstance(content, Mapping) else type(content).__name__
-            raise ValueError(f"answerContent has no {self.element} answer (found {keys}); is this a verification job?")
-        try:
-            return self.check_answer(body)
-        except JobError as e:
-            raise ValueError(str(e)) from None
-
-    def classes_of(self, value: Mapping) -> list[str]:
-        return [value["label"]]
-
-    def label_pair(self, value: Mapping, *, creation_date: str, confidence: float | None = None,
-                   human_annotated: bool = True, comments: Sequence[str] | None = None) -> dict:
-        """``<attr>`` is the category's index as a string, as in Ground Truth's verification output."""
-        attr = self.config.label_attribute
-        meta = {"class-name": value["label"], "confidence": tasks.round_confidence(confidence or 0),
-                "type": self.gt_type, "job-name": tasks.job_name_value(self.config.job_name),
-                "human-annotated": "yes" if human_annotated else "no", "creation-date": creation_date}
-        comments = list(comments) if comments is not None else ([value["comment"]] if value.get("comment") else [])
-        if comments:
-            meta["worker-feedback"] = [{"comment": c} for c in comments]
-        return {attr: str(self.categories.index(value["label"])), attr + tasks.METADATA_SUFFIX: meta}
-
-    def consolidate(self, answers: Sequence[WorkerAnswer], *, creation_date: str,
-                    method: str = "default", batches: Mapping[str, int] | None = None) -> dict[str, dict]:
-        """Ground Truth's modified Dawid-Skene per batch, or ``"majority"``; comments to ``worker-feedback``."""
-        if method not in ("default", "dawid-skene", "majority"):
-            raise JobError(f"method={method!r} for verification; use 'default' or 'majority'.")
-        objects = list(dict.fromkeys(str(a.object_id) for a in answers))
-        row = {oid: i for i, oid in enumerate(objects)}
-        workers = list(dict.fromkeys(a.worker_id for a in answers))
-        col = {w: j for j, w in enumerate(workers)}
-        labels = np.full((len(objects), len(workers)), -1, np.int64)
-        comments: dict[str, list[str]] = defaultdict(list)
-        for a in answers:
-            labels[row[str(a.object_id)], col[a.worker_id]] = self.categories.index(a.value["label"])
-            if a.value.get("comment"):
-                comments[str(a.object_id)].append(a.value["comment"])
-        k = len(self.categories)
-        if method == "majority":
-            result = majority_vote(labels, k)
-        else:
-            result = dawid_skene(labels, k, batches=np.array([(batches or {}).get(o, 0) for o in objects]))
-        return {oid: self.label_pair({"label": self.categories[result.labels[i]]}, creation_date=creation_date,
-                                     confidence=float(result.confidence[i]), comments=comments.get(oid, []))
-                for i, oid in enumerate(objects)}
-
-    def existing(self, line: Mapping) -> dict | None:
-        meta = line.get(self.config.label_attribute + tasks.METADATA_SUFFIX)
-        if isinstance(meta, Mapping) and meta.get("class-name") in self.categories:
-            return {"label": meta["class-name"]}
-        return None
 
     def card_meta(self, line: Mapping, value: Mapping | None) -> dict:
         """The rating categories and the mask under review (read only), its URI and colour map."""
