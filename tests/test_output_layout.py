@@ -25,7 +25,8 @@ def test_paths_are_where_ground_truth_writes_them():
 def test_response_keys_and_times():
     assert layout.response_key(WHEN) == "2024-03-08_19:30:08.json"
     assert layout.response_key(WHEN, "alice").startswith("2024-03-08_19:30:08_")
-    assert layout.iso_ms(WHEN) == "2024-03-08T19:30:08.880Z"
+    answer_time = layout.iso_ms(WHEN)  # Ground Truth's answer times: milliseconds and a Z
+    assert answer_time == "2024-03-08T19:30:08.880Z"
     assert layout.parse_time(layout.format_time(WHEN)) == WHEN
     assert layout.parse_time("2024-03-08T19:30:08Z") == WHEN.replace(microsecond=0)
 
