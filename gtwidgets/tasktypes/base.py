@@ -32,7 +32,7 @@ import pandas as pd
 from ..errors import JobError
 from ..tasks import format_creation_date
 
-__all__ = ["TaskConfig", "TaskType", "WorkerAnswer", "register", "task_type_for", "TASK_TYPES"]
+__all__ = ["TaskConfig", "TaskType", "WorkerAnswer", "register", "task_type_for", "TASK_TYPES", "require_prior"]
 
 JSONValue = Any  # what json/orjson round-trips: dict, list, str, int, float, bool, None
 
@@ -180,3 +180,12 @@ def task_type_for(name: str, config: TaskConfig) -> TaskType:
     except KeyError:
         raise JobError(f"task={name!r} is not a task type here; use one of {sorted(TASK_TYPES)}.") from None
     return cls(config)
+
+
+def require_prior(task: TaskType, what: str, to: str = "to work on") -> str:
+    """``options["prior_attribute"]`` of an adjustment or verification task; JobError asks for it."""
+    prior = task.config.options.get("prior_attribute")
+    if not prior:
+        raise JobError(f'task={task.name!r} needs options={{"prior_attribute": "<label attribute of the {what}>"}}: '
+                       f"the {what} {to}.")
+    return prior

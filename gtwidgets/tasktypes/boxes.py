@@ -26,7 +26,7 @@ import numpy as np
 from .. import tasks
 from ..consolidate_boxes import consolidate_boxes
 from ..errors import JobError
-from .base import TaskConfig, TaskType, WorkerAnswer, register
+from .base import TaskConfig, TaskType, WorkerAnswer, register, require_prior
 from .verification import LabelVerification
 
 __all__ = ["BoundingBox", "BoundingBoxAdjustment", "BoundingBoxVerification", "read_box_pair",
@@ -260,7 +260,7 @@ class BoundingBoxAdjustment(BoundingBox):
 
     def __init__(self, config: TaskConfig):
         super().__init__(config)
-        _need_prior(self)
+        require_prior(self, "boxes")
 
 
 @register
@@ -318,11 +318,6 @@ def read_box_pair(line: Mapping, attribute: str, categories: Sequence[str] = ())
         return None
     return {"image_size": size, "boxes": boxes}
 
-
-def _need_prior(task: TaskType) -> None:
-    if not task.prior_attribute:
-        raise JobError(f'task={task.name!r} needs options={{"prior_attribute": "<label attribute of the boxes>"}}: '
-                       "the boxes to work on.")
 
 
 def _image_size(raw: Any) -> dict:

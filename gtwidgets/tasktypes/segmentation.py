@@ -33,7 +33,7 @@ from PIL import Image
 from .. import masks, tasks
 from ..consolidate_masks import vote_masks
 from ..errors import JobError
-from .base import TaskConfig, TaskType, WorkerAnswer, register
+from .base import TaskConfig, TaskType, WorkerAnswer, register, require_prior
 from .verification import LabelVerification
 
 __all__ = ["SemanticSegmentation", "SemanticSegmentationAdjustment", "SemanticSegmentationVerification",
@@ -283,7 +283,7 @@ class SemanticSegmentationAdjustment(SemanticSegmentation):
 
     def __init__(self, config: TaskConfig):
         super().__init__(config)
-        _need_prior(self)
+        require_prior(self, "masks")
 
 
 @register
@@ -338,8 +338,3 @@ def _renumber(labels: np.ndarray, color_map: Mapping[str, Mapping], categories: 
 def _with_confidence(color_map: Mapping[str, Mapping], confidence: float | int) -> dict:
     return {k: {**v, "confidence": confidence} for k, v in color_map.items()}
 
-
-def _need_prior(task: TaskType) -> None:
-    if not task.prior_attribute:
-        raise JobError(f'task={task.name!r} needs options={{"prior_attribute": "<label attribute of the masks>"}}: '
-                       "the masks to work on.")

@@ -15,7 +15,7 @@ import numpy as np
 from .. import tasks
 from ..consolidate import dawid_skene, majority_vote
 from ..errors import JobError
-from .base import TaskConfig, TaskType, WorkerAnswer
+from .base import TaskConfig, TaskType, WorkerAnswer, require_prior
 
 __all__ = ["LabelVerification", "VERIFICATION_ELEMENT"]
 
@@ -32,10 +32,7 @@ class LabelVerification(TaskType):
         self.categories = tasks.check_categories(config.categories)
         if len(self.categories) < 2:
             raise JobError("verification needs at least 2 categories (for example good, bad); add another.")
-        self.prior_attribute = config.options.get("prior_attribute")
-        if not self.prior_attribute:
-            raise JobError(f'task={self.name!r} needs options={{"prior_attribute": "<label attribute of the '
-                           f'{self.reviewed}>"}}: the {self.reviewed} to verify.')
+        self.prior_attribute = require_prior(self, self.reviewed, "to verify")
 
     @property
     def gt_type(self) -> str:
