@@ -4,14 +4,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
 
+from servers import free_port, running_server  # noqa: E402  (this folder is on sys.path)
 from bundle_page import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (tests/ is on sys.path)
 NB_CELLS = "#jp-main-dock-panel .jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell"
 KERNEL_READY_JS = """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -19,51 +17,25 @@ KERNEL_READY_JS = """() => { const w = window.jupyterapp && window.jupyterapp.sh
   return !!k && k.connectionStatus === 'connected' && k.status === 'idle'; }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def jupyter_lab(tmp_path_factory):
     """A JupyterLab server on 127.0.0.1 with its own config, data and settings folders."""
     root, home = tmp_path_factory.mktemp("nbroot"), tmp_path_factory.mktemp("jhome")
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
            "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "IPYTHONDIR": str(home / "ipython")}
     settings = home / "user-settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
-    log = open(home / "jupyter.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+    with running_server([sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
          "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
          f"--LabApp.workspaces_dir={home / 'workspaces'}", f"--LabApp.user_settings_dir={home / 'user-settings'}",
          "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
          "--LabApp.expose_app_in_browser=True", "--JupyterNotebookApp.expose_app_in_browser=True"],
-        env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited: {(home / 'jupyter.log').read_text()[-2000:]}")
-        try:
-            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.terminate()
-                raise RuntimeError(f"JupyterLab did not start: {(home / 'jupyter.log').read_text()[-2000:]}")
-            time.sleep(0.2)
-    yield {"url": url, "token": token, "root": root, "proc": proc}
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+                        env=env, cwd=root, log=home / "jupyter.log", ready=f"/api/status?token={token}",
+                        port=port, name="JupyterLab") as (url, proc):
+        yield {"url": url, "token": token, "root": root, "proc": proc}
 
 
 @pytest.fixture(scope="session")

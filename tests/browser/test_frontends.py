@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import io
 import os
-import socket
-import subprocess
 import sys
 import textwrap
-import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 from playwright.sync_api import expect
 from PIL import Image
+from servers import free_port, running_server
 
 pytestmark = pytest.mark.browser
 
@@ -71,12 +68,6 @@ def test_jupyter_notebook_7(jupyter_lab, lab, tmp_path):
     expect(cells.nth(1).locator(".jp-OutputArea-output")).to_contain_text("ANSWERS [['dog'], ['bird'], None]", timeout=30_000)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def marimo_app(tmp_path):
     """`marimo run` (app mode: the cells run at once) on 127.0.0.1, serving one app that shows the widget."""
@@ -87,30 +78,12 @@ def marimo_app(tmp_path):
         widget = mo.ui.anywidget(LabelingWidget(job))
         widget"""), "    ")
     app.write_text("import marimo\n\napp = marimo.App()\n\n\n@app.cell\ndef _():\n" + body + "\n    return\n")
-    port = _free_port()
-    log = open(tmp_path / "marimo.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "marimo", "run", str(app), "--headless", "--no-token",
-                             "--host", "127.0.0.1", "--port", str(port), "--no-check"],
-                            cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, "MARIMO_SKIP_UPDATE_CHECK": "1"})
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"marimo did not start: {(tmp_path / 'marimo.log').read_text()[-2000:]}")
-            time.sleep(0.2)
-    yield {"url": url}
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    port = free_port()
+    with running_server([sys.executable, "-m", "marimo", "run", str(app), "--headless", "--no-token",
+                         "--host", "127.0.0.1", "--port", str(port), "--no-check"],
+                        env={**os.environ, "MARIMO_SKIP_UPDATE_CHECK": "1"}, cwd=tmp_path,
+                        log=tmp_path / "marimo.log", ready="", port=port, name="marimo") as (url, _):
+        yield {"url": url}
 
 
 def test_marimo(marimo_app, page):
