@@ -96,7 +96,9 @@ class LabelMode:
         task = getattr(job, "task", None)
         if task is None:  # a job-like object without task types: category buttons
             return {}
-        return tool_card_meta(task, job.item(object_id), job.answer_value(object_id), job.source(object_id))
+        pre_label = getattr(job, "pre_label", None)
+        return tool_card_meta(task, job.item(object_id), job.answer_value(object_id), job.source(object_id),
+                              start=pre_label(object_id) if pre_label else None)
 
     def submit(self, object_id: str, answer: Answer, *, spent: float | None) -> None:
         self.job.submit(object_id, answer, time_spent=spent)

@@ -185,10 +185,11 @@ class LabelingWidget(anywidget.AnyWidget):
     def _on_submit(self, msg: protocol.SubmitRequest, buffers: list) -> None:
         answer = msg.get("answer")
         index = msg.get("answer_buffer")
-        if index is not None:  # a mask tool's PNG: the answer is the bytes
+        if index is not None:  # a mask tool's PNG: the answer is the bytes, or the answer's "mask"
             if not isinstance(index, int) or not 0 <= index < len(buffers):
                 raise ValueError(f"submit names buffer {index!r}, but the batch has {len(buffers)}")
-            answer = bytes(buffers[index])
+            png = bytes(buffers[index])
+            answer = {**answer, "mask": png} if isinstance(answer, dict) else png
         if self.multi_label and isinstance(answer, str):
             answer = [answer]
         self.strategy.submit(str(msg["id"]), answer, spent=_seconds(msg.get("spent")))

@@ -17,7 +17,11 @@ const TOOLS = {
         readOnly: !!meta.read_only, maxHeight: maxHeight(),
         onSubmit: (boxes, info) => {
           if (meta.read_only) return; // verification: rated with the category keys
-          const value = { image_size: size, boxes, initial_value_modified: !!info.modified };
+          const value = { image_size: size, boxes };
+          // Started from boxes not drawn here (pre-labels, a prior label): say whether they changed.
+          if ("initial_value_modified" in meta) {
+            value.initial_value_modified = meta.initial_value_modified = !!(meta.initial_value_modified || info.modified);
+          }
           meta.boxes = boxes; // going back to the card shows what was answered
           view.answer(value, [...new Set(boxes.map((b) => b.label))]);
         },
@@ -49,7 +53,11 @@ const TOOLS = {
             if (view.tools.card !== card) return view.showError("the mask was not sent: the card changed while it was encoded");
             const present = new Set(labels);
             meta.answered = labels; // going back to the card shows what was answered
-            view.answer(null, categories.filter((c) => present.has(c.value)).map((c) => c.name), png);
+            // Started from a mask not painted here (pre-labels, a prior label): say whether it changed.
+            const started = "initial_value_modified" in meta;
+            if (started) meta.initial_value_modified = !!(meta.initial_value_modified || api.isModified());
+            view.answer(started ? { initial_value_modified: meta.initial_value_modified } : null,
+              categories.filter((c) => present.has(c.value)).map((c) => c.name), png);
           } finally {
             sending = false;
           }
