@@ -98,7 +98,7 @@ class ReviewMode:
     def position_of(self, object_id: str, *, near: int) -> int:
         return self._index[str(object_id)]
 
-    def card_meta(self, object_id: str) -> dict:
+    def card_meta(self, object_id: str, *, image_size: dict | None = None) -> dict:
         """Cards (whatever kind the widget makes) go out with what the reviewer weighs."""
         if object_id not in self._index:
             return {}
@@ -109,10 +109,10 @@ class ReviewMode:
         meta = {"answer": None if decision is None else decision["labels"], "review": review}
         values = self._values.get(object_id)
         if values is not None and getattr(self.job.task, "tool", None) == "boxes":
-            meta.update(self._boxes_meta(object_id, review, values))
+            meta.update(self._boxes_meta(object_id, review, values, image_size))
         return meta
 
-    def _boxes_meta(self, object_id: str, review: dict, values: dict) -> dict:
+    def _boxes_meta(self, object_id: str, review: dict, values: dict, image_size: dict | None) -> dict:
         """The read-only boxes tool over the image: each worker's boxes in their colour, captioned
         with their name, then the consolidated boxes; ``review.value``: what Enter accepts."""
         job = self.job
@@ -125,7 +125,7 @@ class ReviewMode:
             shown += [{**b, "color": CONSOLIDATED_COLOR, "caption": f"consolidated: {b['label']}"}
                       for b in consolidated["boxes"]]
             review["value"] = consolidated
-        meta = tool_card_meta(job.task, job.item(object_id), None, job.source(object_id))
+        meta = tool_card_meta(job.task, job.item(object_id), None, job.source(object_id), size=image_size)
         if not meta:
             return {}
         tool_meta = {**meta["tool_meta"], "boxes": shown, "read_only": True}

@@ -20,7 +20,7 @@ from . import cards, storage
 from .image_geometry import image_size
 from .tasktypes import TaskType
 
-__all__ = ["tool_card_meta", "BUTTON_TOOLS", "BUFFERS"]
+__all__ = ["tool_card_meta", "category_names", "original_size", "BUTTON_TOOLS", "BUFFERS"]
 
 BUFFERS = "buffers"  # the key of a card meta's binary parts; never sent as JSON
 
@@ -28,27 +28,30 @@ BUTTON_TOOLS = frozenset({"classify"})  # answered with the widget's category bu
 
 
 def tool_card_meta(task: TaskType, line: Mapping, value: Any | None, source: tuple[str, str], *,
-                   start: Any | None = None) -> dict:
+                   start: Any | None = None, size: Mapping | None = None) -> dict:
     """``{"tool", "tool_meta", "label", "answer"}`` for a card of ``line`` (``{}`` for button tasks).
 
     ``value``: this worker's answer so far (the task type's value), or None. ``start``: the
     object's pre-label (``job.pre_label``), placed on the image here. ``source``: the line's
-    ``(source key, value)``; the original size is read for ``source-ref`` images when the task
-    type's meta does not carry one already, or a pre-label needs it.
+    ``(source key, value)``; ``size``: the image's original size when the caller has read it
+    already (the widget, with the card's bytes); otherwise it is read for ``source-ref`` images
+    when the task type's meta does not carry one, or a pre-label needs it.
     """
     tool = getattr(task, "tool", "classify")
     if tool in BUTTON_TOOLS:
         return {}
     key, uri = source
-    size = None
+    size = dict(size) if size else None
     if start is not None and value is None:
-        size = original_size(uri) if key == "source-ref" else None
+        if size is None and key == "source-ref":
+            size = original_size(uri)
         start = task.start_value(start, size)
     meta = dict(task.card_meta(line, value, start=start))
     if key == "source-ref" and not meta.get("image_size"):
         meta["image_size"] = size or original_size(uri)
     existing = task.existing(line)
-    out = {"tool": tool, "tool_meta": meta, "label": _names(task, existing), "answer": _names(task, value)}
+    out = {"tool": tool, "tool_meta": meta, "label": category_names(task, existing),
+           "answer": category_names(task, value)}
     mask = _start_mask(task, meta, value if value is not None else start)
     if mask is not None:
         png, colors = mask
@@ -93,7 +96,7 @@ def original_size(uri: str) -> dict | None:
     return {"width": size.width, "height": size.height, "depth": size.depth}
 
 
-def _names(task: TaskType, value: Any | None) -> list[str] | None:
+def category_names(task: TaskType, value: Any | None) -> list[str] | None:
     """The category names a value uses; None for no value, or one only named by a file (a prior mask)."""
     if value is None:
         return None
