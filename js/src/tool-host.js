@@ -12,9 +12,12 @@ const TOOLS = {
   boxes: {
     mount(mod, host, card, img, size, view) {
       const meta = card.tool_meta || {};
+      // What the tool showed when it left this card (an answer, an undone answer, a draft) with
+      // the edits that led to it, else the kernel's boxes (the answer, or what the card starts from).
+      const shown = meta.draft || { boxes: meta.boxes || [], history: [] };
       return mod.createBoxTool(host, {
-        image: img, imageSize: size, categories: meta.categories || [], boxes: meta.boxes || [],
-        readOnly: !!meta.read_only, maxHeight: maxHeight(),
+        image: img, imageSize: size, categories: meta.categories || [], boxes: shown.boxes,
+        history: shown.history, readOnly: !!meta.read_only, maxHeight: maxHeight(),
         onSubmit: (boxes, info) => {
           if (meta.read_only) return; // verification: rated with the category keys
           const value = { image_size: size, boxes };
@@ -22,10 +25,18 @@ const TOOLS = {
           if ("initial_value_modified" in meta) {
             value.initial_value_modified = meta.initial_value_modified = !!(meta.initial_value_modified || info.modified);
           }
-          meta.boxes = boxes; // going back to the card shows what was answered
+          // Going back to the card, or undoing this answer, shows what was answered, and z then
+          // walks back through the edits that led to it (undo is one line: edits, answer, edits...).
+          meta.draft = { boxes, history: info.history || [] };
           view.answer(value, [...new Set(boxes.map((b) => b.label))]);
         },
       });
+    },
+    /** The tool leaves `card`: unanswered (never, or its answer undone), what it shows stays for
+     * when the card comes back; an answered card shows its answer again. */
+    leave(tool, card) {
+      const meta = card.tool_meta || {};
+      if (!card.answer && !meta.read_only) meta.draft = { boxes: tool.getBoxes(), history: tool.getHistory() };
     },
   },
   masks: {
@@ -174,6 +185,8 @@ export class ToolHost {
 
   hide() {
     const tool = this.tool;
+    const spec = tool && this.card ? TOOLS[this.card.tool] : null;
+    if (spec && spec.leave) spec.leave(tool, this.card);
     this.token = null;
     this.card = null;
     this.tool = null;

@@ -6,7 +6,9 @@
 //   const tool = createBoxTool(el, { image, imageSize: {width, height}, categories,
 //                                    boxes, readOnly, onChange, onSubmit });
 //   readOnly: boxes may carry `color` and `caption` (review shows each worker's in its colour).
-//   tool.getBoxes(); tool.setBoxes([...]); tool.setImage(img, size); tool.destroy();
+//   history: the edits that led to `boxes` (from a submit's `info.history`): after an answer is
+//   undone its card comes back as it was, and z keeps walking back through its edits.
+//   tool.getBoxes(); tool.getHistory(); tool.setBoxes([...]); tool.setImage(img, size); tool.destroy();
 //
 // Keys (while the tool has focus): 1-9, 0 class (of the next box and the selected one);
 // b new box at the crosshair; arrows move the selection (or the crosshair), Shift x10;
@@ -62,11 +64,13 @@ export function createBoxTool(container, options = {}) {
       return box;
     });
     selected = -1;
-    if (!keepHistory) { history = []; modified = false; }
+    if (!keepHistory) { history = copyHistory(opts.history || []); modified = history.length > 0; }
     repaint();
   }
 
   function getBoxes() { return boxes.map((b) => ({ ...b })); }
+
+  function copyHistory(h) { return h.map((s) => ({ boxes: s.boxes.map((b) => ({ ...b })), selected: s.selected })); }
 
   function setImage(img, imageSize) {
     image = img;
@@ -218,8 +222,8 @@ export function createBoxTool(container, options = {}) {
     else if (k === "-") zoom(1 / ZOOM_STEP);
     else if (k === "n") {
       if (boxes.length) edit(() => { boxes = []; selected = -1; });
-      opts.onSubmit([], { noObjects: true, modified });
-    } else if (k === "Enter") opts.onSubmit(getBoxes(), { noObjects: boxes.length === 0, modified });
+      opts.onSubmit([], { noObjects: true, modified, history: copyHistory(history) });
+    } else if (k === "Enter") opts.onSubmit(getBoxes(), { noObjects: boxes.length === 0, modified, history: copyHistory(history) });
     else if (k === "Escape" && selected >= 0) selected = -1;
     else handled = false;
     if (handled) {
@@ -390,6 +394,7 @@ export function createBoxTool(container, options = {}) {
   return {
     element: root,
     getBoxes,
+    getHistory: () => copyHistory(history),
     setBoxes,
     setImage,
     isModified: () => modified,
