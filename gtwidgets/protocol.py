@@ -230,6 +230,8 @@ class ToolMeta(TypedDict, total=False):
     answer: VerificationAnswer
     prior: PriorMask
     mask: StartMask
+    reference: list[ShownBox]  # drawn under the boxes being edited, never edited (review: each worker's)
+    color: str  # one colour for the boxes being edited, not their class's (review: the decision to be)
     # present when the tool starts from a value not this worker's (pre-labels, a prior label): the
     # answer then says whether it was changed (true already when an earlier answer changed it)
     initial_value_modified: bool

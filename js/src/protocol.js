@@ -308,6 +308,8 @@
  * @property {VerificationAnswer} [answer]
  * @property {PriorMask} [prior]
  * @property {StartMask} [mask]
+ * @property {Array<ShownBox>} [reference]
+ * @property {string} [color]
  * @property {boolean} [initial_value_modified]
  */
 

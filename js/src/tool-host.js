@@ -18,6 +18,7 @@ const TOOLS = {
       return mod.createBoxTool(host, {
         image: img, imageSize: size, categories: meta.categories || [], boxes: shown.boxes,
         history: shown.history, readOnly: !!meta.read_only, maxHeight: maxHeight(),
+        reference: meta.reference || [], color: meta.color, // review: workers' boxes; the decision's colour
         onSubmit: (boxes, info) => {
           if (meta.read_only) return; // verification: rated with the category keys
           const value = { image_size: size, boxes };
