@@ -36,6 +36,7 @@ from .jobstate import Answer, JobState
 from .journal import Journal
 from .lambda_runs import consolidation_records, prelabel as run_prelabel
 from .manifests._line_by_line import gc_paused
+from .pre_labels import PreLabels
 from .output_layout import format_time
 from .sync import Uploader
 from .tasktypes import TaskConfig, task_type_for
@@ -66,7 +67,13 @@ class LabelingJob:
         (``handler(event)`` or AWS-style ``handler(event, context)``), which makes this a
         custom task: its request and response files are written where Ground Truth puts them.
     prelabel: a pre-annotation Lambda handler; it gets each line as Ground Truth's event and
-        returns ``taskInput`` (what the card shows) and whether a human is needed.
+        returns ``taskInput`` (what the card shows; for boxes and masks, its ``initialValue`` is
+        what the card starts from) and whether a human is needed.
+    pre_labels: a model's predictions, which the cards of a box or mask job start from, editable:
+        a Series matched to the input DataFrame's rows, the name of an input column, or a list
+        with one entry a line (None: blank). Boxes: a detector's ``{"xyxy" or "xyxyn", "labels"}``
+        or Ground Truth's box list; masks: a class-index array, PNG bytes or a PNG's URI
+        (``gtwidgets.pre_labels``). Answers to such cards say whether the worker changed them.
     panels: which ``taskInput`` field each part of a card shows (``gtwidgets.panels``);
         None lays the card out from the shape of ``taskInput``.
     journal_dir: where the local journal lives (default ``$GTWIDGETS_HOME`` or ``~/.gtwidgets``).
@@ -83,7 +90,7 @@ class LabelingJob:
                  multi_label: bool = False, label_attribute: str | None = None,
                  instructions: str = "", full_instructions: str = "",
                  worker_id: str | None = None, workers_per_object: int = 1,
-                 consolidation="dawid-skene", prelabel: Callable | None = None,
+                 consolidation="dawid-skene", prelabel: Callable | None = None, pre_labels=None,
                  panels: Sequence | None = None, task: str | None = None,
                  order: str = "input", seed: int | None = None,
                  journal_dir: str | os.PathLike | None = None,
@@ -105,9 +112,12 @@ class LabelingJob:
         self._source_key = _source_key(self.frame)
         if task is None:
             task = "custom" if callable(consolidation) else classification_for(self._source_key)
+        pre_labeled = {"pre_labeled": True} if pre_labels is not None or prelabel is not None else {}
         self.task = task_type_for(task, TaskConfig(
             self.name, self.label_attribute, tuple(self.categories), bool(multi_label), self._source_key,
-            {"consolidation": consolidation, "output_uri": self.job_dir, **(options or {})}))
+            {"consolidation": consolidation, "output_uri": self.job_dir, **pre_labeled, **(options or {})}))
+        self._pre_labels = PreLabels.build(self.task, pre_labels,
+                                           input if isinstance(input, pd.DataFrame) else self.frame, self.frame)
         self.multi_label = bool(getattr(self.task, "multi_label", multi_label))
         self.task_type, self.element = self.task.gt_type, self.task.element
         self.queue: list[str] = _queue(len(self.frame), order, seed)
@@ -116,6 +126,7 @@ class LabelingJob:
         self.prelabel_errors: dict[str, str] = {}
         if prelabel is not None:
             self.queue, self.task_inputs, self.prelabel_errors = run_prelabel(prelabel, self.queue, self.item, self.name)
+            self._pre_labels.add_task_inputs(self.task_inputs, self.prelabel_errors)
         self._position = {oid: i for i, oid in enumerate(self.queue)}
 
         self._lock = threading.RLock()
@@ -174,6 +185,10 @@ class LabelingJob:
         """The label this attribute already has in the input manifest (a chained or re-run job)."""
         value = self.task.existing(self.item(object_id))
         return None if value is None else self.task.display(value)
+
+    def pre_label(self, object_id: str):
+        """The pre-label this object's card starts from (the task type's start), or None."""
+        return self._pre_labels.get(object_id)
 
     def answer_value(self, object_id: str):
         """This worker's answer as its task type keeps it (boxes, a mask...), or None."""
@@ -236,7 +251,7 @@ class LabelingJob:
                submitted: datetime | None = None) -> None:
         """Record this worker's answer. It is on disk (journal, fsynced) when this returns."""
         oid = self._check_id(object_id)
-        value = self.task.check_answer(answer)
+        value = self._pre_labels.settle(oid, self.task.check_answer(answer), lambda: self.item(oid))
         with self._lock, self.journal.locked():
             self._catch_up()  # another notebook's answer to this object is the one this replaces
             rec = self._state.answer_record(

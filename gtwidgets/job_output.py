@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from . import tasks
+from .manifests._line_by_line import DUMPS_OPTS, json_default
 from .output_layout import parse_time
 
 __all__ = ["label_pairs", "decided_pair", "output"]
@@ -57,5 +58,5 @@ def output(job: Any, input_lines: list[bytes]) -> tuple[list[bytes], dict[str, b
         files.update(named)
         obj = job.item(oid)
         obj.update(pair)
-        lines[int(oid)] = orjson.dumps(obj)
+        lines[int(oid)] = orjson.dumps(obj, option=DUMPS_OPTS, default=json_default)  # as to_manifest writes
     return lines, files

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Protocol, Sequence
 
 from .protocol import Answer, Undone
-from .tool_cards import tool_card_meta
+from .tool_cards import category_names, tool_card_meta
 
 __all__ = ["Mode", "LabelMode"]
 
@@ -38,8 +38,9 @@ class Mode(Protocol):
 
     def position_of(self, object_id: str, *, near: int) -> int: ...
 
-    def card_meta(self, object_id: str) -> dict:
-        """Extra fields for the object's card, whatever its kind."""
+    def card_meta(self, object_id: str, *, image_size: dict | None = None) -> dict:
+        """Extra fields for the object's card, whatever its kind; ``image_size``: the image's
+        original size when the widget read it with the card (so a tool's meta need not read it again)."""
 
     def submit(self, object_id: str, answer: Answer, *, spent: float | None) -> None: ...
 
@@ -90,13 +91,15 @@ class LabelMode:
         except ValueError:
             return queue.index(object_id)
 
-    def card_meta(self, object_id: str) -> dict:
+    def card_meta(self, object_id: str, *, image_size: dict | None = None) -> dict:
         """The task's browser tool and what it needs (boxes, masks); nothing for category buttons."""
         job = self.job
         task = getattr(job, "task", None)
         if task is None:  # a job-like object without task types: category buttons
             return {}
-        return tool_card_meta(task, job.item(object_id), job.answer_value(object_id), job.source(object_id))
+        pre_label = getattr(job, "pre_label", None)
+        return tool_card_meta(task, job.item(object_id), job.answer_value(object_id), job.source(object_id),
+                              start=pre_label(object_id) if pre_label else None, size=image_size)
 
     def submit(self, object_id: str, answer: Answer, *, spent: float | None) -> None:
         self.job.submit(object_id, answer, time_spent=spent)
@@ -110,7 +113,7 @@ class LabelMode:
             return {"type": "undone", "id": None, "pos": None, "answer": None}
         answer = self.job.answer(object_id)
         if answer is not None and not isinstance(answer, list):  # a tool's value: its category names
-            answer = self.card_meta(object_id).get("answer")
+            answer = category_names(self.job.task, self.job.answer_value(object_id))
         return {"type": "undone", "id": object_id, "pos": self.position_of(object_id, near=near),
                 "answer": answer}
 

@@ -29,7 +29,7 @@ __all__ = [
     "NextUnlabeledRequest", "SeriesRangeRequest", "AssetRequest", "Request",
     "Card", "ImageCard", "TextCard", "ErrorCard", "PanelsCard", "ReviewInfo", "WorkerAnswer", "Adjudication",
     "ImagePanel", "SeriesPanel", "TextPanel", "FactsPanel", "ErrorPanel", "SeriesColumn", "Panel",
-    "ImageSize", "Box", "ShownBox", "BoxAnswer", "VerificationAnswer", "MaskCategory", "PriorMask", "StartMask",
+    "ImageSize", "Box", "ShownBox", "BoxAnswer", "VerificationAnswer", "MaskAnswer", "MaskCategory", "PriorMask", "StartMask",
     "ToolMeta",
     "SeriesWindow", "Asset", "Undone", "Goto", "ErrorMessage", "Reply",
     "RequestKind", "ReplyKind", "CardKind", "PanelKind",
@@ -73,8 +73,14 @@ class VerificationAnswer(TypedDict, total=False):
     comment: str
 
 
+class MaskAnswer(TypedDict):
+    """A mask tool's answer on a card that started from a mask (pre-labels, a prior label); the
+    mask itself is the submit's ``answer_buffer``."""
+    initial_value_modified: bool
+
+
 # one category, a multi-label job's categories, or a tool's answer
-Answer = Union[str, list[str], BoxAnswer, VerificationAnswer]
+Answer = Union[str, list[str], BoxAnswer, VerificationAnswer, MaskAnswer]
 
 
 # ---------------------------------------------------------------------------- browser -> kernel
@@ -96,7 +102,7 @@ class SubmitRequest(_Submit, total=False):
     """An answer (labeling) or a decision (review) for object ``id``; ``spent``: seconds on the card.
 
     ``answer_buffer``: the answer is binary, the batch's buffer at this index (a mask tool's PNG in
-    the job's colours); ``answer`` is then None."""
+    the job's colours); ``answer`` is then None, or a :class:`MaskAnswer` the PNG belongs to."""
     answer_buffer: int
 
 
@@ -224,6 +230,11 @@ class ToolMeta(TypedDict, total=False):
     answer: VerificationAnswer
     prior: PriorMask
     mask: StartMask
+    reference: list[ShownBox]  # drawn under the boxes being edited, never edited (review: each worker's)
+    color: str  # one colour for the boxes being edited, not their class's (review: the decision to be)
+    # present when the tool starts from a value not this worker's (pre-labels, a prior label): the
+    # answer then says whether it was changed (true already when an earlier answer changed it)
+    initial_value_modified: bool
 
 
 class _Tooled(TypedDict, total=False):

@@ -5,6 +5,11 @@ image cards, keys and prefetch behave the same (the browser draws it with its re
 What differs is the queue (the disagreements, lowest confidence first), what a card carries
 (every worker's answer, the consolidated label and its confidence) and what a key press does:
 it records ``job.adjudicate(...)``, which wins over consolidation in the output manifest.
+
+A bounding-box card is the box tool: each worker's boxes drawn in their colour for reference,
+and the decision to be, editable, in gold: the consolidated boxes (or the decision made so far).
+Enter decides what it shows: unchanged, the consolidated boxes; a reviewer who disagrees moves,
+resizes, relabels, deletes or draws boxes first, and those boxes are the decision.
 """
 from __future__ import annotations
 
@@ -22,7 +27,8 @@ from .tool_cards import tool_card_meta
 from .widget import DEFAULT_PREFETCH, LabelingWidget
 
 # A bounding-box job's review card shows every worker's boxes, one colour a worker, and the
-# consolidated boxes in their own colour; the names are the boxes' captions and the table's.
+# decision to be (at first the consolidated boxes) in its own colour; the names are the boxes'
+# captions and the table's.
 WORKER_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
 CONSOLIDATED_COLOR = "#ffd700"
 
@@ -98,7 +104,7 @@ class ReviewMode:
     def position_of(self, object_id: str, *, near: int) -> int:
         return self._index[str(object_id)]
 
-    def card_meta(self, object_id: str) -> dict:
+    def card_meta(self, object_id: str, *, image_size: dict | None = None) -> dict:
         """Cards (whatever kind the widget makes) go out with what the reviewer weighs."""
         if object_id not in self._index:
             return {}
@@ -109,27 +115,30 @@ class ReviewMode:
         meta = {"answer": None if decision is None else decision["labels"], "review": review}
         values = self._values.get(object_id)
         if values is not None and getattr(self.job.task, "tool", None) == "boxes":
-            meta.update(self._boxes_meta(object_id, review, values))
+            meta.update(self._boxes_meta(object_id, review, values, decision, image_size))
         return meta
 
-    def _boxes_meta(self, object_id: str, review: dict, values: dict) -> dict:
-        """The read-only boxes tool over the image: each worker's boxes in their colour, captioned
-        with their name, then the consolidated boxes; ``review.value``: what Enter accepts."""
+    def _boxes_meta(self, object_id: str, review: dict, values: dict, decision: dict | None,
+                    image_size: dict | None) -> dict:
+        """The boxes tool over the image: each worker's boxes for reference, in their colour and
+        captioned with their name; editable, in gold, the decision made so far, else the
+        consolidated boxes (``review.value``: what Enter accepts when the tool is not there yet)."""
         job = self.job
         colors = {w: WORKER_COLORS[i % len(WORKER_COLORS)] for i, w in enumerate(values["workers"])}
         review["answers"] = [{**a, "color": colors[a["worker"]]} for a in review["answers"]]
-        shown = [{**b, "color": colors[w], "caption": f"{w}: {b['label']}"}
-                 for w, value in values["workers"].items() for b in value["boxes"]]
+        reference = [{**b, "color": colors[w], "caption": f"{w}: {b['label']}"}
+                     for w, value in values["workers"].items() for b in value["boxes"]]
         consolidated = values["consolidated"]
         if consolidated is not None:
-            shown += [{**b, "color": CONSOLIDATED_COLOR, "caption": f"consolidated: {b['label']}"}
-                      for b in consolidated["boxes"]]
             review["value"] = consolidated
-        meta = tool_card_meta(job.task, job.item(object_id), None, job.source(object_id))
+        meta = tool_card_meta(job.task, job.item(object_id), None, job.source(object_id), size=image_size)
         if not meta:
             return {}
-        tool_meta = {**meta["tool_meta"], "boxes": shown, "read_only": True}
-        size = (consolidated or next(iter(values["workers"].values()), {})).get("image_size")
+        start = decision["value"] if decision and decision.get("value") else consolidated
+        tool_meta = {"categories": meta["tool_meta"]["categories"], "image_size": meta["tool_meta"].get("image_size"),
+                     "boxes": list(start["boxes"]) if start else [], "reference": reference,
+                     "color": CONSOLIDATED_COLOR}
+        size = (start or next(iter(values["workers"].values()), {})).get("image_size")
         if size:
             tool_meta["image_size"] = size
         return {"tool": meta["tool"], "tool_meta": tool_meta}
@@ -249,7 +258,11 @@ def _names(job, value) -> list[str]:
 
 
 def _decision_row(job, row) -> dict:
-    return {"labels": _names(job, row["label"]), "reviewer": str(row["reviewer"]), "time": row["time"].isoformat()}
+    """A standing decision as a card shows it: its category names, who and when; a tool's value
+    (a reviewer's boxes) as ``value``, which the card starts from when shown again."""
+    label = row["label"]
+    return {"labels": _names(job, label), "reviewer": str(row["reviewer"]), "time": row["time"].isoformat(),
+            "value": dict(label) if isinstance(label, Mapping) else None}
 
 
 def _labels(value) -> list[str]:

@@ -20,30 +20,39 @@ from . import cards, storage
 from .image_geometry import image_size
 from .tasktypes import TaskType
 
-__all__ = ["tool_card_meta", "BUTTON_TOOLS", "BUFFERS"]
+__all__ = ["tool_card_meta", "category_names", "original_size", "BUTTON_TOOLS", "BUFFERS"]
 
 BUFFERS = "buffers"  # the key of a card meta's binary parts; never sent as JSON
 
 BUTTON_TOOLS = frozenset({"classify"})  # answered with the widget's category buttons
 
 
-def tool_card_meta(task: TaskType, line: Mapping, value: Any | None, source: tuple[str, str]) -> dict:
+def tool_card_meta(task: TaskType, line: Mapping, value: Any | None, source: tuple[str, str], *,
+                   start: Any | None = None, size: Mapping | None = None) -> dict:
     """``{"tool", "tool_meta", "label", "answer"}`` for a card of ``line`` (``{}`` for button tasks).
 
-    ``value``: this worker's answer so far (the task type's value), or None. ``source``: the
-    line's ``(source key, value)``; the original size is read for ``source-ref`` images when the
-    task type's meta does not carry one already.
+    ``value``: this worker's answer so far (the task type's value), or None. ``start``: the
+    object's pre-label (``job.pre_label``), placed on the image here. ``source``: the line's
+    ``(source key, value)``; ``size``: the image's original size when the caller has read it
+    already (the widget, with the card's bytes); otherwise it is read for ``source-ref`` images
+    when the task type's meta does not carry one, or a pre-label needs it.
     """
     tool = getattr(task, "tool", "classify")
     if tool in BUTTON_TOOLS:
         return {}
-    meta = dict(task.card_meta(line, value))
     key, uri = source
-    if key == "source-ref" and "image_size" not in meta:
-        meta["image_size"] = original_size(uri)
+    size = dict(size) if size else None
+    if start is not None and value is None:
+        if size is None and key == "source-ref":
+            size = original_size(uri)
+        start = task.start_value(start, size)
+    meta = dict(task.card_meta(line, value, start=start))
+    if key == "source-ref" and not meta.get("image_size"):
+        meta["image_size"] = size or original_size(uri)
     existing = task.existing(line)
-    out = {"tool": tool, "tool_meta": meta, "label": _names(task, existing), "answer": _names(task, value)}
-    mask = _start_mask(task, meta, value)
+    out = {"tool": tool, "tool_meta": meta, "label": category_names(task, existing),
+           "answer": category_names(task, value)}
+    mask = _start_mask(task, meta, value if value is not None else start)
     if mask is not None:
         png, colors = mask
         meta["mask"] = {"colors": colors}
@@ -54,13 +63,13 @@ def tool_card_meta(task: TaskType, line: Mapping, value: Any | None, source: tup
 def _start_mask(task: TaskType, meta: dict, value: Any | None) -> tuple[bytes, dict[str, int]] | None:
     """The PNG a mask tool starts from and its colours -> the job's class values, or None.
 
-    This worker's answer (``png_of``, the job's colours), else the prior named by the meta (its
-    file, its own colour map renumbered to the job's classes by name). An unreadable prior file
-    leaves the tool empty: the card still shows the image."""
+    This worker's answer or a pre-labelled mask (``png_of``, the job's colours), else the file
+    the meta names (a pre-label's or the prior's, its own colour map renumbered to the job's
+    classes by name). An unreadable file leaves the tool empty: the card still shows the image."""
     if getattr(task, "tool", None) != "masks" or meta.get("read_only"):
         return None
     index = getattr(task, "index", None) or {}
-    if value is not None:
+    if value is not None and not meta.get("prior"):
         return task.png_of(value), {c["color"].lower(): c["value"] for c in meta.get("categories", ())}
     prior = meta.get("prior")
     if not prior:
@@ -87,7 +96,7 @@ def original_size(uri: str) -> dict | None:
     return {"width": size.width, "height": size.height, "depth": size.depth}
 
 
-def _names(task: TaskType, value: Any | None) -> list[str] | None:
+def category_names(task: TaskType, value: Any | None) -> list[str] | None:
     """The category names a value uses; None for no value, or one only named by a file (a prior mask)."""
     if value is None:
         return None

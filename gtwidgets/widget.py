@@ -145,6 +145,7 @@ class LabelingWidget(anywidget.AnyWidget):
                 self._pool.submit(self._send_card, pos, queue[pos])
 
     def _send_card(self, pos: int, object_id: str) -> None:
+        original = None  # the image's full size, read with its bytes: a tool's meta needs it
         if panel_cards.wants_panels(self.job, object_id):  # pre-labeled taskInput: image, series, text, facts
             meta, buffers = panel_cards.panel_card(self.job, object_id, image_size=self.image_size,
                                                    cache=self._series_cache)
@@ -154,7 +155,9 @@ class LabelingWidget(anywidget.AnyWidget):
             except Exception as e:
                 c = cards.error_card(self.job, object_id, name=str(object_id), message=f"{type(e).__name__}: {e}")
             meta, buffers = c.meta, [c.data] if c.data else []
-        extra = dict(self.strategy.card_meta(str(object_id)))
+            if c.original is not None:
+                original = {"width": c.original.width, "height": c.original.height, "depth": c.original.depth}
+        extra = dict(self.strategy.card_meta(str(object_id), image_size=original))
         tool_buffers = extra.pop(BUFFERS, None)
         if tool_buffers and isinstance(extra.get("tool_meta", {}).get("mask"), dict):
             extra["tool_meta"]["mask"]["buffer"] = len(buffers)  # after the card's own
@@ -185,10 +188,11 @@ class LabelingWidget(anywidget.AnyWidget):
     def _on_submit(self, msg: protocol.SubmitRequest, buffers: list) -> None:
         answer = msg.get("answer")
         index = msg.get("answer_buffer")
-        if index is not None:  # a mask tool's PNG: the answer is the bytes
+        if index is not None:  # a mask tool's PNG: the answer is the bytes, or the answer's "mask"
             if not isinstance(index, int) or not 0 <= index < len(buffers):
                 raise ValueError(f"submit names buffer {index!r}, but the batch has {len(buffers)}")
-            answer = bytes(buffers[index])
+            png = bytes(buffers[index])
+            answer = {**answer, "mask": png} if isinstance(answer, dict) else png
         if self.multi_label and isinstance(answer, str):
             answer = [answer]
         self.strategy.submit(str(msg["id"]), answer, spent=_seconds(msg.get("spent")))

@@ -12,7 +12,9 @@ A task type is one unit. It knows, for its kind of answer:
 - what a card needs from the kernel beside the image or text (``card_meta``) and which
   browser tool shows it (``tool``: a module under ``js/src/tools/``);
 - how an existing label of the input manifest is read back (``existing``), for
-  adjustment and verification jobs;
+  adjustment and verification jobs; how a model's prediction becomes the value a card starts
+  from (``pre_label``, placed on its image by ``start_value``), and an answer to such a card
+  (``started``: Ground Truth's ``initialValueModified``);
 - how a value reads in the job's tables and ``job.answer`` (``table_value``, ``display``),
   and the job's ``consolidated()`` table (``consolidate_table``, by default from ``consolidate``).
 
@@ -157,10 +159,30 @@ class TaskType(ABC):
         """This job's attribute as already present in an input line (chained jobs), or None."""
         return None
 
+    # ------------------------------------------------------------- pre-labels
+
+    def pre_label(self, raw: Any) -> Any:
+        """A model's prediction for one object (or a pre-annotation Lambda's ``initialValue``) as
+        the start of its card; JobError saying what is wrong with its shape."""
+        raise JobError(f"task={self.name!r} takes no pre-labels; they are starting boxes or masks "
+                       "(bounding-box and semantic-segmentation tasks and their adjustments).")
+
+    def start_value(self, start: Any, image_size: Mapping | None) -> Any:
+        """A pre-label placed on its image (``image_size``: the original size as displayed), as
+        ``card_meta`` and ``started`` take it. Default: as is."""
+        return start
+
+    def started(self, value: Any, start: Any) -> Any:
+        """An answer to a card that started from ``start`` (placed), saying whether it changed it
+        (Ground Truth's ``initialValueModified``); what the answer says already is kept, since the
+        tool knows best. Default: the value as is."""
+        return value
+
     # ------------------------------------------------------------- the card
 
-    def card_meta(self, line: Mapping, value: Any | None) -> dict:
-        """What the browser tool needs beside the image/text (JSON). ``value``: the answer so far."""
+    def card_meta(self, line: Mapping, value: Any | None, *, start: Any | None = None) -> dict:
+        """What the browser tool needs beside the image/text (JSON). ``value``: the answer so far;
+        ``start``: the object's pre-label (placed), which a tool starts from when there is no answer."""
         return {}
 
 

@@ -15,9 +15,10 @@ and keeps the JSON pair. The URI is :func:`consolidated_mask_uri` under
 object id from ``value.object_id`` or a URI the job chose from ``value.uri``.
 
 Options (``TaskConfig.options``): ``output_uri`` (above); ``prior_attribute``, the ``-ref``
-attribute of masks to adjust or verify, or pre-labels to start painting from (required for
-adjustment and verification); ``colors``, category -> ``#rrggbb``, to keep a prior job's
-colours.
+attribute of masks to adjust or verify, or to start painting from (required for verification,
+and for adjustment unless the job has pre-labels: ``pre_labeled``; a model's masks are pre-labels,
+:meth:`SemanticSegmentation.pre_label`); ``colors``, category -> ``#rrggbb``, to keep a prior
+job's colours. Answers to a card that started from a mask carry ``initialValueModified``.
 """
 from __future__ import annotations
 
@@ -115,7 +116,13 @@ class SemanticSegmentation(TaskType):
 
     def check_answer(self, answer: Any) -> MaskValue:
         """A mask from the tool or a model: a class-index array, PNG bytes in the job's colours, a
-        ``crowd-semantic-segmentation`` answer (its own ``labelMappings``), or a MaskValue."""
+        ``crowd-semantic-segmentation`` answer (its own ``labelMappings``), or a MaskValue; or
+        ``{"mask": <array or PNG bytes>, "initial_value_modified": bool}`` (the tool, on a card
+        that started from a mask)."""
+        if isinstance(answer, Mapping) and "mask" in answer:
+            modified = answer.get("initial_value_modified")
+            value = self.check_answer(answer["mask"])
+            return value if modified is None else replace(value, initial_value_modified=bool(modified))
         if isinstance(answer, MaskValue):
             value = replace(answer, labels=masks._check_labels(answer.labels))
         elif isinstance(answer, np.ndarray):
@@ -130,9 +137,13 @@ class SemanticSegmentation(TaskType):
         top = int(value.labels.max(initial=0))
         if top > len(self.categories):
             raise JobError(f"mask has class index {top}; this job's indices are 0..{len(self.categories)}.")
-        if self.adjustment and value.initial_value_modified is None:
-            value = replace(value, initial_value_modified=True)
         return value
+
+    def modified(self, value: MaskValue) -> bool | None:
+        """``initialValueModified`` of an answer: as said; an adjustment that did not say counts as
+        adjusted; None for a card that started from nothing."""
+        flag = value.initial_value_modified
+        return flag is not False if self.adjustment else flag
 
     def to_json(self, value: MaskValue) -> dict:
         return self.to_content(value)[ELEMENT]
@@ -145,8 +156,8 @@ class SemanticSegmentation(TaskType):
         body = {"inputImageProperties": {"height": h, "width": w},
                 "labelMappings": {c: {"color": self.colors[c]} for c in self.classes_of(value)},
                 "labeledImage": {"pngImageData": base64.b64encode(self.png_of(value)).decode()}}
-        if self.adjustment:
-            body["initialValueModified"] = bool(value.initial_value_modified)
+        if self.modified(value) is not None:
+            body["initialValueModified"] = self.modified(value)
         return {ELEMENT: body}
 
     def from_content(self, content: Mapping) -> MaskValue:
@@ -182,7 +193,7 @@ class SemanticSegmentation(TaskType):
                 "type": self.gt_type, "human-annotated": "yes" if human_annotated else "no",
                 "creation-date": creation_date, "job-name": tasks.job_name_value(self.config.job_name)}
         if self.adjustment:
-            meta["adjustment-status"] = "adjusted" if value.initial_value_modified else "unadjusted"
+            meta["adjustment-status"] = "adjusted" if self.modified(value) else "unadjusted"
         return {attr: MaskFile(uri, self.png_of(value)), attr + tasks.METADATA_SUFFIX: meta}
 
     def consolidate(self, answers: Sequence[WorkerAnswer], *, creation_date: str,
@@ -203,7 +214,7 @@ class SemanticSegmentation(TaskType):
                 raise JobError(f"object {oid}: workers' masks differ in size {sorted(sizes)}; masks are at the "
                                "original image's resolution.")
             vote = vote_masks([a.value.labels for a in group], radius=radius)
-            modified = any(a.value.initial_value_modified for a in group) if self.adjustment else None
+            modified = any(self.modified(a.value) for a in group) if self.adjustment else None
             out[oid] = self.label_pair(MaskValue(vote.labels, modified, object_id=oid),
                                        creation_date=creation_date, confidence=vote.confidence)
         return out
@@ -234,16 +245,59 @@ class SemanticSegmentation(TaskType):
         return read_mask_pair(line, self.config.label_attribute) or (
             read_mask_pair(line, self.prior_attribute) if self.prior_attribute else None)
 
+    # ------------------------------------------------------------- pre-labels
+
+    def pre_label(self, raw: Any) -> MaskValue | PriorMask:
+        """A model's mask: class indices (a 2-D array of this job's indices, those ``read_masks``
+        gives: 0 background, then the class names sorted), PNG bytes or a PNG's URI in this job's
+        colours, or crowd-semantic-segmentation's ``initialValue`` ``{"src": uri, "labelMappings":
+        {name: {"color": "#rrggbb"}}}`` (its own colours). A URI is read when the card is made."""
+        if isinstance(raw, str):
+            return PriorMask(raw, {k: {"class-name": e["class-name"], "hex-color": e["hex-color"]}
+                                   for k, e in self.color_map.items()})
+        if isinstance(raw, Mapping) and isinstance(raw.get("src"), str):
+            mappings = raw.get("labelMappings") or {}
+            unknown = sorted(set(mappings) - set(self.categories))
+            if unknown or not all(isinstance(m, Mapping) and isinstance(m.get("color"), str) for m in mappings.values()):
+                raise JobError(f"initialValue.labelMappings {dict(mappings)!r}: give {{category: {{\"color\": "
+                               f"\"#rrggbb\"}}}} for categories of this job {self.categories}.")
+            cmap = {"0": {"class-name": masks.BACKGROUND, "hex-color": masks.BACKGROUND_COLOR}}
+            cmap.update({str(self.index[c]): {"class-name": c, "hex-color": m["color"].lower()}
+                         for c, m in mappings.items()})
+            return PriorMask(raw["src"], cmap)
+        if isinstance(raw, (np.ndarray, bytes, bytearray, memoryview)):
+            try:
+                return MaskValue(self.check_answer(raw).labels)
+            except ValueError as e:  # JobError is one too
+                raise JobError(f"mask pre-label: {e}") from None
+        raise JobError("pre-labels for masks are a class-index array, PNG bytes, a PNG's URI or "
+                       f'{{"src": uri, "labelMappings": ...}}, not {type(raw).__name__}.')
+
+    def started(self, value: MaskValue, start: MaskValue | None) -> MaskValue:
+        """``initial_value_modified``: as the answer says, else whether it differs from the start
+        (a mask; the job reads a start named by URI first). An adjustment with no start: adjusted."""
+        if value.initial_value_modified is not None or start is None:
+            return value
+        same = start.labels.shape == value.labels.shape and np.array_equal(start.labels, value.labels)
+        return replace(value, initial_value_modified=not same)
+
     # ------------------------------------------------------------- the card
 
-    def card_meta(self, line: Mapping, value: MaskValue | None) -> dict:
+    def card_meta(self, line: Mapping, value: MaskValue | None, *,
+                  start: MaskValue | PriorMask | None = None) -> dict:
         """Categories in the job's order with colour and class index; the mask to start from is
-        sent as binary by the widget (``png_of`` or the prior's file), its URI named here."""
+        sent as binary by the widget (``png_of`` of the answer or of a pre-label, or the file of a
+        pre-label or prior, named here); ``initial_value_modified`` when it is not this worker's."""
         meta = {"categories": [{"name": c, "color": self.colors[c], "value": self.index[c]}
                                for c in self.categories]}
-        prior = self.existing(line) if value is None else None
-        if prior is not None:
-            meta["prior"] = {"uri": prior.uri, "color_map": prior.color_map}
+        begin = value if value is not None else start if start is not None else self.existing(line)
+        if isinstance(begin, PriorMask):
+            meta["prior"] = {"uri": begin.uri, "color_map": begin.color_map}
+        if value is not None:
+            if self.modified(value) is not None:
+                meta["initial_value_modified"] = self.modified(value)
+        elif begin is not None or self.adjustment:
+            meta["initial_value_modified"] = False
         return meta
 
     # ------------------------------------------------------------- helpers
@@ -283,7 +337,8 @@ class SemanticSegmentationAdjustment(SemanticSegmentation):
 
     def __init__(self, config: TaskConfig):
         super().__init__(config)
-        require_prior(self, "masks")
+        if not config.options.get("pre_labeled"):
+            require_prior(self, "masks")
 
 
 @register
@@ -303,7 +358,7 @@ class SemanticSegmentationVerification(LabelVerification):
                            "attribute must not end in '-ref' (Ground Truth's rule); choose another name.")
         tasks.check_attribute_name(config.label_attribute)
 
-    def card_meta(self, line: Mapping, value: Mapping | None) -> dict:
+    def card_meta(self, line: Mapping, value: Mapping | None, *, start: Any = None) -> dict:
         """The rating categories and the mask under review (read only), its URI and colour map."""
         prior = read_mask_pair(line, self.prior_attribute)
         meta = {"categories": list(self.categories), "read_only": True}

@@ -18,11 +18,11 @@
  */
 
 /**
- * An answer (labeling) or a decision (review) for object ``id``; ``spent``: seconds on the card. ``answer_buffer``: the answer is binary, the batch's buffer at this index (a mask tool's PNG in the job's colours); ``answer`` is then None.
+ * An answer (labeling) or a decision (review) for object ``id``; ``spent``: seconds on the card. ``answer_buffer``: the answer is binary, the batch's buffer at this index (a mask tool's PNG in the job's colours); ``answer`` is then None, or a :class:`MaskAnswer` the PNG belongs to.
  * @typedef {Object} SubmitRequest
  * @property {"submit"} type
  * @property {string} id
- * @property {(string|Array<string>|BoxAnswer|VerificationAnswer|null)} answer
+ * @property {(string|Array<string>|BoxAnswer|VerificationAnswer|MaskAnswer|null)} answer
  * @property {(number|null)} spent
  * @property {number} [answer_buffer]
  */
@@ -273,6 +273,12 @@
  */
 
 /**
+ * A mask tool's answer on a card that started from a mask (pre-labels, a prior label); the mask itself is the submit's ``answer_buffer``.
+ * @typedef {Object} MaskAnswer
+ * @property {boolean} initial_value_modified
+ */
+
+/**
  * @typedef {Object} MaskCategory
  * @property {string} name
  * @property {string} color
@@ -302,6 +308,9 @@
  * @property {VerificationAnswer} [answer]
  * @property {PriorMask} [prior]
  * @property {StartMask} [mask]
+ * @property {Array<ShownBox>} [reference]
+ * @property {string} [color]
+ * @property {boolean} [initial_value_modified]
  */
 
 /**

@@ -12,16 +12,32 @@ const TOOLS = {
   boxes: {
     mount(mod, host, card, img, size, view) {
       const meta = card.tool_meta || {};
+      // What the tool showed when it left this card (an answer, an undone answer, a draft) with
+      // the edits that led to it, else the kernel's boxes (the answer, or what the card starts from).
+      const shown = meta.draft || { boxes: meta.boxes || [], history: [] };
       return mod.createBoxTool(host, {
-        image: img, imageSize: size, categories: meta.categories || [], boxes: meta.boxes || [],
-        readOnly: !!meta.read_only, maxHeight: maxHeight(),
+        image: img, imageSize: size, categories: meta.categories || [], boxes: shown.boxes,
+        history: shown.history, readOnly: !!meta.read_only, maxHeight: maxHeight(),
+        reference: meta.reference || [], color: meta.color, // review: workers' boxes; the decision's colour
         onSubmit: (boxes, info) => {
           if (meta.read_only) return; // verification: rated with the category keys
-          const value = { image_size: size, boxes, initial_value_modified: !!info.modified };
-          meta.boxes = boxes; // going back to the card shows what was answered
+          const value = { image_size: size, boxes };
+          // Started from boxes not drawn here (pre-labels, a prior label): say whether they changed.
+          if ("initial_value_modified" in meta) {
+            value.initial_value_modified = meta.initial_value_modified = !!(meta.initial_value_modified || info.modified);
+          }
+          // Going back to the card, or undoing this answer, shows what was answered, and z then
+          // walks back through the edits that led to it (undo is one line: edits, answer, edits...).
+          meta.draft = { boxes, history: info.history || [] };
           view.answer(value, [...new Set(boxes.map((b) => b.label))]);
         },
       });
+    },
+    /** The tool leaves `card`: unanswered (never, or its answer undone), what it shows stays for
+     * when the card comes back; an answered card shows its answer again. */
+    leave(tool, card) {
+      const meta = card.tool_meta || {};
+      if (!card.answer && !meta.read_only) meta.draft = { boxes: tool.getBoxes(), history: tool.getHistory() };
     },
   },
   masks: {
@@ -49,7 +65,11 @@ const TOOLS = {
             if (view.tools.card !== card) return view.showError("the mask was not sent: the card changed while it was encoded");
             const present = new Set(labels);
             meta.answered = labels; // going back to the card shows what was answered
-            view.answer(null, categories.filter((c) => present.has(c.value)).map((c) => c.name), png);
+            // Started from a mask not painted here (pre-labels, a prior label): say whether it changed.
+            const started = "initial_value_modified" in meta;
+            if (started) meta.initial_value_modified = !!(meta.initial_value_modified || api.isModified());
+            view.answer(started ? { initial_value_modified: meta.initial_value_modified } : null,
+              categories.filter((c) => present.has(c.value)).map((c) => c.name), png);
           } finally {
             sending = false;
           }
@@ -166,6 +186,8 @@ export class ToolHost {
 
   hide() {
     const tool = this.tool;
+    const spec = tool && this.card ? TOOLS[this.card.tool] : null;
+    if (spec && spec.leave) spec.leave(tool, this.card);
     this.token = null;
     this.card = null;
     this.tool = null;

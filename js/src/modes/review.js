@@ -57,11 +57,12 @@ export function reviewMode(view) {
       view.answer(multi ? consolidated : consolidated[0]);
     },
 
-    /** A card whose answer is a tool's value (boxes) is decided with Enter, not a category key. */
+    /** A card whose answer is a tool's value (boxes) is decided with Enter, not a category key
+     * (the tool, once shown, takes the number keys: the class of a box). */
     refusePick() {
       const entry = current();
       return entry && entry.card.review && entry.card.review.value
-        ? "these are boxes: press Enter to accept the consolidated boxes (gold) as the decision" : null;
+        ? "these are boxes: correct the gold ones if you disagree, then press Enter to decide them" : null;
     },
 
     answering(entry) {
