@@ -30,7 +30,7 @@ __all__ = [
     "Card", "ImageCard", "TextCard", "ErrorCard", "PanelsCard", "ReviewInfo", "WorkerAnswer", "Adjudication",
     "ImagePanel", "SeriesPanel", "TextPanel", "FactsPanel", "ErrorPanel", "SeriesColumn", "Panel",
     "ImageSize", "Box", "ShownBox", "BoxAnswer", "VerificationAnswer", "MaskCategory", "PriorMask", "StartMask",
-    "ToolMeta",
+    "MaskLayer", "LegendEntry", "ToolMeta",
     "SeriesWindow", "Asset", "Undone", "Goto", "ErrorMessage", "Reply",
     "RequestKind", "ReplyKind", "CardKind", "PanelKind",
     "REQUESTS", "REPLIES", "CARDS", "PANELS", "PAIRS",
@@ -215,8 +215,28 @@ class StartMask(TypedDict):
     colors: dict[str, int]
 
 
+class _MaskLayer(TypedDict):
+    name: str
+    buffer: int
+
+
+class MaskLayer(_MaskLayer, total=False):
+    """A mask shown read only over the card's image (verification: the prior mask): the card
+    message's buffer at ``buffer``, a colour PNG whose ``background`` colour is not drawn;
+    ``color``: its swatch (review: the worker's colour)."""
+    background: str
+    color: str
+
+
+class LegendEntry(TypedDict):
+    """A class of the masks a read-only mask card shows, and its colour in them."""
+    name: str
+    color: str
+
+
 class ToolMeta(TypedDict, total=False):
-    """What a card's tool needs (the task type's ``card_meta``; ``gtwidgets.tool_cards``)."""
+    """What a card's tool needs (the task type's ``card_meta``; ``gtwidgets.tool_cards``).
+    ``problem``: why a read-only mask card shows no mask (none on the line, an unreadable file)."""
     categories: list[str] | list[MaskCategory]
     boxes: list[ShownBox]
     image_size: ImageSize | None
@@ -224,6 +244,9 @@ class ToolMeta(TypedDict, total=False):
     answer: VerificationAnswer
     prior: PriorMask
     mask: StartMask
+    layers: list[MaskLayer]
+    legend: list[LegendEntry]
+    problem: str
 
 
 class _Tooled(TypedDict, total=False):

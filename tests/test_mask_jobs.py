@@ -113,3 +113,75 @@ def test_the_card_carries_the_masks_tool_and_the_image_size(boards, tmp_path):
     job.submit(0, painted())
     assert card_meta(job, 0)["answer"] == ["Solder bridge", "Scratch"]
     job.close()
+
+
+def prior_frame(boards, tmp_path):
+    """Board 0 carries a prior job's mask (its own colours), board 1 none: verification's input."""
+    prior_map = color_map(CATS, colors={"Scratch": "#9467bd"})
+    png = tmp_path / "prior-0.png"
+    png.write_bytes(encode_mask(painted(), prior_map))
+    frame = boards.copy()
+    frame["pcb-defects-ref"] = [str(png), None]
+    frame["pcb-defects-ref-metadata"] = [{"internal-color-map": prior_map, "type": "groundtruth/semantic-segmentation",
+                                          "human-annotated": "yes", "creation-date": DATE,
+                                          "job-name": "labeling-job/pcb-defects"}, None]
+    return frame, png
+
+
+def verify_job(tmp_path, frame, output, worker, **kw):
+    return LabelingJob("verify-pcb", input=frame, categories=["good", "bad"], output=output, worker_id=worker,
+                       task="semantic-segmentation-verification", options={"prior_attribute": "pcb-defects-ref"},
+                       journal_dir=tmp_path / "journal" / worker, **kw)
+
+
+def test_a_verification_card_shows_the_prior_mask_over_the_image(boards, tmp_path):
+    from gtwidgets import LabelingWidget
+    from protocol_check import check_reply
+
+    frame, png = prior_frame(boards, tmp_path)
+    job = verify_job(tmp_path, frame, str(tmp_path / "out"), "w1")
+    meta = card_meta(job, 0)
+    assert meta["tool"] == "masks" and meta["buffers"] == [png.read_bytes()]  # the prior's file, as it is
+    tool = meta["tool_meta"]
+    assert tool["read_only"] and tool["categories"] == ["good", "bad"]
+    assert tool["layers"] == [{"name": "pcb-defects-ref", "buffer": 0, "background": "#ffffff"}]
+    assert tool["legend"] == [{"name": "Scratch", "color": "#9467bd"}, {"name": "Solder bridge", "color": "#1f77b4"}]
+    assert tool["image_size"] == {"width": 32, "height": 24, "depth": 3}
+    missing = card_meta(job, 1)
+    assert "buffers" not in missing and "layers" not in missing["tool_meta"]
+    assert "no pcb-defects-ref mask" in missing["tool_meta"]["problem"]
+
+    w = LabelingWidget(job)   # the widget sends the mask after the image, its index shifted
+    sent = []
+    w.send = lambda msg, buffers=None: sent.append((msg, buffers))
+    w._send_card(0, "0")
+    [(card, buffers)] = sent
+    check_reply(card)
+    assert card["tool_meta"]["layers"][0]["buffer"] == 1 and bytes(buffers[1]) == png.read_bytes()
+    w.close()
+    png.unlink()   # an unreadable file: the card says which and what to do
+    assert "cannot read the mask " + str(png) in card_meta(job, 0)["tool_meta"]["problem"]
+    job.close()
+
+
+def test_mask_verification_is_consolidated_like_classification(boards, tmp_path):
+    frame, _ = prior_frame(boards, tmp_path)
+    output = str(tmp_path / "out")
+    jobs = [verify_job(tmp_path, frame, output, w, workers_per_object=3) for w in ("w1", "w2", "w3")]
+    ratings = ["bad", {"label": "bad", "comment": "bridge missed"}, "good"]
+    for job, rating in zip(jobs, ratings):
+        job.submit(0, rating, submitted=T0)
+        assert job.flush(timeout=30)
+    last = jobs[-1]
+    last.refresh()
+    assert last.flush(timeout=30)
+    line = orjson.loads(storage.read_bytes(last.output_manifest_uri).splitlines()[0])
+    assert line["pcb-defects-ref"] == frame.at[0, "pcb-defects-ref"]   # the verified mask's pair stays
+    assert line["pcb-defects-ref-metadata"] == frame.at[0, "pcb-defects-ref-metadata"]
+    assert line["verify-pcb"] == "1"   # the category's index as text: not a -ref attribute
+    meta = line["verify-pcb-metadata"]
+    assert (meta["class-name"], meta["type"], meta["worker-feedback"]) == (
+        "bad", "groundtruth/label-verification", [{"comment": "bridge missed"}])
+    assert 0.5 < meta["confidence"] < 1 and meta["job-name"] == "labeling-job/verify-pcb"
+    for job in jobs:
+        job.close()

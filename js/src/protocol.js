@@ -293,7 +293,23 @@
  */
 
 /**
- * What a card's tool needs (the task type's ``card_meta``; ``gtwidgets.tool_cards``).
+ * A mask shown read only over the card's image (verification: the prior mask): the card message's buffer at ``buffer``, a colour PNG whose ``background`` colour is not drawn; ``color``: its swatch (review: the worker's colour).
+ * @typedef {Object} MaskLayer
+ * @property {string} name
+ * @property {number} buffer
+ * @property {string} [background]
+ * @property {string} [color]
+ */
+
+/**
+ * A class of the masks a read-only mask card shows, and its colour in them.
+ * @typedef {Object} LegendEntry
+ * @property {string} name
+ * @property {string} color
+ */
+
+/**
+ * What a card's tool needs (the task type's ``card_meta``; ``gtwidgets.tool_cards``). ``problem``: why a read-only mask card shows no mask (none on the line, an unreadable file).
  * @typedef {Object} ToolMeta
  * @property {(Array<string>|Array<MaskCategory>)} [categories]
  * @property {Array<ShownBox>} [boxes]
@@ -302,6 +318,9 @@
  * @property {VerificationAnswer} [answer]
  * @property {PriorMask} [prior]
  * @property {StartMask} [mask]
+ * @property {Array<MaskLayer>} [layers]
+ * @property {Array<LegendEntry>} [legend]
+ * @property {string} [problem]
  */
 
 /**
