@@ -49,7 +49,7 @@ def decided_pair(task: Any, oid: str, d: dict) -> dict:
     return task.label_pair(value, confidence=1, creation_date=date)
 
 
-def output(job: Any, input_lines: list[bytes]) -> tuple[list[bytes], dict[str, bytes]]:
+def output(job: Any, input_lines: list[bytes]) -> tuple[list[bytes], dict[str, Any]]:
     """The output manifest's lines, and the files its label pairs name (segmentation's mask PNGs)."""
     lines, files = list(input_lines), {}
     for oid, pair in label_pairs(job).items():

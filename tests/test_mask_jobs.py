@@ -185,3 +185,106 @@ def test_mask_verification_is_consolidated_like_classification(boards, tmp_path)
     assert 0.5 < meta["confidence"] < 1 and meta["job-name"] == "labeling-job/verify-pcb"
     for job in jobs:
         job.close()
+
+
+class Spy:
+    """Counts, without changing them, the mask PNGs written and the masks encoded and voted."""
+
+    def __init__(self, monkeypatch):
+        from gtwidgets import masks as masks_module
+        from gtwidgets.tasktypes import segmentation
+
+        self.writes, self.encoded, self.votes = [], [], 0
+        write, encode, vote = storage.write_bytes, masks_module.encode_mask, segmentation.vote_masks
+
+        def counting_write(uri, data, **kw):
+            if str(uri).endswith(".png"):
+                self.writes.append(str(uri))
+            return write(uri, data, **kw)
+
+        def counting_encode(labels, cmap):
+            self.encoded.append(np.array(labels))
+            return encode(labels, cmap)
+
+        def counting_vote(given, **kw):
+            self.votes += 1
+            return vote(given, **kw)
+        monkeypatch.setattr(storage, "write_bytes", counting_write)
+        monkeypatch.setattr(masks_module, "encode_mask", counting_encode)
+        monkeypatch.setattr(segmentation, "vote_masks", counting_vote)
+
+    def take(self):
+        out = (self.writes, self.encoded, self.votes)
+        self.writes, self.encoded, self.votes = [], [], 0
+        return out
+
+
+def _mask_files(output):
+    return storage.list_files(f"{output}/pcb-defects/annotations/consolidated-annotation/output/")
+
+
+def test_a_manifest_write_writes_only_the_masks_whose_answers_changed(boards, tmp_path, monkeypatch):
+    output = str(tmp_path / "out")
+    job = mask_job(tmp_path, boards, output)
+    spy = Spy(monkeypatch)
+    first, second = painted(), painted(shift=6)
+    job.submit(0, first, submitted=T0)
+    assert job.flush(timeout=30)
+    writes, _, _ = spy.take()
+    uri0 = f"{output}/pcb-defects/annotations/consolidated-annotation/output/0_{DATE}.png"
+    assert writes == [uri0]
+
+    assert job.flush(timeout=30)                  # the manifest again, nothing changed
+    assert spy.take() == ([], [], 0)
+    job.submit(1, second, submitted=T0)           # another object: only its PNG is made and written
+    assert job.flush(timeout=30)
+    writes, encoded, _ = spy.take()
+    assert writes == [uri0.replace("/0_", "/1_")]
+    assert not any(np.array_equal(e, first) for e in encoded)
+
+    later = datetime(2024, 5, 1, 11, 0, 0, tzinfo=timezone.utc)
+    job.submit(0, second, submitted=later)        # a changed answer: a new PNG, named by its time
+    assert job.flush(timeout=30)
+    writes, _, _ = spy.take()
+    assert writes == [uri0.replace("10:00:00", "11:00:00")]
+    (mask,) = read_masks(read_manifest(job.output_manifest_uri).iloc[[0]], "pcb-defects-ref")
+    assert np.array_equal(mask, second)
+    job.close()
+
+    reopened = mask_job(tmp_path, boards, output)  # a new session finds the PNGs already written
+    assert reopened.flush(timeout=30)
+    assert spy.take()[0] == []
+    reopened.close()
+
+
+def test_a_consolidated_mask_is_voted_and_written_once_while_its_answers_stay(boards, tmp_path, monkeypatch):
+    output = str(tmp_path / "out")
+    jobs = [mask_job(tmp_path, boards, output, worker_id=w, workers_per_object=3) for w in ("w1", "w2", "w3")]
+    times = [datetime(2024, 5, 1, 10, 0, n, tzinfo=timezone.utc) for n in range(3)]
+    spy = Spy(monkeypatch)
+    for n, job in enumerate(jobs):
+        job.submit(0, painted(shift=5 if n == 2 else 0), submitted=times[n])
+        assert job.flush(timeout=30)              # a shared manifest: each reads the others first
+    last = jobs[-1]
+    writes, _, votes = spy.take()
+    uri = f"{output}/pcb-defects/annotations/consolidated-annotation/output/0_2024-05-01T10:00:02.000000.png"
+    assert writes == [uri] and votes == 1         # dated by the latest answer, not by the write
+    for _ in range(2):
+        last.refresh()
+        assert last.flush(timeout=30)
+    assert spy.take() == ([], [], 0)
+    assert _mask_files(output) == [uri]           # no new file a write
+
+    jobs[0].submit(0, painted(shift=5), submitted=datetime(2024, 5, 1, 10, 5, tzinfo=timezone.utc))
+    assert jobs[0].flush(timeout=30)              # a worker changed their mind: now two of three say shift 5
+    spy.take()
+    last.refresh()
+    assert last.flush(timeout=30)
+    writes, _, votes = spy.take()
+    assert writes == [uri.replace("10:00:02", "10:05:00")] and votes == 1
+    (mask,) = read_masks(read_manifest(last.output_manifest_uri).iloc[[0]], "pcb-defects-ref")
+    now = vote_masks([painted(shift=5), painted(), painted(shift=5)], radius=2).labels
+    before = vote_masks([painted(), painted(), painted(shift=5)], radius=2).labels
+    assert np.array_equal(mask, now) and not np.array_equal(now, before)
+    for job in jobs:
+        job.close()
