@@ -29,7 +29,8 @@ __all__ = [
     "NextUnlabeledRequest", "SeriesRangeRequest", "AssetRequest", "Request",
     "Card", "ImageCard", "TextCard", "ErrorCard", "PanelsCard", "ReviewInfo", "WorkerAnswer", "Adjudication",
     "ImagePanel", "SeriesPanel", "TextPanel", "FactsPanel", "ErrorPanel", "SeriesColumn", "Panel",
-    "ImageSize", "Box", "ShownBox", "BoxAnswer", "VerificationAnswer", "MaskCategory", "PriorMask", "StartMask",
+    "ImageSize", "Box", "ShownBox", "BoxAnswer", "VerificationAnswer", "MaskPick", "MaskCategory", "PriorMask",
+    "StartMask",
     "MaskLayer", "LegendEntry", "ToolMeta",
     "SeriesWindow", "Asset", "Undone", "Goto", "ErrorMessage", "Reply",
     "RequestKind", "ReplyKind", "CardKind", "PanelKind",
@@ -73,8 +74,15 @@ class VerificationAnswer(TypedDict, total=False):
     comment: str
 
 
+class MaskPick(TypedDict, total=False):
+    """Review of masks: the decision is the mask shown, the consolidated one or ``worker``'s
+    (``gtwidgets.review_masks``); the kernel has the pixels."""
+    pick: Required[Literal["consolidated", "worker"]]
+    worker: str
+
+
 # one category, a multi-label job's categories, or a tool's answer
-Answer = Union[str, list[str], BoxAnswer, VerificationAnswer]
+Answer = Union[str, list[str], BoxAnswer, VerificationAnswer, MaskPick]
 
 
 # ---------------------------------------------------------------------------- browser -> kernel
@@ -164,8 +172,10 @@ class _WorkerAnswer(TypedDict):
 
 
 class WorkerAnswer(_WorkerAnswer, total=False):
-    """One worker's answer as category names; ``color``: their boxes' colour on the card."""
+    """One worker's answer as category names; ``color``: their boxes' or mask's colour on the card;
+    ``iou``: their mask's mean IoU with the consolidated one (background left out)."""
     color: str
+    iou: float
 
 
 class _Review(TypedDict):
@@ -178,8 +188,9 @@ class _Review(TypedDict):
 
 class ReviewInfo(_Review, total=False):
     """What a reviewer weighs on a card (review mode only). ``value``: a tool's consolidated answer
-    (boxes), what Enter accepts as the decision; ``consolidated`` is then its category names."""
-    value: BoxAnswer
+    (boxes; masks: the pick of the consolidated mask), what Enter accepts as the decision;
+    ``consolidated`` is then its category names."""
+    value: BoxAnswer | MaskPick
 
 
 class _CardBase(TypedDict):
@@ -221,11 +232,15 @@ class _MaskLayer(TypedDict):
 
 
 class MaskLayer(_MaskLayer, total=False):
-    """A mask shown read only over the card's image (verification: the prior mask): the card
-    message's buffer at ``buffer``, a colour PNG whose ``background`` colour is not drawn;
-    ``color``: its swatch (review: the worker's colour)."""
+    """A mask shown read only over the card's image (verification: the prior mask; review: the
+    consolidated one, each worker's, where they disagree): the card message's buffer at
+    ``buffer``, a colour PNG whose ``background`` colour is not drawn; ``color``: its swatch
+    (review: the worker's colour); ``pick``: the decision Enter makes while it is shown (review),
+    with its ``classes``."""
     background: str
     color: str
+    pick: MaskPick
+    classes: list[str]
 
 
 class LegendEntry(TypedDict):

@@ -22,7 +22,7 @@
  * @typedef {Object} SubmitRequest
  * @property {"submit"} type
  * @property {string} id
- * @property {(string|Array<string>|BoxAnswer|VerificationAnswer|null)} answer
+ * @property {(string|Array<string>|BoxAnswer|VerificationAnswer|MaskPick|null)} answer
  * @property {(number|null)} spent
  * @property {number} [answer_buffer]
  */
@@ -151,22 +151,23 @@
  */
 
 /**
- * What a reviewer weighs on a card (review mode only). ``value``: a tool's consolidated answer (boxes), what Enter accepts as the decision; ``consolidated`` is then its category names.
+ * What a reviewer weighs on a card (review mode only). ``value``: a tool's consolidated answer (boxes; masks: the pick of the consolidated mask), what Enter accepts as the decision; ``consolidated`` is then its category names.
  * @typedef {Object} ReviewInfo
  * @property {Array<WorkerAnswer>} answers
  * @property {Array<string>} consolidated
  * @property {(number|null)} confidence
  * @property {number} n_workers
  * @property {(Adjudication|null)} adjudication
- * @property {BoxAnswer} [value]
+ * @property {(BoxAnswer|MaskPick)} [value]
  */
 
 /**
- * One worker's answer as category names; ``color``: their boxes' colour on the card.
+ * One worker's answer as category names; ``color``: their boxes' or mask's colour on the card; ``iou``: their mask's mean IoU with the consolidated one (background left out).
  * @typedef {Object} WorkerAnswer
  * @property {string} worker
  * @property {Array<string>} answer
  * @property {string} [color]
+ * @property {number} [iou]
  */
 
 /**
@@ -273,6 +274,13 @@
  */
 
 /**
+ * Review of masks: the decision is the mask shown, the consolidated one or ``worker``'s (``gtwidgets.review_masks``); the kernel has the pixels.
+ * @typedef {Object} MaskPick
+ * @property {"consolidated"|"worker"} [pick]
+ * @property {string} [worker]
+ */
+
+/**
  * @typedef {Object} MaskCategory
  * @property {string} name
  * @property {string} color
@@ -293,12 +301,14 @@
  */
 
 /**
- * A mask shown read only over the card's image (verification: the prior mask): the card message's buffer at ``buffer``, a colour PNG whose ``background`` colour is not drawn; ``color``: its swatch (review: the worker's colour).
+ * A mask shown read only over the card's image (verification: the prior mask; review: the consolidated one, each worker's, where they disagree): the card message's buffer at ``buffer``, a colour PNG whose ``background`` colour is not drawn; ``color``: its swatch (review: the worker's colour); ``pick``: the decision Enter makes while it is shown (review), with its ``classes``.
  * @typedef {Object} MaskLayer
  * @property {string} name
  * @property {number} buffer
  * @property {string} [background]
  * @property {string} [color]
+ * @property {MaskPick} [pick]
+ * @property {Array<string>} [classes]
  */
 
 /**
