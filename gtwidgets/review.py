@@ -20,7 +20,8 @@ from .agreement import disagreements
 from .errors import JobError
 from .review_masks import mask_review_meta, picked_mask
 from .tasktypes.segmentation import MaskFile, MaskValue
-from .tool_cards import tool_card_meta
+from .tasktypes.verification import LabelVerification
+from .tool_cards import BUFFERS, tool_card_meta
 from .widget import DEFAULT_PREFETCH, LabelingWidget
 
 # A bounding-box job's review card shows every worker's boxes, one colour a worker, and the
@@ -116,7 +117,16 @@ class ReviewMode:
                                          CONSOLIDATED_COLOR))
         elif values is not None and getattr(self.job.task, "tool", None) == "boxes":
             meta.update(self._boxes_meta(object_id, review, values))
+        elif isinstance(self.job.task, LabelVerification):
+            meta.update(self._verified_meta(object_id))
         return meta
+
+    def _verified_meta(self, object_id: str) -> dict:
+        """A verification job: the boxes or mask under review, read only, as its workers saw them;
+        the category keys decide, as they rated."""
+        job = self.job
+        shown = tool_card_meta(job.task, job.item(object_id), None, job.source(object_id))
+        return {k: v for k, v in shown.items() if k in ("tool", "tool_meta", BUFFERS)}
 
     @staticmethod
     def _colors(values: dict) -> dict[str, str]:
@@ -223,11 +233,14 @@ def _review_table(job) -> tuple[dict[str, dict], dict[str, dict]]:
         return {}, {}
     table = disagreements(answers, consolidated)
     summary, values = {}, {}
+    verifying = isinstance(job.task, LabelVerification)  # its answers are ratings: names
     for oid, label, confidence, n, given, pair in zip(
             table["object_id"], table["label"], table["confidence"], table["n_workers"], table["answers"],
             table["object_id"].map(dict(zip(consolidated["object_id"].astype(str), consolidated["pair"])))):
         oid = str(oid)
-        if any(isinstance(a, MaskValue) for a in given.values()):  # masks: names, and the masks
+        if verifying:
+            pass
+        elif any(isinstance(a, MaskValue) for a in given.values()):  # masks: names, and the masks
             value = pair.get(job.task.config.label_attribute) if isinstance(pair, Mapping) else None
             values[oid] = {"kind": "masks", "workers": {str(w): a for w, a in given.items()},
                            "consolidated": value if isinstance(value, MaskFile) else None}

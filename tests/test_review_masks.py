@@ -118,3 +118,44 @@ def test_a_decision_is_the_mask_shown(reviewed):
     masks = read_masks(read_manifest(reviewed.output_manifest_uri), "pets-ref")
     assert np.array_equal(masks[0], vote_masks([m[0] for m in MASKS.values()]).labels)
     w.close()
+
+
+def test_a_verification_review_shows_the_mask_under_review_and_the_keys_decide(tmp_path):
+    from gtwidgets.masks import encode_mask
+
+    mask = tmp_path / "prior.png"
+    mask.write_bytes(encode_mask(painted(), CMAP))
+    paths = []
+    for i in range(2):
+        p = tmp_path / f"img{i}.png"
+        Image.new("RGB", (40, 30)).save(p)
+        paths.append(str(p))
+    frame = pd.DataFrame({"source-ref": paths, "pets-ref": [str(mask)] * 2,
+                          "pets-ref-metadata": [{"internal-color-map": CMAP}] * 2})
+
+    def job(worker):
+        return LabelingJob("verify-pets", input=frame, categories=["good", "bad"], output=str(tmp_path / "out"),
+                           worker_id=worker, workers_per_object=2, task="semantic-segmentation-verification",
+                           options={"prior_attribute": "pets-ref"}, journal_dir=tmp_path / "journal" / worker)
+    for worker, rating in (("ann", "good"), ("bob", {"label": "bad", "comment": "the tail"})):
+        j = job(worker)
+        j.submit(0, rating)
+        j.submit(1, "good")
+        assert j.flush(30)
+        j.close()
+    lead = job("teacher")
+    w = ReviewWidget(lead, reviewer="teacher")
+    assert w.queue == ["0"]
+    [(card, buffers)] = Browser(w).ask({"type": "cards", "positions": [0]}, replies=1)
+    review = card["review"]
+    assert [a["answer"] for a in review["answers"]] == [["good"], ["bad"]] and "value" not in review
+    assert review["consolidated"] in (["good"], ["bad"]) and 0 < review["confidence"] < 1
+    meta = card["tool_meta"]
+    assert card["tool"] == "masks" and meta["read_only"] and meta["layers"][0]["name"] == "pets-ref"
+    assert bytes(buffers[meta["layers"][0]["buffer"]]) == mask.read_bytes()   # the mask under review, as is
+    w.handle({"type": "submit", "id": "0", "answer": "bad"})                   # a category key decides
+    assert lead.flush(30)
+    line = orjson.loads(storage.read_bytes(lead.output_manifest_uri).splitlines()[0])
+    assert line["verify-pets"] == "1" and line["verify-pets-metadata"]["confidence"] == 1
+    w.close()
+    lead.close()
