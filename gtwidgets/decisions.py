@@ -126,6 +126,6 @@ class DecisionStore:
 def _parse_decision(body: bytes) -> dict:
     doc = orjson.loads(body)
     if not (isinstance(doc, dict) and isinstance(doc.get("reviewer"), str) and isinstance(doc.get("time"), str)
-            and isinstance(doc.get("labels"), list) and doc["labels"]):
+            and isinstance(doc.get("labels"), (list, dict)) and doc["labels"]):  # names, or a tool's value
         raise ValueError("not a decision document")
     return doc

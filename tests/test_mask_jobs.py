@@ -288,3 +288,27 @@ def test_a_consolidated_mask_is_voted_and_written_once_while_its_answers_stay(bo
     assert np.array_equal(mask, now) and not np.array_equal(now, before)
     for job in jobs:
         job.close()
+
+
+def test_every_kernel_names_a_consolidated_mask_alike_and_reads_a_mask_decision(boards, tmp_path):
+    """Each worker's kernel writes the shared output manifest: its own answer is journaled to the
+    microsecond, the others' are read at the files' milliseconds; the PNG's name must not differ."""
+    output = str(tmp_path / "out")
+    one, two = (mask_job(tmp_path, boards, output, worker_id=w, workers_per_object=2) for w in ("w1", "w2"))
+    one.submit(0, painted(), submitted=datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=timezone.utc))
+    two.submit(0, painted(shift=2), submitted=datetime(2024, 5, 1, 10, 0, 1, 654321, tzinfo=timezone.utc))
+    for job in (one, two, one):
+        job.refresh()
+        assert job.flush(timeout=30)
+    assert _mask_files(output) == [
+        f"{output}/pcb-defects/annotations/consolidated-annotation/output/0_2024-05-01T10:00:01.654000.png"]
+    assert one.label_pair(0) == two.label_pair(0)
+
+    one.adjudicate(0, painted(shift=1), reviewer="lead")   # one kernel decides; the other's manifest keeps it
+    assert one.flush(timeout=30)
+    two.refresh()
+    assert two.flush(timeout=30)
+    (mask,) = read_masks(read_manifest(two.output_manifest_uri).iloc[[0]], "pcb-defects-ref")
+    assert np.array_equal(mask, painted(shift=1))
+    for job in (one, two):
+        job.close()

@@ -87,5 +87,5 @@ def _renumber(labels: np.ndarray, color_map: Mapping[str, Mapping], categories: 
 
 def answers_key(uri: str, radius: int, group: Sequence[WorkerAnswer]) -> str:
     """What a consolidated mask is made from: its name, the vote, and every answer's worker and time."""
-    given = sorted(f"{a.worker_id}@{a.submitted.isoformat()}" for a in group)
+    given = sorted(f"{a.worker_id}@{a.submitted.isoformat(timespec='milliseconds')}" for a in group)
     return uri + "#" + hashlib.sha1("\n".join([str(radius), *given]).encode()).hexdigest()

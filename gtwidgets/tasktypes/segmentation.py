@@ -223,7 +223,7 @@ class SemanticSegmentation(TaskType):
         for oid, group in answers.groupby(answers["object_id"].astype(str), sort=False):
             given = [WorkerAnswer(oid, str(w), v, t.to_pydatetime())
                      for w, v, t in zip(group["worker_id"], group["answer"], group["submission_time"])]
-            date = tasks.format_creation_date(max(a.submitted for a in given))
+            date = tasks.format_creation_date(_to_ms(max(a.submitted for a in given)))
             pair = self.consolidate(given, creation_date=date)[oid]
             confidence = pair[meta_key]["internal-color-map"]["0"]["confidence"]
             rows.append({"object_id": oid, "label": list(self._votes[oid][2]), "confidence": float(confidence),
@@ -334,6 +334,12 @@ class SemanticSegmentationVerification(LabelVerification):
         if value is not None:
             meta["answer"] = dict(value)
         return meta
+
+
+def _to_ms(when):
+    """A time as worker-response files keep it (milliseconds): every kernel then names an object's
+    consolidated PNG alike, whether an answer is its own (journaled to the microsecond) or read."""
+    return when.replace(microsecond=when.microsecond // 1000 * 1000)
 
 
 def _with_confidence(color_map: Mapping[str, Mapping], confidence: float | int) -> dict:
