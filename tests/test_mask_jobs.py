@@ -312,3 +312,25 @@ def test_every_kernel_names_a_consolidated_mask_alike_and_reads_a_mask_decision(
     assert np.array_equal(mask, painted(shift=1))
     for job in (one, two):
         job.close()
+
+
+def test_a_decision_s_mask_is_read_and_written_once(boards, tmp_path, monkeypatch):
+    from gtwidgets.tasktypes.segmentation import SemanticSegmentation
+
+    output = str(tmp_path / "out")
+    job = mask_job(tmp_path, boards, output, manifest_interval=0)
+    job.submit(0, painted(), submitted=T0)
+    job.adjudicate(0, painted(shift=3), reviewer="lead")
+    assert job.flush(timeout=30)
+    decoded, read = [], SemanticSegmentation.from_json
+    monkeypatch.setattr(SemanticSegmentation, "from_json", lambda self, data: decoded.append(1) or read(self, data))
+    spy = Spy(monkeypatch)
+    for _ in range(2):
+        assert job.flush(timeout=30)
+    assert decoded == [] and spy.take() == ([], [], 0)
+    job.adjudicate(0, painted(shift=4), reviewer="lead")    # a new decision: read and written once more
+    assert job.flush(timeout=30) and job.flush(timeout=30)
+    assert len(decoded) == 1 and len(spy.take()[0]) == 1
+    (mask,) = read_masks(read_manifest(job.output_manifest_uri).iloc[[0]], "pcb-defects-ref")
+    assert np.array_equal(mask, painted(shift=4))
+    job.close()
