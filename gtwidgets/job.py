@@ -323,7 +323,7 @@ class LabelingJob:
         """The output manifest, one JSON line per input line, in input order (unlabeled lines unchanged)."""
         return self._output()[0]
 
-    def _output(self) -> tuple[list[bytes], dict[str, bytes]]:
+    def _output(self) -> tuple[list[bytes], dict]:
         if self._input_lines is None:
             from .manifests import to_manifest
 

@@ -6,6 +6,7 @@ have no label are the input lines unchanged, so the output has one line per inpu
 """
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import orjson
@@ -16,14 +17,20 @@ from .output_layout import parse_time
 
 __all__ = ["label_pairs", "decided_pair", "output"]
 
+# job -> {(object id, time, reviewer): the decision's value}: a decision is read from its JSON once,
+# not at every output-manifest write (a mask's PNG costs most of a second to decode at 12 MP).
+_decided: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+
 
 def label_pairs(job: Any, only: str | None = None) -> dict[str, dict]:
     """Object id -> label pair for every labeled object (or just ``only``)."""
     task, state = job.task, job._state
     with job._lock:
         decisions = state.all_decisions()
+        known = _decided.setdefault(job, {})
+        values = {oid: known.get((oid, d["time"], d["reviewer"])) for oid, d in decisions.items()}
         if only is not None and only in decisions:
-            return {only: decided_pair(task, only, decisions[only])}
+            return {only: decided_pair(task, only, decisions[only], value=values[only])}
         if task.name == "custom":
             pairs = {oid: task.lambda_pair(label, creation_date=date)
                      for oid, (_, label, date) in state.lambda_labels.items()}
@@ -38,19 +45,24 @@ def label_pairs(job: Any, only: str | None = None) -> dict[str, dict]:
                      for oid in ids}
         if only is not None:
             return {only: pairs[only]} if only in pairs else {}
+        standing = {}
         for oid, d in decisions.items():
-            pairs[oid] = decided_pair(task, oid, d)
+            value = values[oid] if values[oid] is not None else task.from_json(d["labels"])
+            standing[(oid, d["time"], d["reviewer"])] = value
+            pairs[oid] = decided_pair(task, oid, d, value=value)
+        _decided[job] = standing   # withdrawn and replaced decisions are forgotten
     return pairs
 
 
-def decided_pair(task: Any, oid: str, d: dict) -> dict:
-    """A reviewer's decision as a label pair: confidence 1, dated when it was decided."""
+def decided_pair(task: Any, oid: str, d: dict, *, value: Any = None) -> dict:
+    """A reviewer's decision as a label pair: confidence 1, dated when it was decided.
+    ``value``: the decision's value when already read from its JSON."""
     date = tasks.format_creation_date(parse_time(d["time"]))
-    value = task.of_object(task.from_json(d["labels"]), oid)
+    value = task.of_object(task.from_json(d["labels"]) if value is None else value, oid)
     return task.label_pair(value, confidence=1, creation_date=date)
 
 
-def output(job: Any, input_lines: list[bytes]) -> tuple[list[bytes], dict[str, bytes]]:
+def output(job: Any, input_lines: list[bytes]) -> tuple[list[bytes], dict[str, Any]]:
     """The output manifest's lines, and the files its label pairs name (segmentation's mask PNGs)."""
     lines, files = list(input_lines), {}
     for oid, pair in label_pairs(job).items():

@@ -29,8 +29,8 @@ __all__ = [
     "NextUnlabeledRequest", "SeriesRangeRequest", "AssetRequest", "Request",
     "Card", "ImageCard", "TextCard", "ErrorCard", "PanelsCard", "ReviewInfo", "WorkerAnswer", "Adjudication",
     "ImagePanel", "SeriesPanel", "TextPanel", "FactsPanel", "ErrorPanel", "SeriesColumn", "Panel",
-    "ImageSize", "Box", "ShownBox", "BoxAnswer", "VerificationAnswer", "MaskAnswer", "MaskCategory", "PriorMask", "StartMask",
-    "ToolMeta",
+    "ImageSize", "Box", "ShownBox", "BoxAnswer", "VerificationAnswer", "MaskAnswer", "MaskPick", "MaskCategory",
+    "PriorMask", "StartMask", "MaskLayer", "LegendEntry", "ToolMeta",
     "SeriesWindow", "Asset", "Undone", "Goto", "ErrorMessage", "Reply",
     "RequestKind", "ReplyKind", "CardKind", "PanelKind",
     "REQUESTS", "REPLIES", "CARDS", "PANELS", "PAIRS",
@@ -79,8 +79,15 @@ class MaskAnswer(TypedDict):
     initial_value_modified: bool
 
 
+class MaskPick(TypedDict, total=False):
+    """Review of masks: the decision is the mask shown, the consolidated one or ``worker``'s
+    (``gtwidgets.review_masks``); the kernel has the pixels."""
+    pick: Required[Literal["consolidated", "worker"]]
+    worker: str
+
+
 # one category, a multi-label job's categories, or a tool's answer
-Answer = Union[str, list[str], BoxAnswer, VerificationAnswer, MaskAnswer]
+Answer = Union[str, list[str], BoxAnswer, VerificationAnswer, MaskAnswer, MaskPick]
 
 
 # ---------------------------------------------------------------------------- browser -> kernel
@@ -170,8 +177,10 @@ class _WorkerAnswer(TypedDict):
 
 
 class WorkerAnswer(_WorkerAnswer, total=False):
-    """One worker's answer as category names; ``color``: their boxes' colour on the card."""
+    """One worker's answer as category names; ``color``: their boxes' or mask's colour on the card;
+    ``iou``: their mask's mean IoU with the consolidated one (background left out)."""
     color: str
+    iou: float
 
 
 class _Review(TypedDict):
@@ -184,8 +193,9 @@ class _Review(TypedDict):
 
 class ReviewInfo(_Review, total=False):
     """What a reviewer weighs on a card (review mode only). ``value``: a tool's consolidated answer
-    (boxes), what Enter accepts as the decision; ``consolidated`` is then its category names."""
-    value: BoxAnswer
+    (boxes; masks: the pick of the consolidated mask), what Enter accepts as the decision;
+    ``consolidated`` is then its category names."""
+    value: BoxAnswer | MaskPick
 
 
 class _CardBase(TypedDict):
@@ -221,8 +231,32 @@ class StartMask(TypedDict):
     colors: dict[str, int]
 
 
+class _MaskLayer(TypedDict):
+    name: str
+    buffer: int
+
+
+class MaskLayer(_MaskLayer, total=False):
+    """A mask shown read only over the card's image (verification: the prior mask; review: the
+    consolidated one, each worker's, where they disagree): the card message's buffer at
+    ``buffer``, a colour PNG whose ``background`` colour is not drawn; ``color``: its swatch
+    (review: the worker's colour); ``pick``: the decision Enter makes while it is shown (review),
+    with its ``classes``."""
+    background: str
+    color: str
+    pick: MaskPick
+    classes: list[str]
+
+
+class LegendEntry(TypedDict):
+    """A class of the masks a read-only mask card shows, and its colour in them."""
+    name: str
+    color: str
+
+
 class ToolMeta(TypedDict, total=False):
-    """What a card's tool needs (the task type's ``card_meta``; ``gtwidgets.tool_cards``)."""
+    """What a card's tool needs (the task type's ``card_meta``; ``gtwidgets.tool_cards``).
+    ``problem``: why a read-only mask card shows no mask (none on the line, an unreadable file)."""
     categories: list[str] | list[MaskCategory]
     boxes: list[ShownBox]
     image_size: ImageSize | None
@@ -235,6 +269,9 @@ class ToolMeta(TypedDict, total=False):
     # present when the tool starts from a value not this worker's (pre-labels, a prior label): the
     # answer then says whether it was changed (true already when an earlier answer changed it)
     initial_value_modified: bool
+    layers: list[MaskLayer]
+    legend: list[LegendEntry]
+    problem: str
 
 
 class _Tooled(TypedDict, total=False):

@@ -23,12 +23,16 @@ from collections.abc import Mapping
 from . import cards, protocol
 from .agreement import disagreements
 from .errors import JobError
-from .tool_cards import tool_card_meta
+from .review_masks import mask_review_meta, picked_mask
+from .tasktypes.segmentation import MaskFile, MaskValue
+from .tasktypes.verification import LabelVerification
+from .tool_cards import BUFFERS, tool_card_meta
 from .widget import DEFAULT_PREFETCH, LabelingWidget
 
 # A bounding-box job's review card shows every worker's boxes, one colour a worker, and the
 # decision to be (at first the consolidated boxes) in its own colour; the names are the boxes'
-# captions and the table's.
+# captions and the table's. A segmentation job's card shows the masks one at a time
+# (gtwidgets.review_masks).
 WORKER_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
 CONSOLIDATED_COLOR = "#ffd700"
 
@@ -114,9 +118,25 @@ class ReviewMode:
         review = {**self._summary[object_id], "adjudication": adjudication}
         meta = {"answer": None if decision is None else decision["labels"], "review": review}
         values = self._values.get(object_id)
-        if values is not None and getattr(self.job.task, "tool", None) == "boxes":
+        if values is not None and values.get("kind") == "masks":
+            meta.update(mask_review_meta(self.job.task, review, values, self._colors(values),
+                                         CONSOLIDATED_COLOR))
+        elif values is not None and getattr(self.job.task, "tool", None) == "boxes":
             meta.update(self._boxes_meta(object_id, review, values, decision, image_size))
+        elif isinstance(self.job.task, LabelVerification):
+            meta.update(self._verified_meta(object_id, image_size))
         return meta
+
+    def _verified_meta(self, object_id: str, image_size: dict | None) -> dict:
+        """A verification job: the boxes or mask under review, read only, as its workers saw them;
+        the category keys decide, as they rated."""
+        job = self.job
+        shown = tool_card_meta(job.task, job.item(object_id), None, job.source(object_id), size=image_size)
+        return {k: v for k, v in shown.items() if k in ("tool", "tool_meta", BUFFERS)}
+
+    @staticmethod
+    def _colors(values: dict) -> dict[str, str]:
+        return {w: WORKER_COLORS[i % len(WORKER_COLORS)] for i, w in enumerate(values["workers"])}
 
     def _boxes_meta(self, object_id: str, review: dict, values: dict, decision: dict | None,
                     image_size: dict | None) -> dict:
@@ -124,7 +144,7 @@ class ReviewMode:
         captioned with their name; editable, in gold, the decision made so far, else the
         consolidated boxes (``review.value``: what Enter accepts when the tool is not there yet)."""
         job = self.job
-        colors = {w: WORKER_COLORS[i % len(WORKER_COLORS)] for i, w in enumerate(values["workers"])}
+        colors = self._colors(values)
         review["answers"] = [{**a, "color": colors[a["worker"]]} for a in review["answers"]]
         reference = [{**b, "color": colors[w], "caption": f"{w}: {b['label']}"}
                      for w, value in values["workers"].items() for b in value["boxes"]]
@@ -145,6 +165,9 @@ class ReviewMode:
 
     def submit(self, object_id: str, answer, *, spent: float | None) -> None:
         self._under_review(object_id)
+        values = self._values.get(object_id)
+        if values is not None and values.get("kind") == "masks" and isinstance(answer, Mapping):
+            answer = picked_mask(values, answer)  # the browser names a mask; the job takes its pixels
         self.job.adjudicate(object_id, answer, reviewer=self.reviewer)
         table = self.job.adjudications
         row = table[table["object_id"] == object_id].iloc[0]
@@ -219,11 +242,18 @@ def _review_table(job) -> tuple[dict[str, dict], dict[str, dict]]:
         return {}, {}
     table = disagreements(answers, consolidated)
     summary, values = {}, {}
+    verifying = isinstance(job.task, LabelVerification)  # its answers are ratings: names
     for oid, label, confidence, n, given, pair in zip(
             table["object_id"], table["label"], table["confidence"], table["n_workers"], table["answers"],
             table["object_id"].map(dict(zip(consolidated["object_id"].astype(str), consolidated["pair"])))):
         oid = str(oid)
-        if any(isinstance(a, Mapping) for a in given.values()):  # a tool's values: names, and the values
+        if verifying:
+            pass
+        elif any(isinstance(a, MaskValue) for a in given.values()):  # masks: names, and the masks
+            value = pair.get(job.task.config.label_attribute) if isinstance(pair, Mapping) else None
+            values[oid] = {"kind": "masks", "workers": {str(w): a for w, a in given.items()},
+                           "consolidated": value if isinstance(value, MaskFile) else None}
+        elif any(isinstance(a, Mapping) for a in given.values()):  # a tool's values: names, and the values
             value = _tool_value(job, pair)
             values[oid] = {"workers": {str(w): a for w, a in given.items()}, "consolidated": value}
             label = label if value is None else value
@@ -249,7 +279,7 @@ def _tool_value(job, pair) -> dict | None:
 
 def _names(job, value) -> list[str]:
     """Category names of an answer: a name, names, or a tool's value (its classes)."""
-    if isinstance(value, Mapping):
+    if isinstance(value, (Mapping, MaskValue)):
         try:
             return list(dict.fromkeys(job.task.classes_of(value)))
         except (AttributeError, KeyError, TypeError):

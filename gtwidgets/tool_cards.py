@@ -8,19 +8,22 @@ card shows a smaller image. ``label`` and ``answer`` become the category names t
 the list every card kind shows under the image.
 
 A mask tool's starting mask (this worker's answer, else the line's prior mask) is binary: it goes
-under ``"buffers"`` (popped by the widget, which sends it after the card's own buffers and writes
-its index into ``tool_meta.mask.buffer``), with ``tool_meta.mask.colors``, ``#rrggbb`` -> the
-job's class value, to read it back in the browser.
+under ``"buffers"``, with ``tool_meta.mask.colors``, ``#rrggbb`` -> the job's class value, to read
+it back in the browser. A read-only mask card (verification) shows the prior mask instead, as a
+``tool_meta.layers`` entry over the image (the browser's ``maskview``), with its classes'
+colours in ``tool_meta.legend``. Buffer indices count from 0 within ``"buffers"``; the widget,
+which pops them and sends them after the card's own, shifts them (:func:`place_buffers`).
 """
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-from . import cards, storage
+from . import cards, masks, storage
 from .image_geometry import image_size
 from .tasktypes import TaskType
 
-__all__ = ["tool_card_meta", "category_names", "original_size", "BUTTON_TOOLS", "BUFFERS"]
+__all__ = ["tool_card_meta", "category_names", "original_size", "place_buffers", "mask_legend", "BUTTON_TOOLS",
+           "BUFFERS"]
 
 BUFFERS = "buffers"  # the key of a card meta's binary parts; never sent as JSON
 
@@ -55,9 +58,48 @@ def tool_card_meta(task: TaskType, line: Mapping, value: Any | None, source: tup
     mask = _start_mask(task, meta, value if value is not None else start)
     if mask is not None:
         png, colors = mask
-        meta["mask"] = {"colors": colors}
+        meta["mask"] = {"colors": colors, "buffer": 0}
         out[BUFFERS] = [png]
+    elif tool == "masks" and meta.get("read_only"):
+        png = _prior_layer(task, meta)
+        if png is not None:
+            out[BUFFERS] = [png]
     return out
+
+
+def place_buffers(meta: dict, offset: int) -> None:
+    """Shift a tool meta's buffer indices by ``offset``: the card's own buffers go first."""
+    mask = meta.get("mask")
+    if isinstance(mask, dict) and "buffer" in mask:
+        mask["buffer"] += offset
+    for layer in meta.get("layers", ()):
+        layer["buffer"] += offset
+
+
+def mask_legend(color_map: Mapping[str, Mapping]) -> list[dict]:
+    """``[{name, color}]`` of a colour map's classes in index order, the background left out."""
+    return [{"name": str(e.get("class-name", k)), "color": str(e["hex-color"]).lower()}
+            for k, e in sorted(color_map.items(), key=lambda kv: int(kv[0])) if k != "0"]
+
+
+def _prior_layer(task: TaskType, meta: dict) -> bytes | None:
+    """The mask under review as the card's one layer (its file as is, its background shown
+    transparent), or a ``problem`` the card says: no mask on this line, or an unreadable file."""
+    prior = meta.get("prior")
+    attribute = getattr(task, "prior_attribute", None) or "the prior attribute"
+    if not prior:
+        meta["problem"] = (f"this line has no {attribute} mask (with an internal-color-map) to verify; "
+                           "Ground Truth fails such lines: rate it as you see fit, or skip it")
+        return None
+    try:
+        png = storage.read_bytes(prior["uri"], max_bytes=cards.MAX_IMAGE_BYTES)
+    except Exception as e:
+        meta["problem"] = f"cannot read the mask {prior['uri']} ({type(e).__name__}: {e}); skip this item"
+        return None
+    background = prior["color_map"].get("0", {}).get("hex-color", masks.BACKGROUND_COLOR)
+    meta["layers"] = [{"name": attribute, "buffer": 0, "background": background.lower()}]
+    meta["legend"] = mask_legend(prior["color_map"])
+    return png
 
 
 def _start_mask(task: TaskType, meta: dict, value: Any | None) -> tuple[bytes, dict[str, int]] | None:

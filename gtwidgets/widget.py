@@ -19,14 +19,15 @@ import traitlets as t
 
 from . import cards, panel_cards, protocol
 from .modes import LabelMode, Mode
-from .tool_cards import BUFFERS
+from .tool_cards import BUFFERS, place_buffers
 
 __all__ = ["LabelingWidget", "default_shortcuts", "render_instructions"]
 
 _STATIC = Path(__file__).parent / "static"
 # What the browser may ask for by name, loaded on first use: plotly.js, and the tools of task types
 # answered with something other than category buttons (gtwidgets.tool_cards).
-_ASSETS = {"plotly": "plotly.js", "boxes": "tools/boxes.js", "masks": "tools/masks.js"}
+_ASSETS = {"plotly": "plotly.js", "boxes": "tools/boxes.js", "masks": "tools/masks.js",
+           "maskview": "tools/mask-view.js"}
 _WITH_BUFFERS = frozenset({"batch", "submit"})  # requests that may carry binary parts (a mask's PNG)
 _RESERVED_KEYS = set("jkszum?")  # navigation and commands (m: the widget swallows it anyway)
 _EXTRA_KEYS = [k for k in "qwertyiopadfghlxcvbn" if k not in _RESERVED_KEYS]
@@ -159,8 +160,8 @@ class LabelingWidget(anywidget.AnyWidget):
                 original = {"width": c.original.width, "height": c.original.height, "depth": c.original.depth}
         extra = dict(self.strategy.card_meta(str(object_id), image_size=original))
         tool_buffers = extra.pop(BUFFERS, None)
-        if tool_buffers and isinstance(extra.get("tool_meta", {}).get("mask"), dict):
-            extra["tool_meta"]["mask"]["buffer"] = len(buffers)  # after the card's own
+        if tool_buffers:  # a mask tool's or view's PNGs, after the card's own
+            place_buffers(extra["tool_meta"], len(buffers))
             buffers = [*buffers, *tool_buffers]
         self.send({"type": "card", "pos": pos, **meta, **extra}, buffers or None)
 

@@ -8,7 +8,8 @@ A task type is one unit. It knows, for its kind of answer:
   (``to_content`` / ``from_content``);
 - the label pair one worker produces (``label_pair``) and how several workers' answers
   become one label with confidences (``consolidate``); the files a pair names, which the job
-  writes before the output manifest (``files_of``: segmentation's mask PNGs);
+  writes before the output manifest (``files_of``: segmentation's mask PNGs, each a
+  :class:`LabelFile` made only when the store has not written it yet);
 - what a card needs from the kernel beside the image or text (``card_meta``) and which
   browser tool shows it (``tool``: a module under ``js/src/tools/``);
 - how an existing label of the input manifest is read back (``existing``), for
@@ -27,14 +28,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar, Mapping, Protocol, Sequence
 
 import pandas as pd
 
 from ..errors import JobError
 from ..tasks import format_creation_date
 
-__all__ = ["TaskConfig", "TaskType", "WorkerAnswer", "register", "task_type_for", "TASK_TYPES", "require_prior"]
+__all__ = ["TaskConfig", "TaskType", "WorkerAnswer", "LabelFile", "register", "task_type_for", "TASK_TYPES", "require_prior"]
 
 JSONValue = Any  # what json/orjson round-trips: dict, list, str, int, float, bool, None
 
@@ -59,6 +60,18 @@ class WorkerAnswer:
     worker_id: str
     value: Any
     submitted: datetime
+
+
+class LabelFile(Protocol):
+    """A file a label pair names (a mask PNG), made on demand: a store that already wrote the same
+    ``key`` to its URI neither makes nor writes it again. ``unique_name``: the URI alone says what
+    it holds (it carries its answer's time), so a file already there is this one."""
+
+    key: str
+    unique_name: bool
+
+    @property
+    def data(self) -> bytes: ...
 
 
 class TaskType(ABC):
@@ -137,9 +150,9 @@ class TaskType(ABC):
         file after its object (segmentation) keeps the id. Default: the value as is."""
         return value
 
-    def files_of(self, pair: Mapping) -> tuple[dict, dict[str, bytes]]:
-        """A label pair as JSON and the files it names, ``{uri: bytes}``, which the job writes before
-        the output manifest that points at them. Default: the pair is JSON already, no files."""
+    def files_of(self, pair: Mapping) -> tuple[dict, dict[str, LabelFile]]:
+        """A label pair as JSON and the files it names, ``{uri: LabelFile}``, which the job writes
+        before the output manifest that points at them. Default: the pair is JSON already, no files."""
         return dict(pair), {}
 
     def consolidate_table(self, answers: pd.DataFrame, *,

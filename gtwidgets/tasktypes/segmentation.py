@@ -14,6 +14,15 @@ and keeps the JSON pair. The URI is :func:`consolidated_mask_uri` under
 ``<datasetObjectId>_<creation-date>.png`` as Ground Truth names it; ``label_pair`` takes the
 object id from ``value.object_id`` or a URI the job chose from ``value.uri``.
 
+Written once. Making a PNG (and, with several workers, voting) is the costly part of a label
+pair, and the output manifest is rebuilt after every batch, so a :class:`MaskFile` makes its mask
+and PNG only when asked, and says by its ``key`` what it was made from: the store writes a URI
+again only when the key changes. One answer's (or decision's) PNG is named after its time, so its
+URI is its key. A consolidated PNG is dated by its object's latest answer (not by when the
+manifest was written), so its name, too, stays while the answers do; its key adds every answer's
+worker and time, and the vote is remembered by that key (its confidence; the mask is voted again
+only if a store needs the file).
+
 Options (``TaskConfig.options``): ``output_uri`` (above); ``prior_attribute``, the ``-ref``
 attribute of masks to adjust or verify, or to start painting from (required for verification,
 and for adjustment unless the job has pre-labels: ``pre_labeled``; a model's masks are pre-labels,
@@ -29,12 +38,14 @@ from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 from PIL import Image
 
 from .. import masks, tasks
 from ..consolidate_masks import vote_masks
 from ..errors import JobError
 from .base import TaskConfig, TaskType, WorkerAnswer, register, require_prior
+from .mask_files import MaskFile, PriorMask, answers_key, consolidated_mask_uri, load_prior, read_mask_pair
 from .verification import LabelVerification
 
 __all__ = ["SemanticSegmentation", "SemanticSegmentationAdjustment", "SemanticSegmentationVerification",
@@ -54,33 +65,6 @@ class MaskValue:
     initial_value_modified: bool | None = None  # adjustment jobs only
     object_id: str | None = None                # names the PNG in label_pair
     uri: str | None = None                      # or the job says where it goes
-
-
-@dataclass(frozen=True)
-class MaskFile:
-    """``<attr>`` of a label pair before the job writes the PNG: the URI and the bytes."""
-
-    uri: str
-    png: bytes
-
-
-@dataclass(frozen=True)
-class PriorMask:
-    """A mask a line already names (a prior job's ``-ref``): read it with :func:`load_prior`."""
-
-    uri: str
-    color_map: dict
-
-
-def consolidated_mask_uri(output_uri: str, object_id: str, creation_date: str) -> str:
-    """``<output>/annotations/consolidated-annotation/output/<id>_<date>.png``, Ground Truth's name."""
-    return f"{output_uri.rstrip('/')}/annotations/consolidated-annotation/output/{object_id}_{creation_date}.png"
-
-
-def load_prior(prior: PriorMask, categories: Sequence[str]) -> np.ndarray:
-    """The prior mask's class indices, renumbered to a job listing ``categories`` (I/O: reads the PNG)."""
-    labels = masks.read_mask(prior.uri, prior.color_map)
-    return _renumber(labels, prior.color_map, categories)
 
 
 @register
@@ -103,6 +87,7 @@ class SemanticSegmentation(TaskType):
         self.prior_attribute: str | None = config.options.get("prior_attribute")
         if self.prior_attribute is not None:
             tasks.check_attribute_name(self.prior_attribute)
+        self._votes: dict[str, tuple[str, float, tuple]] = {}  # object id -> (answers' key, confidence, classes)
 
     @property
     def gt_type(self) -> str:
@@ -188,19 +173,28 @@ class SemanticSegmentation(TaskType):
             if value.object_id is None:
                 raise JobError("label_pair needs the mask's object_id or uri (MaskValue) to name its PNG.")
             uri = self.mask_uri(value.object_id, creation_date)
+        labels = value.labels
+        return self._pair(MaskFile(uri, uri, lambda: labels, self.color_map), confidence=confidence,
+                          creation_date=creation_date, human_annotated=human_annotated,
+                          modified=self.modified(value))
+
+    def _pair(self, file: MaskFile, *, confidence: float | None, creation_date: str, human_annotated: bool = True,
+              modified: bool | None = None) -> dict:
         attr = self.config.label_attribute
         meta = {"internal-color-map": _with_confidence(self.color_map, tasks.round_confidence(confidence or 0)),
                 "type": self.gt_type, "human-annotated": "yes" if human_annotated else "no",
                 "creation-date": creation_date, "job-name": tasks.job_name_value(self.config.job_name)}
         if self.adjustment:
-            meta["adjustment-status"] = "adjusted" if self.modified(value) else "unadjusted"
-        return {attr: MaskFile(uri, self.png_of(value)), attr + tasks.METADATA_SUFFIX: meta}
+            meta["adjustment-status"] = "adjusted" if modified else "unadjusted"
+        return {attr: file, attr + tasks.METADATA_SUFFIX: meta}
 
     def consolidate(self, answers: Sequence[WorkerAnswer], *, creation_date: str,
                     method: str = "default", batches: Mapping[str, int] | None = None) -> dict[str, dict]:
         """Per-pixel vote smoothed over a 5x5 window where workers disagree
         (:mod:`gtwidgets.consolidate_masks`); ``method="majority"`` is the unsmoothed vote.
-        One worker's mask is kept as is, confidence 0. Adjusted when any worker adjusted."""
+        One worker's mask is kept as is, confidence 0. Adjusted when any worker adjusted.
+        An object voted before with the same answers is not voted again (its mask is, lazily,
+        only if the PNG must be made)."""
         radius = {"default": 2, "smoothed": 2, "majority": 0}.get(method)
         if radius is None:
             raise JobError(f"method={method!r} for segmentation; use 'default' or 'majority'.")
@@ -213,11 +207,39 @@ class SemanticSegmentation(TaskType):
             if len(sizes) > 1:
                 raise JobError(f"object {oid}: workers' masks differ in size {sorted(sizes)}; masks are at the "
                                "original image's resolution.")
-            vote = vote_masks([a.value.labels for a in group], radius=radius)
+            given = [a.value.labels for a in group]
+            uri = self.mask_uri(oid, creation_date)
+            key = answers_key(uri, radius, group)
+            memo = self._votes.get(oid)
+            if memo is not None and memo[0] == key:
+                confidence = memo[1]
+                make = lambda given=given: vote_masks(given, radius=radius).labels  # noqa: E731
+            else:
+                vote = vote_masks(given, radius=radius)
+                confidence = vote.confidence
+                self._votes[oid] = (key, confidence, tuple(self.classes_of(MaskValue(vote.labels))))
+                make = lambda labels=vote.labels: labels  # noqa: E731
             modified = any(self.modified(a.value) for a in group) if self.adjustment else None
-            out[oid] = self.label_pair(MaskValue(vote.labels, modified, object_id=oid),
-                                       creation_date=creation_date, confidence=vote.confidence)
+            out[oid] = self._pair(MaskFile(uri, key, make, self.color_map, unique_name=len(group) == 1),
+                                  creation_date=creation_date, confidence=confidence, modified=modified)
         return out
+
+    def consolidate_table(self, answers: pd.DataFrame, *,
+                          data_objects: Mapping[str, Mapping] | None = None) -> pd.DataFrame:
+        """``job.consolidated()``: each object's pair dated by its latest answer, so that its PNG's
+        name stays while its answers do; ``label`` the class names the mask uses, ``confidence``
+        the image's."""
+        rows = []
+        meta_key = self.config.label_attribute + tasks.METADATA_SUFFIX
+        for oid, group in answers.groupby(answers["object_id"].astype(str), sort=False):
+            given = [WorkerAnswer(oid, str(w), v, t.to_pydatetime())
+                     for w, v, t in zip(group["worker_id"], group["answer"], group["submission_time"])]
+            date = tasks.format_creation_date(_to_ms(max(a.submitted for a in given)))
+            pair = self.consolidate(given, creation_date=date)[oid]
+            confidence = pair[meta_key]["internal-color-map"]["0"]["confidence"]
+            rows.append({"object_id": oid, "label": list(self._votes[oid][2]), "confidence": float(confidence),
+                         "n_workers": group["worker_id"].nunique(), "pair": pair})
+        return pd.DataFrame(rows, columns=["object_id", "label", "confidence", "n_workers", "pair"])
 
     def mask_uri(self, object_id: str, creation_date: str) -> str:
         output = self.config.options.get("output_uri")
@@ -230,12 +252,12 @@ class SemanticSegmentation(TaskType):
         """The mask named after its object: ``label_pair`` writes ``<object_id>_<date>.png``."""
         return value if value.uri is not None or value.object_id == object_id else replace(value, object_id=object_id)
 
-    def files_of(self, pair: Mapping) -> tuple[dict, dict[str, bytes]]:
-        """The JSON pair (``<attr>`` the URI) and the files to write first: ``{uri: png}``."""
+    def files_of(self, pair: Mapping) -> tuple[dict, dict[str, MaskFile]]:
+        """The JSON pair (``<attr>`` the URI) and the files to write first: ``{uri: MaskFile}``."""
         json_pair, files = {}, {}
         for key, v in pair.items():
             if isinstance(v, MaskFile):
-                files[v.uri] = v.png
+                files[v.uri] = v
                 v = v.uri
             json_pair[key] = v
         return json_pair, files
@@ -369,25 +391,10 @@ class SemanticSegmentationVerification(LabelVerification):
         return meta
 
 
-def read_mask_pair(line: Mapping, attribute: str) -> PriorMask | None:
-    """The ``-ref`` URI and ``internal-color-map`` of ``attribute`` in a line, or None."""
-    uri = line.get(attribute)
-    meta = line.get(attribute + tasks.METADATA_SUFFIX)
-    if not isinstance(uri, str) or not uri or not isinstance(meta, Mapping):
-        return None
-    cmap = meta.get("internal-color-map")
-    if not isinstance(cmap, Mapping) or not all(isinstance(e, Mapping) and "hex-color" in e for e in cmap.values()):
-        return None  # jobs from before hex-color cannot be adjusted (Ground Truth says so too)
-    return PriorMask(uri, {str(k): dict(v) for k, v in cmap.items()})
-
-
-def _renumber(labels: np.ndarray, color_map: Mapping[str, Mapping], categories: Sequence[str]) -> np.ndarray:
-    """Indices of one colour map -> a job's indices, by class name; other classes become background."""
-    index = masks.class_indices(categories)
-    lut = np.zeros(256, np.uint8)
-    for key, entry in color_map.items():
-        lut[int(key)] = index.get(entry.get("class-name"), 0)
-    return lut[labels]
+def _to_ms(when):
+    """A time as worker-response files keep it (milliseconds): every kernel then names an object's
+    consolidated PNG alike, whether an answer is its own (journaled to the microsecond) or read."""
+    return when.replace(microsecond=when.microsecond // 1000 * 1000)
 
 
 def _with_confidence(color_map: Mapping[str, Mapping], confidence: float | int) -> dict:

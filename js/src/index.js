@@ -261,7 +261,10 @@ class LabelingView {
     if (e.key !== "Tab" && e.key !== "Escape") e.stopPropagation(); // never reaches JupyterLab
     // Enter or Space on a focused button presses that button, as everywhere else.
     if ((e.key === "Enter" || e.key === " ") && e.target !== this.root && e.target.closest("button")) return;
-    if (!action) return;
+    if (!action) {
+      if (!this.gone && this.tools.key(e)) e.preventDefault(); // e.g. the mask viewer's o and m
+      return;
+    }
     e.preventDefault();
     if (this.gone && action.type !== "leave" && action.type !== "help") return this._refuse();
     switch (action.type) {
@@ -558,6 +561,7 @@ const ON_REPLY = {
     if (msg.kind === "panels") msg.request = (m) => view._later(m, { urgent: true }); // panel cards: all buffers, zoom requests
     const mask = msg.tool_meta && msg.tool_meta.mask;
     if (mask && buffers && buffers[mask.buffer]) mask.data = buffers[mask.buffer]; // the tool's starting mask
+    for (const layer of (msg.tool_meta && msg.tool_meta.layers) || []) layer.data = buffers && buffers[layer.buffer]; // masks shown read only
     view.cache.receive(msg, msg.kind === "panels" ? buffers || [] : buffers && buffers.length ? buffers[0] : null);
     if (msg.pos === view.pos) view.renderCardLabels();
   },

@@ -22,7 +22,7 @@
  * @typedef {Object} SubmitRequest
  * @property {"submit"} type
  * @property {string} id
- * @property {(string|Array<string>|BoxAnswer|VerificationAnswer|MaskAnswer|null)} answer
+ * @property {(string|Array<string>|BoxAnswer|VerificationAnswer|MaskAnswer|MaskPick|null)} answer
  * @property {(number|null)} spent
  * @property {number} [answer_buffer]
  */
@@ -151,22 +151,23 @@
  */
 
 /**
- * What a reviewer weighs on a card (review mode only). ``value``: a tool's consolidated answer (boxes), what Enter accepts as the decision; ``consolidated`` is then its category names.
+ * What a reviewer weighs on a card (review mode only). ``value``: a tool's consolidated answer (boxes; masks: the pick of the consolidated mask), what Enter accepts as the decision; ``consolidated`` is then its category names.
  * @typedef {Object} ReviewInfo
  * @property {Array<WorkerAnswer>} answers
  * @property {Array<string>} consolidated
  * @property {(number|null)} confidence
  * @property {number} n_workers
  * @property {(Adjudication|null)} adjudication
- * @property {BoxAnswer} [value]
+ * @property {(BoxAnswer|MaskPick)} [value]
  */
 
 /**
- * One worker's answer as category names; ``color``: their boxes' colour on the card.
+ * One worker's answer as category names; ``color``: their boxes' or mask's colour on the card; ``iou``: their mask's mean IoU with the consolidated one (background left out).
  * @typedef {Object} WorkerAnswer
  * @property {string} worker
  * @property {Array<string>} answer
  * @property {string} [color]
+ * @property {number} [iou]
  */
 
 /**
@@ -279,6 +280,13 @@
  */
 
 /**
+ * Review of masks: the decision is the mask shown, the consolidated one or ``worker``'s (``gtwidgets.review_masks``); the kernel has the pixels.
+ * @typedef {Object} MaskPick
+ * @property {"consolidated"|"worker"} [pick]
+ * @property {string} [worker]
+ */
+
+/**
  * @typedef {Object} MaskCategory
  * @property {string} name
  * @property {string} color
@@ -299,7 +307,25 @@
  */
 
 /**
- * What a card's tool needs (the task type's ``card_meta``; ``gtwidgets.tool_cards``).
+ * A mask shown read only over the card's image (verification: the prior mask; review: the consolidated one, each worker's, where they disagree): the card message's buffer at ``buffer``, a colour PNG whose ``background`` colour is not drawn; ``color``: its swatch (review: the worker's colour); ``pick``: the decision Enter makes while it is shown (review), with its ``classes``.
+ * @typedef {Object} MaskLayer
+ * @property {string} name
+ * @property {number} buffer
+ * @property {string} [background]
+ * @property {string} [color]
+ * @property {MaskPick} [pick]
+ * @property {Array<string>} [classes]
+ */
+
+/**
+ * A class of the masks a read-only mask card shows, and its colour in them.
+ * @typedef {Object} LegendEntry
+ * @property {string} name
+ * @property {string} color
+ */
+
+/**
+ * What a card's tool needs (the task type's ``card_meta``; ``gtwidgets.tool_cards``). ``problem``: why a read-only mask card shows no mask (none on the line, an unreadable file).
  * @typedef {Object} ToolMeta
  * @property {(Array<string>|Array<MaskCategory>)} [categories]
  * @property {Array<ShownBox>} [boxes]
@@ -311,6 +337,9 @@
  * @property {Array<ShownBox>} [reference]
  * @property {string} [color]
  * @property {boolean} [initial_value_modified]
+ * @property {Array<MaskLayer>} [layers]
+ * @property {Array<LegendEntry>} [legend]
+ * @property {string} [problem]
  */
 
 /**

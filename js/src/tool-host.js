@@ -3,7 +3,9 @@
 // that needs one, so image and text classification jobs load neither. A tool answers in
 // original-image pixels (`tool_meta.image_size`) whatever size the card's image is. The masks
 // tool answers with a PNG sent as the submit's binary buffer, and starts from the card's mask
-// (`tool_meta.mask`, a buffer of the card message: the worker's answer or a prior mask).
+// (`tool_meta.mask`, a buffer of the card message: the worker's answer or a prior mask). A
+// read-only masks card (verification, review) mounts the `maskview` asset instead: the masks of
+// `tool_meta.layers` (buffers of the card message) over the image, nothing to paint.
 import { el, textEl } from "./dom.js";
 import { loadAsset } from "./assets.js";
 
@@ -78,7 +80,21 @@ const TOOLS = {
       return tool;
     },
   },
+  maskview: {
+    mount(mod, host, card, img, size) {
+      const meta = card.tool_meta || {};
+      return mod.createMaskView(host, {
+        image: img, imageSize: size, layers: meta.layers || [], legend: meta.legend || [],
+        problem: meta.problem, maxHeight: maxHeight(),
+      });
+    },
+  },
 };
+
+/** The asset that draws `card`: its tool, or the mask viewer for read-only masks. */
+function toolName(card) {
+  return card.tool === "masks" && (card.tool_meta || {}).read_only ? "maskview" : card.tool;
+}
 
 /** A colour mask PNG (DataView / ArrayBuffer) -> class values at `size`: `colors` maps
  * `#rrggbb` to a value; transparent pixels and any other colour are the background (0). */
@@ -122,9 +138,9 @@ export class ToolHost {
     this.hide();
     const card = entry.card;
     if (!card.tool || card.kind !== "image") return false;
-    const spec = TOOLS[card.tool];
+    const name = toolName(card);
+    const spec = TOOLS[name];
     if (!spec) return false;
-    if (card.tool === "masks" && (card.tool_meta || {}).read_only) return false; // verification of masks: the buttons rate
     this.card = card;
     const host = el("div", "gtw-tool");
     host.append(textEl("div", "gtw-loading", "loading the tool…"));
@@ -135,7 +151,7 @@ export class ToolHost {
     const request = (msg) => this.view._later(msg, { urgent: true });
     const size = (card.tool_meta && card.tool_meta.image_size) || { width: card.width, height: card.height };
     const prepared = spec.prepare ? spec.prepare(card, size) : Promise.resolve(null);
-    Promise.all([loadAsset(card.tool, request), prepared]).then(([mod, extra]) => {
+    Promise.all([loadAsset(name, request), prepared]).then(([mod, extra]) => {
       if (this.token !== token) return;
       host.replaceChildren();
       const img = entry.panel.el.querySelector("img");
@@ -177,6 +193,18 @@ export class ToolHost {
     const value = comment ? { label: name, comment } : { label: name };
     card.tool_meta.answer = value; // going back shows the comment
     return comment ? value : name;
+  }
+
+  /** A key the widget has no use for, offered to a read-only tool (the mask viewer's o and m);
+   * true when it took it. */
+  key(e) {
+    const tool = this.tool;
+    return !!(tool && !this.active && tool.onKey && tool.onKey(e.key));
+  }
+
+  /** The mask layer a read-only masks card shows (review: Enter accepts it), or null. */
+  shownLayer() {
+    return this.tool && this.tool.current ? this.tool.current() : null;
   }
 
   /** Keys go to the tool while a card has one (the view's root passes its focus on). */
