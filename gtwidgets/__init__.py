@@ -20,6 +20,7 @@ _PUBLIC = {
     "classification_label": "tasks",
     "multilabel_label": "tasks",
     "LabelingJob": "job",
+    "AutoLabel": "job_autolabel_setup",
     # consolidation and several workers
     "consolidate": "consolidate",
     "read_worker_responses": "responses",

@@ -69,7 +69,9 @@ class LabelMode:
 
     @property
     def queue(self) -> Sequence[str]:
-        return self.job.queue
+        """The job's queue; with automated labeling, the objects sent to people (it grows as rounds end)."""
+        auto = getattr(self.job, "auto_labeling", None)
+        return auto.queue if auto is not None else self.job.queue
 
     def title(self) -> str:
         return str(getattr(self.job, "name", ""))
@@ -83,7 +85,7 @@ class LabelMode:
 
     def position_of(self, object_id: str, *, near: int) -> int:
         """Queue index of ``object_id``, looking near the current card first (queues can be long)."""
-        queue = self.job.queue
+        queue = self.queue
         lo = max(0, near - 64)
         try:
             return queue.index(object_id, lo, min(len(queue), near + 64))
@@ -120,7 +122,7 @@ class LabelMode:
     def next_unlabeled(self, *, after: str | None, first: str | None, near: int) -> int | None:
         if first is not None:
             start = self.position_of(str(first), near=near)
-            after = self.job.queue[start - 1] if start > 0 else None
+            after = self.queue[start - 1] if start > 0 else None
         object_id = self.job.next_unlabeled(after)
         return None if object_id is None else self.position_of(object_id, near=near)
 

@@ -240,6 +240,8 @@ class LabelingWidget(anywidget.AnyWidget):
                 self._refresh_timer = None
         progress, status, shown = self.strategy.progress(), dict(self.job.sync_status()), self._shown_position
         with self.hold_sync():
+            if len(self.strategy.queue) != self.total:  # automated labeling sent people more objects
+                self.total = len(self.strategy.queue)
             if shown is not None and shown != self.position:
                 self.position = shown
             if progress != self.progress:
