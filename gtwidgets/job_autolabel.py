@@ -54,7 +54,7 @@ class AutoLabeling:
         self.engine = engine_for(job, options, self._ids)
         self.queue: list[str] = []
         self.machine: dict[str, MachineLabel] = {}
-        self.audits: set[str] = set()
+        self.audits: dict[str, None] = {}  # machine labels a person was asked to check, in order
         self.error: str | None = None
         self._queued: set[str] = set()
         self._seen = -1            # machine_labels records derived so far (-1: the queue is not built)
@@ -73,6 +73,9 @@ class AutoLabeling:
         with job._lock:
             self._derive()
             stopped = self.stop is not None
+            audit = next((oid for oid in self.audits if self._open(oid, stopped)), None)
+            if audit is not None:  # asked for: before the rest
+                return audit
             start = self.queue.index(after) + 1 if after in self._queued else 0
             n = len(self.queue)
             for k in range(n):
@@ -224,9 +227,9 @@ class AutoLabeling:
             raise JobError(f"audit n={n!r}: give how many machine labels to check, 1 or more.")
         with self._job._lock:
             self._derive()
-            pool = sorted(self.standing() - self.audits, key=int)
+            pool = sorted(self.standing() - set(self.audits), key=int)
             picked = random.Random(seed).sample(pool, min(n, len(pool)))
-            self.audits.update(picked)
+            self.audits.update(dict.fromkeys(picked))
             self._extend(picked)  # append-only: a view's positions stay valid
         self._job._changed()
         return picked
