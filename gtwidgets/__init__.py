@@ -30,6 +30,7 @@ _PUBLIC = {
     # widgets
     "LabelingWidget": "widget",
     "ReviewWidget": "review",
+    "AuditMode": "modes",
     # errors
     "GtError": "errors",
     "ManifestError": "errors",

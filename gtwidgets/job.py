@@ -222,6 +222,16 @@ class LabelingJob:
                     "eta_seconds": None if eta is None else round(eta, 1), "done": remaining == 0}
             return self.auto_labeling.progress(p) if self.auto_labeling is not None else p
 
+    def audit(self, n: int = 20, *, seed: int | None = None) -> list[str]:
+        """Send ``n`` random machine labels to this worker to check (first in the queue); returns their ids.
+
+        Each answer replaces the machine's label and feeds the next round; ``progress()["auto_label"]``
+        counts how many agreed. ``gtwidgets.AuditMode`` shows only the sample in a widget.
+        """
+        if self.auto_labeling is None:
+            raise JobError("audit checks machine labels: open the job with auto_label=True.")
+        return self.auto_labeling.audit(n, seed=seed)
+
     @property
     def label_counters(self) -> dict[str, int]:
         """Ground Truth's ``LabelCounters``: human and machine labels (this worker's answers are the human ones)."""

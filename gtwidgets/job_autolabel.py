@@ -153,6 +153,14 @@ class AutoLabeling:
     def human_labels(self) -> dict[str, str]:
         return {oid: a.value[0] for oid, a in self._job._state.answers.items() if a.value}
 
+    def machine_info(self, object_id: str) -> dict | None:
+        """The model's label of an object (a card shows it), or None."""
+        with self._job._lock:
+            self._derive()
+            m = self.machine.get(object_id)
+            return None if m is None else {"label": m.label, "confidence": round(m.confidence, 4), "round": m.round,
+                                           "audit": object_id in self.audits}
+
     @property
     def accuracy(self) -> dict | None:
         """What held-out human labels say of the machine: the newest round that machine-labeled.
@@ -192,14 +200,9 @@ class AutoLabeling:
     @property
     def machine_labels(self) -> pd.DataFrame:
         """Every machine label, with the person's answer where one overrides it."""
-        job = self._job
-        with job._lock:
+        with self._job._lock:
             self._derive()
-            answers = job._state.answers
-            rows = [{"object_id": oid, "source": job.source(oid)[1], "label": m.label, "confidence": m.confidence,
-                     "round": m.round, "human_label": answers[oid].value[0] if oid in answers else None}
-                    for oid, m in sorted(self.machine.items(), key=lambda kv: int(kv[0]))]
-        return pd.DataFrame(rows, columns=["object_id", "source", "label", "confidence", "round", "human_label"])
+            return machine_frame(self._job, self.machine)
 
     # ------------------------------------------------------------------ what a person does
 
@@ -352,3 +355,12 @@ def rounds_frame(records: list[dict]) -> pd.DataFrame:
             "support", "accuracy", "low", "high", "to_humans", "seconds"]
     return pd.DataFrame(rows, columns=[c if c != "threshold" else "value" for c in cols]).rename(
         columns={"value": "threshold"})
+
+
+def machine_frame(job: Any, machine: dict[str, MachineLabel]) -> pd.DataFrame:
+    """Machine labels as a table, with the person's answer where one replaced the machine's."""
+    answers = job._state.answers
+    rows = [{"object_id": oid, "source": job.source(oid)[1], "label": m.label, "confidence": m.confidence,
+             "round": m.round, "human_label": answers[oid].value[0] if oid in answers else None}
+            for oid, m in sorted(machine.items(), key=lambda kv: int(kv[0]))]
+    return pd.DataFrame(rows, columns=["object_id", "source", "label", "confidence", "round", "human_label"])

@@ -216,6 +216,8 @@ class LabelingWidget(anywidget.AnyWidget):
         pos = self.strategy.next_unlabeled(after=msg.get("after"), first=None if first is None else str(first),
                                            near=self.position)
         object_id = None if pos is None else self.strategy.queue[pos]
+        if len(self.strategy.queue) != self.total:  # automated labeling sent more: the view knows before it goes
+            self.total = len(self.strategy.queue)
         self.send({"type": "goto", "pos": pos, "id": object_id, "seq": msg.get("seq")})
 
     # ------------------------------------------------------------------ job -> traits

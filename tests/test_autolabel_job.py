@@ -374,3 +374,61 @@ def test_a_kernel_killed_mid_round_loses_no_human_label_and_keeps_its_machine_la
     assert sum(line.get("pets-metadata", {}).get("human-annotated") == "no" for line in lines_after) \
         == len(machine_before)
     again.close()
+
+
+# ---------------------------------------------------------------------------- the widget's kernel side
+
+def until(check, timeout=60.0):
+    """Traits reach the browser batched (a key never waits for them): wait until ``check()`` holds."""
+    import time
+    end = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.05)
+
+
+def test_the_widget_shows_the_humans_queue_the_models_labels_and_an_audit(tmp_path):
+    from protocol_check import check_reply
+
+    from gtwidgets import AuditMode, LabelingWidget
+
+    frame, x, key = known()
+    job = open_job(tmp_path, frame, features=x, model=KnownModel(), batch_size=BATCH, rule="estimate")
+    widget = LabelingWidget(job)
+    sent = []
+    widget.send = lambda content, buffers=None: sent.append(content)
+    assert widget.total == BATCH and widget.queue == job.auto_labeling.queue
+    for oid in widget.queue:   # the browser's submits, as the keys send them
+        widget.handle({"type": "batch", "position": 0, "messages": [
+            {"type": "submit", "id": oid, "answer": key[oid], "spent": 1.0}]})
+    assert job.auto_labeling.wait(600)
+    until(lambda: widget.total == 2 * BATCH and widget.progress.get("auto_label", {}).get("rounds") == 1)
+    summary = widget.progress["auto_label"]
+    assert summary["human"] == BATCH and summary["machine"] == job.label_counters["MachineLabeled"] > 0
+    assert summary["accuracy"] == job.auto_labeling.accuracy and not summary["training"]
+    widget.handle({"type": "next_unlabeled", "after": widget.queue[BATCH - 1], "seq": 1})
+    until(lambda: any(m["type"] == "goto" for m in sent))
+    assert [m for m in sent if m["type"] == "goto"][-1]["pos"] == BATCH   # the round's choice comes next
+
+    audit = LabelingWidget(job, mode=AuditMode(3, seed=0))
+    audit.send = lambda content, buffers=None: sent.append(content)
+    assert audit.total == 3 and audit.mode_options == {"audit": True}
+    audit.handle({"type": "cards", "positions": [0, 1, 2]})
+    until(lambda: sum(m["type"] == "card" for m in sent) == 3)
+    cards = [m for m in sent if m["type"] == "card"]
+    for card in cards:
+        check_reply(card)
+        machine = job.auto_labeling.machine_info(card["id"])
+        assert card["machine"] == machine and machine["audit"]
+    first = cards[0]
+    disagree = next(c for c in CATS if c != first["machine"]["label"])
+    audit.handle({"type": "submit", "id": first["id"], "answer": disagree, "spent": 1.0})
+    until(lambda: audit.progress.get("audit", {}).get("checked") == 1)
+    assert audit.progress["audit"] == {"checked": 1, "agreed": 0, "total": 3}
+    assert job.label_pair(first["id"])["pets-metadata"]["human-annotated"] == "yes"
+    plain = LabelingJob("plain", input=frame, categories=CATS, output=str(tmp_path / "o2"), worker_id="ann",
+                        journal_dir=tmp_path / "home")
+    with pytest.raises(JobError, match="auto_label=True"):
+        plain.audit(3)
+    plain.close()
+    job.close()
