@@ -22,7 +22,7 @@ __all__ = ["AutoLabel", "engine_for"]
 _TASKS = ("image-classification", "text-classification")
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)  # eq=False: features may be an array
 class AutoLabel:
     """Settings of automated data labeling (``LabelingJob(..., auto_label=AutoLabel(...))``).
 
@@ -72,6 +72,8 @@ class AutoLabel:
 
 def engine_for(job: Any, options: AutoLabel, ids: list[str]) -> AutoLabeler:
     """The loop's engine for ``job``, or JobError saying why Ground Truth would not label it automatically."""
+    if not isinstance(options, AutoLabel):
+        raise JobError(f"auto_label={options!r}: pass True, or gtwidgets.AutoLabel(...) with your settings.")
     if job.task.name not in _TASKS or job.multi_label:
         raise JobError(f"auto_label: Ground Truth labels automatically single-label image or text "
                        f"classification only, and this job is {job.task.gt_type!r}; drop auto_label=.")

@@ -90,6 +90,9 @@ def test_refuses_what_ground_truth_does_not_label_automatically(tmp_path):
         open_job(tmp_path, frame, features=x[:-1])
     with pytest.raises(JobError, match="max_human_labels=0"):
         AutoLabel(max_human_labels=0)
+    with pytest.raises(JobError, match="pass True, or gtwidgets.AutoLabel"):
+        LabelingJob("pets", input=frame, categories=CATS, output=str(tmp_path / "o"), journal_dir=tmp_path / "h",
+                    auto_label={"target": 0.9})
     # a refused job left its journal closed: the same job opens
     open_job(tmp_path, frame, features=x, model=KnownModel()).close()
 
