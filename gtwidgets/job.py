@@ -28,7 +28,9 @@ import orjson
 import pandas as pd
 
 from . import job_output, storage, tasks
+from .autolabel import label_counters
 from .errors import JobError
+from .job_autolabel import AutoLabel, AutoLabeling
 from .job_input import InputIdentity
 from .job_store import JobStore
 from .job_sync import StoreSync
@@ -42,7 +44,7 @@ from .sync import Uploader
 from .tasktypes import TaskConfig, task_type_for
 from .tasktypes.classification import classification_for
 
-__all__ = ["LabelingJob", "Answer"]
+__all__ = ["LabelingJob", "Answer", "AutoLabel"]
 
 _log = logging.getLogger(__name__)
 
@@ -82,6 +84,10 @@ class LabelingJob:
     answer_index: keep an index beside the answer and decision files (``gtwidgets.answer_index``),
         so that opening and refreshing a team job does not read every file; False reads the
         files alone, as Ground Truth's own tools do.
+    auto_label: ``True`` or an ``AutoLabel(...)`` (``gtwidgets.job_autolabel``): Ground Truth's automated
+        data labeling for single-label image or text classification of 1,000 objects or more. People
+        label a random batch, then the objects a model trained on their labels is least sure of; the
+        model labels what clears its confidence threshold (``job.auto_labeling``, ``job.label_counters``).
 
     Raises JobError for a configuration Ground Truth would refuse.
     """
@@ -95,7 +101,8 @@ class LabelingJob:
                  order: str = "input", seed: int | None = None,
                  journal_dir: str | os.PathLike | None = None,
                  manifest_interval: float = 2.0, retry_max_delay: float = 30.0,
-                 answer_index: bool = True, options: Mapping[str, object] | None = None):
+                 answer_index: bool = True, options: Mapping[str, object] | None = None,
+                 auto_label: bool | AutoLabel | None = None):
         self.name = tasks.check_job_name(name)
         self.label_attribute = tasks.check_attribute_name(label_attribute or name)
         self.categories = _load_categories(categories)
@@ -147,6 +154,8 @@ class LabelingJob:
             self._state.take_all(self.journal.records(), own=True, strict=True)
             if missing:
                 self._input.record()
+            self.auto_labeling = AutoLabeling(self, AutoLabel() if auto_label is True else auto_label) \
+                if auto_label else None
         except BaseException:
             self.journal.close()
             raise
@@ -196,6 +205,8 @@ class LabelingJob:
         return a.value if a else None
 
     def next_unlabeled(self, after: str | None = None) -> str | None:
+        if self.auto_labeling is not None:  # the objects the loop sends to people, in its order
+            return self.auto_labeling.next_for_humans(None if after is None else str(after))
         start = 0 if after is None else self._position.get(str(after), -1) + 1
         n = len(self.queue)
         for k in range(n):
@@ -221,9 +232,28 @@ class LabelingJob:
             per_minute = _per_minute(self._session_times)
             remaining = total - labeled
             eta = remaining * 60.0 / per_minute if per_minute > 0 else None
-            return {"labeled": labeled, "skipped": len(skipped - set(answers)),
+            p = {"labeled": labeled, "skipped": len(skipped - set(answers)),
                     "total": total, "per_class": per_class, "per_minute": round(per_minute, 1),
                     "eta_seconds": None if eta is None else round(eta, 1), "done": remaining == 0}
+            return self.auto_labeling.progress(p) if self.auto_labeling is not None else p
+
+    def audit(self, n: int = 20, *, seed: int | None = None) -> list[str]:
+        """Send ``n`` random machine labels to this worker to check (first in the queue); returns their ids.
+
+        Each answer replaces the machine's label and feeds the next round; ``progress()["auto_label"]``
+        counts how many agreed. ``gtwidgets.AuditMode`` shows only the sample in a widget.
+        """
+        if self.auto_labeling is None:
+            raise JobError("audit checks machine labels: open the job with auto_label=True.")
+        return self.auto_labeling.audit(n, seed=seed)
+
+    @property
+    def label_counters(self) -> dict[str, int]:
+        """Ground Truth's ``LabelCounters``: human and machine labels (this worker's answers are the human ones)."""
+        if self.auto_labeling is not None:
+            return self.auto_labeling.counters()
+        with self._lock:
+            return label_counters(len(self.queue), len(self._state.answers), 0)
 
     def sync_status(self) -> dict:
         pending = len(self._sync.pending_work())
@@ -262,6 +292,8 @@ class LabelingJob:
             self._session_times.append(time.time())
         self._uploader.poke()
         self._changed()
+        if self.auto_labeling is not None:
+            self.auto_labeling.after_answer()
 
     def skip(self, object_id) -> None:
         oid = self._check_id(object_id)
@@ -295,6 +327,8 @@ class LabelingJob:
         return self._uploader.flush(timeout)
 
     def close(self, timeout: float = 10.0) -> bool:
+        if self.auto_labeling is not None:
+            self.auto_labeling.close()
         done = self._uploader.stop(timeout)
         self.journal.close()
         _open_jobs.discard(self)

@@ -1,7 +1,8 @@
 """The output manifest of a job: which label pair each object gets, and the lines it is written as.
 
 A reviewer's decision wins (confidence 1); otherwise the custom task's Lambda label, the
-consolidated label of several workers, or the one worker's answer (confidence 0). Lines that
+consolidated label of several workers, the one worker's answer (confidence 0), or automated
+labeling's machine label (``"human-annotated": "no"``, the model's confidence). Lines that
 have no label are the input lines unchanged, so the output has one line per input line.
 """
 from __future__ import annotations
@@ -43,6 +44,10 @@ def label_pairs(job: Any, only: str | None = None) -> dict[str, dict]:
             pairs = {oid: task.label_pair(task.of_object(answers[oid].value, oid),
                                           creation_date=tasks.format_creation_date(answers[oid].submitted))
                      for oid in ids}
+        auto = getattr(job, "auto_labeling", None)
+        if auto is not None:  # a machine label stands until a person answers (or a reviewer decides)
+            for oid, pair in auto.machine_pairs(only).items():
+                pairs.setdefault(oid, pair)
         if only is not None:
             return {only: pairs[only]} if only in pairs else {}
         standing = {}

@@ -30,7 +30,8 @@ __all__ = [
     "Card", "ImageCard", "TextCard", "ErrorCard", "PanelsCard", "ReviewInfo", "WorkerAnswer", "Adjudication",
     "ImagePanel", "SeriesPanel", "TextPanel", "FactsPanel", "ErrorPanel", "SeriesColumn", "Panel",
     "ImageSize", "Box", "ShownBox", "BoxAnswer", "VerificationAnswer", "MaskAnswer", "MaskPick", "MaskCategory",
-    "PriorMask", "StartMask", "MaskLayer", "LegendEntry", "ToolMeta",
+    "PriorMask", "StartMask", "MaskLayer", "LegendEntry", "ToolMeta", "MachineLabelInfo", "AutoLabelAccuracy",
+    "AutoLabelProgress",
     "SeriesWindow", "Asset", "Undone", "Goto", "ErrorMessage", "Reply",
     "RequestKind", "ReplyKind", "CardKind", "PanelKind",
     "REQUESTS", "REPLIES", "CARDS", "PANELS", "PAIRS",
@@ -274,12 +275,53 @@ class ToolMeta(TypedDict, total=False):
     problem: str
 
 
+class MachineLabelInfo(TypedDict):
+    """Automated labeling labeled this object: the model's class and confidence, the round, and
+    whether a person was asked to check it (an audit)."""
+    label: str
+    confidence: float
+    round: int
+    audit: bool
+
+
+class _Machined(TypedDict, total=False):
+    machine: MachineLabelInfo  # a job with auto_label=: the model's label of this object
+
+
+class AutoLabelAccuracy(TypedDict):
+    """What held-out human labels measured of the newest labeling round: ``correct`` of ``support``
+    right, ``low``-``high`` its 95% interval, out of ``validation`` held out."""
+    round: int
+    accuracy: float
+    low: float
+    high: float
+    support: int
+    correct: int
+    validation: int
+    target: float
+
+
+class AutoLabelProgress(TypedDict):
+    """``progress["auto_label"]`` (a synced trait, not a message) of a job with ``auto_label=``."""
+    human: int
+    machine: int
+    total: int
+    rounds: int
+    training: bool
+    stop: str | None
+    accuracy: AutoLabelAccuracy | None
+    error: str | None
+    audited: int
+    agreed: int
+    audit_pending: int
+
+
 class _Tooled(TypedDict, total=False):
     tool: str  # js/src/tools/<tool>.js draws the card's answer instead of the category buttons
     tool_meta: ToolMeta
 
 
-class ImageCard(_CardBase, _Reviewed, _Tooled):
+class ImageCard(_CardBase, _Reviewed, _Tooled, _Machined):
     """One image; its bytes are the message's only buffer."""
     kind: Literal["image"]
     mime: str
@@ -288,13 +330,13 @@ class ImageCard(_CardBase, _Reviewed, _Tooled):
     bytes: int
 
 
-class TextCard(_CardBase, _Reviewed, _Tooled):
+class TextCard(_CardBase, _Reviewed, _Tooled, _Machined):
     kind: Literal["text"]
     text: str
     truncated: bool
 
 
-class ErrorCard(_CardBase, _Reviewed, _Tooled):
+class ErrorCard(_CardBase, _Reviewed, _Tooled, _Machined):
     """An object that cannot be shown: still a card, so it can be skipped or labeled."""
     kind: Literal["error"]
     error: str
@@ -352,7 +394,7 @@ class ErrorPanel(TypedDict):
 Panel = Union[ImagePanel, SeriesPanel, TextPanel, FactsPanel, ErrorPanel]
 
 
-class PanelsCard(_CardBase, _Reviewed, _Tooled):
+class PanelsCard(_CardBase, _Reviewed, _Tooled, _Machined):
     """A pre-labeled ``taskInput``: several panels side by side, over every buffer of the message."""
     kind: Literal["panels"]
     panels: list[Panel]

@@ -221,6 +221,8 @@ class LabelingWidget(anywidget.AnyWidget):
         pos = self.strategy.next_unlabeled(after=msg.get("after"), first=None if first is None else str(first),
                                            near=self.position)
         object_id = None if pos is None else self.strategy.queue[pos]
+        if len(self.strategy.queue) != self.total:  # automated labeling sent more: the view knows before it goes
+            self.total = len(self.strategy.queue)
         self.send({"type": "goto", "pos": pos, "id": object_id, "seq": msg.get("seq")})
 
     # ------------------------------------------------------------------ job -> traits
@@ -245,6 +247,8 @@ class LabelingWidget(anywidget.AnyWidget):
                 self._refresh_timer = None
         progress, status, shown = self.strategy.progress(), dict(self.job.sync_status()), self._shown_position
         with self.hold_sync():
+            if len(self.strategy.queue) != self.total:  # automated labeling sent people more objects
+                self.total = len(self.strategy.queue)
             if shown is not None and shown != self.position:
                 self.position = shown
             if progress != self.progress:

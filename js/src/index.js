@@ -62,7 +62,12 @@ class LabelingView {
     m.on("msg:custom", this.onMsg);
     m.on("change:progress", this.onChange);
     m.on("change:sync_status", this.onChange);
-    m.on("change:total", this.onChange);
+    // Automated labeling hands out more items as rounds end: on the end panel, show the first of them.
+    this.onTotal = () => {
+      if (this.pos < this.total && !this.doneEl.hidden) this.go(this.pos);
+      this._renderState();
+    };
+    m.on("change:total", this.onTotal);
     this.onCategories = () => this._buildButtons();
     m.on("change:categories", this.onCategories);
     this._buildButtons();
@@ -78,7 +83,7 @@ class LabelingView {
     m.off("msg:custom", this.onMsg);
     m.off("change:progress", this.onChange);
     m.off("change:sync_status", this.onChange);
-    m.off("change:total", this.onChange);
+    m.off("change:total", this.onTotal);
     m.off("change:categories", this.onCategories);
     this.stopWatching();
     this.stopFocus();

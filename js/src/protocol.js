@@ -91,6 +91,7 @@
  * @property {ReviewInfo} [review]
  * @property {string} [tool]
  * @property {ToolMeta} [tool_meta]
+ * @property {MachineLabelInfo} [machine]
  * @property {"image"} kind
  * @property {string} mime
  * @property {number} width
@@ -110,6 +111,7 @@
  * @property {ReviewInfo} [review]
  * @property {string} [tool]
  * @property {ToolMeta} [tool_meta]
+ * @property {MachineLabelInfo} [machine]
  * @property {"text"} kind
  * @property {string} text
  * @property {boolean} truncated
@@ -128,6 +130,7 @@
  * @property {ReviewInfo} [review]
  * @property {string} [tool]
  * @property {ToolMeta} [tool_meta]
+ * @property {MachineLabelInfo} [machine]
  * @property {"error"} kind
  * @property {string} error
  */
@@ -145,6 +148,7 @@
  * @property {ReviewInfo} [review]
  * @property {string} [tool]
  * @property {ToolMeta} [tool_meta]
+ * @property {MachineLabelInfo} [machine]
  * @property {"panels"} kind
  * @property {Array<(ImagePanel|SeriesPanel|TextPanel|FactsPanel|ErrorPanel)>} panels
  * @property {number} bytes
@@ -340,6 +344,44 @@
  * @property {Array<MaskLayer>} [layers]
  * @property {Array<LegendEntry>} [legend]
  * @property {string} [problem]
+ */
+
+/**
+ * Automated labeling labeled this object: the model's class and confidence, the round, and whether a person was asked to check it (an audit).
+ * @typedef {Object} MachineLabelInfo
+ * @property {string} label
+ * @property {number} confidence
+ * @property {number} round
+ * @property {boolean} audit
+ */
+
+/**
+ * What held-out human labels measured of the newest labeling round: ``correct`` of ``support`` right, ``low``-``high`` its 95% interval, out of ``validation`` held out.
+ * @typedef {Object} AutoLabelAccuracy
+ * @property {number} round
+ * @property {number} accuracy
+ * @property {number} low
+ * @property {number} high
+ * @property {number} support
+ * @property {number} correct
+ * @property {number} validation
+ * @property {number} target
+ */
+
+/**
+ * ``progress["auto_label"]`` (a synced trait, not a message) of a job with ``auto_label=``.
+ * @typedef {Object} AutoLabelProgress
+ * @property {number} human
+ * @property {number} machine
+ * @property {number} total
+ * @property {number} rounds
+ * @property {boolean} training
+ * @property {(string|null)} stop
+ * @property {(AutoLabelAccuracy|null)} accuracy
+ * @property {(string|null)} error
+ * @property {number} audited
+ * @property {number} agreed
+ * @property {number} audit_pending
  */
 
 /**
