@@ -3,11 +3,18 @@
 // stays flat however long the job is; the kernel keeps the data.
 import { createPanel } from "./panels/index.js";
 
+// Cards a canvas tool draws are also decoded into ImageBitmaps, from one behind to this many
+// ahead: Enter -> the next card draws decoded pixels. Only a few: each holds its decoded pixels
+// (1.7 MB at 768 x 576), outside the JS heap.
+const BITMAPS_AHEAD = 2;
+
 export class CardCache {
-  constructor({ request, behind = 3, ahead = 5 }) {
+  constructor({ request, behind = 3, ahead = 5, bitmap = () => false }) {
     this.request = request; // (positions: number[]) => void
     this.behind = behind;
     this.ahead = ahead;
+    this.bitmap = bitmap; // (card) => whether its panel is drawn from an ImageBitmap
+    this.pos = 0;
     // Cards are asked for in chunks, once this many are missing from the window (or the card
     // shown is): each request costs a kernel round trip, so not one a key press.
     this.refill = Math.max(1, Math.ceil(ahead / 2));
@@ -20,10 +27,12 @@ export class CardCache {
 
   /** Keep [pos - behind, pos + ahead]; ask the kernel for what is missing, nearest first, in chunks. */
   want(pos, total) {
+    this.pos = pos;
     this.lo = Math.max(0, pos - this.behind);
     this.hi = Math.min(total - 1, pos + this.ahead);
     for (const [p, entry] of this.entries) {
       if (p < this.lo || p > this.hi) this._drop(p, entry);
+      else this._bitmap(p, entry);
     }
     for (const p of this.pending) if (p < this.lo || p > this.hi) this.pending.delete(p);
     const missing = [];
@@ -49,6 +58,7 @@ export class CardCache {
     const panel = createPanel(card, buffer);
     const entry = { card, panel, decoded: false };
     this.entries.set(pos, entry);
+    this._bitmap(pos, entry);
     panel.ready.finally(() => {
       entry.decoded = true;
       if (this.entries.get(pos) !== entry) return;
@@ -82,7 +92,15 @@ export class CardCache {
     this.waiters.clear();
   }
 
+  /** Decode the card's bitmap near the card shown; release it further away. */
+  _bitmap(pos, entry) {
+    if (!entry.panel.predecode || !this.bitmap(entry.card)) return;
+    if (pos >= this.pos - 1 && pos <= this.pos + BITMAPS_AHEAD) entry.panel.predecode();
+    else entry.panel.release();
+  }
+
   _drop(pos, entry) {
+    if (pos !== this.pos && entry.panel.release) entry.panel.release(); // the card shown may still be drawn
     entry.panel.dispose();
     entry.panel.el.remove();
     this.entries.delete(pos);

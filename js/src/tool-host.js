@@ -4,15 +4,20 @@
 // original-image pixels (`tool_meta.image_size`) whatever size the card's image is. The masks
 // tool answers with a PNG sent as the submit's binary buffer, and starts from the card's mask
 // (`tool_meta.mask`, a buffer of the card message: the worker's answer or a prior mask).
+// The boxes tool is mounted once and then handed card after card (`reuse`): its canvas, layer and
+// chips stay, and it draws the card's ImageBitmap, decoded ahead off the main thread (`bitmap`:
+// the cache decodes the next cards of such tools), so Enter -> the next image costs one draw.
 import { el, textEl } from "./dom.js";
-import { loadAsset } from "./assets.js";
+import { loadAsset, loadedAsset } from "./assets.js";
 
 /** What each tool module exports, and how its answer becomes a `submit` request. */
 const TOOLS = {
   boxes: {
-    mount(mod, host, card, img, size, view) {
+    bitmap: true,
+    /** The tool's options for `card`: a new tool's, or the next card's on the tool shown. */
+    options(card, img, size, view) {
       const meta = card.tool_meta || {};
-      return mod.createBoxTool(host, {
+      return {
         image: img, imageSize: size, categories: meta.categories || [], boxes: meta.boxes || [],
         readOnly: !!meta.read_only, maxHeight: maxHeight(),
         onSubmit: (boxes, info) => {
@@ -21,7 +26,13 @@ const TOOLS = {
           meta.boxes = boxes; // going back to the card shows what was answered
           view.answer(value, [...new Set(boxes.map((b) => b.label))]);
         },
-      });
+      };
+    },
+    mount(mod, host, card, img, size, view) {
+      return mod.createBoxTool(host, this.options(card, img, size, view));
+    },
+    reuse(tool, card, img, size, view) {
+      tool.setCard(this.options(card, img, size, view));
     },
   },
   masks: {
@@ -83,6 +94,12 @@ export async function decodeMask(data, colors, size) {
   return out;
 }
 
+/** Whether cards of `card`'s kind are drawn from an ImageBitmap (the cache decodes them ahead). */
+export function drawsBitmap(card) {
+  const spec = card.kind === "image" && card.tool ? TOOLS[card.tool] : null;
+  return !!(spec && spec.bitmap);
+}
+
 export class ToolHost {
   constructor(view) {
     this.view = view;
@@ -90,6 +107,8 @@ export class ToolHost {
     this.card = null;
     this.token = null;
     this.comment = null;
+    this.host = null; // the mounted tool's element in the stage, and its kind
+    this.kind = null;
   }
 
   /** Whether the card shown answers with a tool rather than the category buttons. */
@@ -99,12 +118,23 @@ export class ToolHost {
 
   /** Show `entry`'s tool in `stage`; false when its card has none (the panel shows as usual). */
   show(entry, stage) {
-    this.hide();
     const card = entry.card;
-    if (!card.tool || card.kind !== "image") return false;
-    const spec = TOOLS[card.tool];
-    if (!spec) return false;
-    if (card.tool === "masks" && (card.tool_meta || {}).read_only) return false; // verification of masks: the buttons rate
+    const spec = card.tool && card.kind === "image" ? TOOLS[card.tool] : null;
+    // verification of masks: the buttons rate
+    if (!spec || (card.tool === "masks" && (card.tool_meta || {}).read_only)) {
+      this.hide();
+      return false;
+    }
+    const size = (card.tool_meta && card.tool_meta.image_size) || { width: card.width, height: card.height };
+    if (spec.reuse && this.tool && this.kind === card.tool && this.host.parentNode === stage) {
+      this.card = card; // the tool shown takes this card: no DOM rebuilt, its focus kept
+      this.comment = null;
+      for (const child of [...stage.children]) if (child !== this.host) child.remove();
+      if ((card.tool_meta || {}).read_only && this.view.mode.name === "label") stage.append(this._commentField(card));
+      spec.reuse(this.tool, card, imageOf(entry, spec), size, this.view);
+      return true;
+    }
+    this.hide();
     this.card = card;
     const host = el("div", "gtw-tool");
     host.append(textEl("div", "gtw-loading", "loading the tool…"));
@@ -113,13 +143,12 @@ export class ToolHost {
     stage.classList.add("gtw-has-tool");
     const token = (this.token = {});
     const request = (msg) => this.view._later(msg, { urgent: true });
-    const size = (card.tool_meta && card.tool_meta.image_size) || { width: card.width, height: card.height };
-    const prepared = spec.prepare ? spec.prepare(card, size) : Promise.resolve(null);
-    Promise.all([loadAsset(card.tool, request), prepared]).then(([mod, extra]) => {
+    const mountWith = (mod, extra) => {
       if (this.token !== token) return;
       host.replaceChildren();
-      const img = entry.panel.el.querySelector("img");
-      this.tool = spec.mount(mod, host, card, img, size, this.view, extra);
+      this.tool = spec.mount(mod, host, card, imageOf(entry, spec), size, this.view, extra);
+      this.host = host;
+      this.kind = card.tool;
       // z with nothing to undo on this card takes back the last answer, as on every card.
       host.addEventListener("keydown", (e) => {
         if (e.key === "z" && !e.ctrlKey && !e.metaKey && this.tool && !this.tool.isModified()) {
@@ -129,7 +158,14 @@ export class ToolHost {
         }
       }, { capture: true });
       if (this.active && this.view.root.contains(document.activeElement)) this.focus();
-    }, (e) => token === this.token && this.view.showError(`cannot load the ${card.tool} tool: ${e.message}`));
+    };
+    const loaded = spec.prepare ? null : loadedAsset(card.tool);
+    if (loaded) mountWith(loaded, null); // at once: the first frame shows the tool, not "loading"
+    else {
+      const prepared = spec.prepare ? spec.prepare(card, size) : Promise.resolve(null);
+      Promise.all([loadAsset(card.tool, request), prepared]).then(([mod, extra]) => mountWith(mod, extra),
+        (e) => token === this.token && this.view.showError(`cannot load the ${card.tool} tool: ${e.message}`));
+    }
     return true;
   }
 
@@ -170,11 +206,18 @@ export class ToolHost {
     this.card = null;
     this.tool = null;
     this.comment = null;
+    this.host = null;
+    this.kind = null;
     if (!tool) return;
     const focused = tool.element.contains(document.activeElement);
     tool.destroy();
     if (focused) this.view.root.focus({ preventScroll: true }); // the keys stay in the widget
   }
+}
+
+/** What the tool draws: the card's ImageBitmap when the cache has decoded it, else its <img>. */
+function imageOf(entry, spec) {
+  return (spec.bitmap && entry.panel.bitmap) || entry.panel.el.querySelector("img");
 }
 
 function maxHeight() {
