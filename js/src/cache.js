@@ -41,7 +41,9 @@ export class CardCache {
         if (p >= this.lo && p <= this.hi && !this.entries.has(p) && !this.pending.has(p)) missing.push(p);
       }
     }
-    const now = missing.length && (missing[0] === pos || missing.length >= this.refill);
+    // The last cards of the queue may never make a chunk: once the window reaches them, they go.
+    const tail = this.hi === total - 1 && missing.includes(this.hi);
+    const now = missing.length && (missing[0] === pos || missing.length >= this.refill || tail);
     if (now) {
       missing.forEach((p) => this.pending.add(p));
       this.request(missing);
