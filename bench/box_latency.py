@@ -12,6 +12,7 @@ JupyterLab session, and the script measures, per tool:
 
     .venv/bin/python bench/box_latency.py              # 200 images, 100 pointer moves
     .venv/bin/python bench/box_latency.py --n 40       # a loaded machine: fewer images
+    .venv/bin/python bench/box_latency.py --n 1000 --files 50 --no-peer   # memory over 1,000 images
 
 Needs /usr/bin/chromium, jupyterlab, playwright, psutil and jupyter-bbox-widget (the ``bench``
 extra).
@@ -132,13 +133,19 @@ def main() -> None:
     ap.add_argument("--moves", type=int, default=100, help="pointer moves in the drag (default 100)")
     ap.add_argument("--no-peer", action="store_true", help="skip jupyter-bbox-widget")
     ap.add_argument("--seed", type=int, default=1, help="of the random pauses before each input")
+    ap.add_argument("--dwell", type=float, default=0,
+                    help="ms to look at each image before Enter (default 0: Enter as soon as it is painted, "
+                         "faster than the kernel makes 4000x3000 cards, so gtwidgets' prefetch runs dry now and then)")
+    ap.add_argument("--files", type=int, default=0,
+                    help="distinct JPEG files, the n + 1 images cycling over them (default n + 1: all distinct)")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="gtw-boxbench-"))
     try:
-        images = make_images(work / "images", args.n + 1)
+        files = make_images(work / "images", min(args.files or args.n + 1, args.n + 1))
+        images = [files[i % len(files)] for i in range(args.n + 1)]   # each line has its own boxes
         results = browser_side(images, work, args)
-        results["raw_kb"] = statistics.mean(os.path.getsize(p) for p in images) / 1024
+        results["raw_kb"] = statistics.mean(os.path.getsize(p) for p in files) / 1024
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report(args, results)
@@ -284,6 +291,7 @@ def run_tool(page, cdp, cell, surface, focus, args, received, bytes0) -> dict:
             heap.append((i, metrics["JSHeapUsedSize"] / 2**20, int(metrics["Nodes"]), chromium_pss_mb()))
         if i == args.n:
             break
+        time.sleep(args.dwell / 1000)
         page.evaluate("(el) => window.__arm('switch', el, window.__shown(el))", area)
         time.sleep(pause.uniform(0, 1 / 60))
         page.keyboard.press("Enter")
@@ -295,19 +303,21 @@ def run_tool(page, cdp, cell, surface, focus, args, received, bytes0) -> dict:
             "heap": heap, "kb_per_card": (received["bytes"] - bytes0) / (args.n + 1) / 1024}
 
 
-def chromium_pss_mb() -> float:
-    """Proportional set size of every Chromium process under this one (renderer, GPU, browser):
-    what the JS heap leaves out, such as decoded images and canvas bitmaps."""
+def chromium_pss_mb() -> dict:
+    """Proportional set size (MB) of the Chromium processes under this one, by type (renderer, GPU,
+    browser, ...): what the JS heap leaves out, such as decoded images and canvas bitmaps."""
     import psutil
 
-    total = 0
+    out: dict = {}
     for proc in psutil.Process().children(recursive=True):
         try:
-            if "chrom" in proc.name():
-                total += proc.memory_full_info().pss
+            if "chrom" not in proc.name():
+                continue
+            kind = next((a[7:] for a in proc.cmdline() if a.startswith("--type=")), "browser")
+            out[kind] = out.get(kind, 0) + proc.memory_full_info().pss / 2**20
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
-    return total / 2**20
+    return out
 
 
 def stats(ms: list[float]) -> dict:
@@ -348,7 +358,8 @@ def report(args, r: dict) -> None:
         t = r.get(name)
         if t:
             print(f"{name} browser memory (after GC): " +
-                  ", ".join(f"image {i}: heap {h:.1f} MB, {n} DOM nodes, Chromium PSS {pss:.0f} MB"
+                  ", ".join(f"image {i}: heap {h:.1f} MB, {n} DOM nodes, Chromium PSS {sum(pss.values()):.0f} MB "
+                            f"(renderer {pss.get('renderer', 0):.0f}, GPU {pss.get('gpu-process', 0):.0f})"
                             for i, h, n, pss in t["heap"]))
     print(json.dumps(r, default=str), file=sys.stderr)
 

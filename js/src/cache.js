@@ -3,17 +3,14 @@
 // stays flat however long the job is; the kernel keeps the data.
 import { createPanel } from "./panels/index.js";
 
-// Cards a canvas tool draws are also decoded into ImageBitmaps, from one behind to this many
-// ahead: Enter -> the next card draws decoded pixels. Only a few: each holds its decoded pixels
-// (1.7 MB at 768 x 576), outside the JS heap.
-const BITMAPS_AHEAD = 2;
-
 export class CardCache {
   constructor({ request, behind = 3, ahead = 5, bitmap = () => false }) {
     this.request = request; // (positions: number[]) => void
     this.behind = behind;
     this.ahead = ahead;
-    this.bitmap = bitmap; // (card) => whether its panel is drawn from an ImageBitmap
+    // (card) => whether a canvas tool draws it: decoded into an ImageBitmap (1.7 MB at 768 x 576,
+    // outside the JS heap), closed when the card leaves the window
+    this.bitmap = bitmap;
     this.pos = 0;
     // Cards are asked for in chunks, once this many are missing from the window (or the card
     // shown is): each request costs a kernel round trip, so not one a key press.
@@ -32,7 +29,6 @@ export class CardCache {
     this.hi = Math.min(total - 1, pos + this.ahead);
     for (const [p, entry] of this.entries) {
       if (p < this.lo || p > this.hi) this._drop(p, entry);
-      else this._bitmap(p, entry);
     }
     for (const p of this.pending) if (p < this.lo || p > this.hi) this.pending.delete(p);
     const missing = [];
@@ -57,10 +53,9 @@ export class CardCache {
     if (pos < this.lo || pos > this.hi) return; // the user moved on; drop it at once
     const old = this.entries.get(pos);
     if (old) this._drop(pos, old);
-    const panel = createPanel(card, buffer);
+    const panel = createPanel(card, buffer, { bitmap: this.bitmap(card) });
     const entry = { card, panel, decoded: false };
     this.entries.set(pos, entry);
-    this._bitmap(pos, entry);
     panel.ready.finally(() => {
       entry.decoded = true;
       if (this.entries.get(pos) !== entry) return;
@@ -92,13 +87,6 @@ export class CardCache {
     for (const [p, entry] of this.entries) this._drop(p, entry);
     this.pending.clear();
     this.waiters.clear();
-  }
-
-  /** Decode the card's bitmap near the card shown; release it further away. */
-  _bitmap(pos, entry) {
-    if (!entry.panel.predecode || !this.bitmap(entry.card)) return;
-    if (pos >= this.pos - 1 && pos <= this.pos + BITMAPS_AHEAD) entry.panel.predecode();
-    else entry.panel.release();
   }
 
   _drop(pos, entry) {
