@@ -7,8 +7,9 @@ JupyterLab session, and the script measures, per tool:
   the box repainted (p50, p95);
 - **image switch**: Enter -> the next image (and its 50 boxes) painted (p50, p95);
 - **bytes per card**: WebSocket bytes the page received per image switch;
-- **browser memory**: JS heap (after a forced GC, CDP ``Performance.getMetrics``) at every
-  quarter of the images.
+- **browser memory**: JS heap (after a forced GC, CDP ``Performance.getMetrics``), DOM nodes and
+  the Chromium processes' proportional set size (PSS, by process type: decoded images and canvas
+  bitmaps live outside the JS heap) at every quarter of the images.
 
     .venv/bin/python bench/box_latency.py              # 200 images, 100 pointer moves
     .venv/bin/python bench/box_latency.py --n 40       # a loaded machine: fewer images
@@ -40,6 +41,11 @@ Before this method (commit 7c28a05) the end was the first frame after the script
 waiting*, which came a round trip after the input: a tool that drew in the event's own frame was
 charged one more frame (16.7 ms) most of the time, both tools alike; and each input was sent just
 after the previous frame, so pointer moves always waited ~12 ms for the next one.
+
+With ``--dwell 0`` (the default) Enter comes as soon as the image is painted, 20-30 images a
+second: faster than a kernel makes 12 MP cards (60-100 ms each on this 2-core machine), so
+gtwidgets' prefetch runs dry now and then and its p95 is the kernel's; ``--dwell 300`` looks at
+each image for 0.3 s, as a person does (the peer fetches every image on Enter either way).
 """
 from __future__ import annotations
 
