@@ -380,4 +380,3 @@ class LabelingJob:
                 cb()
             except Exception:  # a view's bug must not stop labeling; say it where it can be seen
                 _log.exception("%s: a job listener (on_change) failed", self.name)
-
