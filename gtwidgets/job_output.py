@@ -16,7 +16,7 @@ from . import tasks
 from .manifests._line_by_line import DUMPS_OPTS, json_default
 from .output_layout import parse_time
 
-__all__ = ["label_pairs", "decided_pair", "output"]
+__all__ = ["label_pairs", "decided_pair", "output", "manifest", "manifest_body"]
 
 # job -> {(object id, time, reviewer): the decision's value}: a decision is read from its JSON once,
 # not at every output-manifest write (a mask's PNG costs most of a second to decode at 12 MP).
@@ -77,3 +77,19 @@ def output(job: Any, input_lines: list[bytes]) -> tuple[list[bytes], dict[str, A
         obj.update(pair)
         lines[int(oid)] = orjson.dumps(obj, option=DUMPS_OPTS, default=json_default)  # as to_manifest writes
     return lines, files
+
+
+def manifest(job: Any) -> tuple[list[bytes], dict[str, Any]]:
+    """``output`` over the job's input lines, encoded once a job (``job._input_lines``)."""
+    if job._input_lines is None:
+        from .manifests import to_manifest
+
+        job._input_lines = [line.encode() for line in to_manifest(job.frame)]
+    return output(job, job._input_lines)
+
+
+def manifest_body(job: Any) -> bytes:
+    """The output manifest, after writing the files it points at (the uploader's thread)."""
+    lines, files = manifest(job)
+    job._store.put_files(files)
+    return b"\n".join(lines) + b"\n"

@@ -8,9 +8,12 @@ It also reads what the store holds of other workers and reviewers (``adopt``, ``
 """
 from __future__ import annotations
 
+import atexit
+import logging
 import threading
 import time
-from typing import Callable
+import weakref
+from typing import Any, Callable
 
 from .decisions import DecisionWork
 from .errors import NotFoundError, StorageError
@@ -18,7 +21,9 @@ from .job_store import JobStore
 from .jobstate import JobState
 from .journal import Journal
 
-__all__ = ["StoreSync"]
+__all__ = ["StoreSync", "flush_at_exit", "forget_at_exit"]
+
+_log = logging.getLogger(__name__)
 
 
 class StoreSync:
@@ -44,6 +49,15 @@ class StoreSync:
         self._written_at = 0.0
 
     # ------------------------------------------------------------------ the uploader's side
+
+    def status(self, uploader, job_dir: str) -> dict:
+        """``LabelingJob.sync_status()``: the uploader's state (uploading while work is pending) and the store's problems."""
+        pending = len(self.pending_work())
+        state = uploader.state
+        if state == "saved" and pending:
+            state = "uploading"
+        message = uploader.message if state != "saved" else f"all answers saved to {job_dir}"
+        return self.store.with_problems({"state": state, "pending": pending, "message": message})
 
     def pending_work(self) -> list:
         with self._lock:
@@ -173,3 +187,25 @@ class StoreSync:
 
     def _write_manifest(self) -> None:
         self.store.write_output_manifest(self._body, shared=self.shared, refresh=self._refresh)
+
+
+_open_jobs: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+
+def flush_at_exit(job: Any) -> None:
+    """Flush ``job``'s uploader when the interpreter exits, unless it was closed (held weakly)."""
+    _open_jobs.add(job)
+
+
+def forget_at_exit(job: Any) -> None:
+    """A closed job: nothing to flush at exit."""
+    _open_jobs.discard(job)
+
+
+@atexit.register
+def _flush_open_jobs() -> None:
+    for job in list(_open_jobs):
+        try:
+            job._uploader.flush(timeout=10)
+        except Exception:
+            _log.exception("%s: flushing at exit failed; its answers stay in the journal", job.name)

@@ -17,7 +17,7 @@ from . import lambdas, responses, tasks
 from .errors import JobError
 from .output_layout import ITERATION, consolidation_batch_name, join
 
-__all__ = ["prelabel", "consolidation_records"]
+__all__ = ["prelabel", "consolidation_records", "run_consolidation"]
 
 
 def prelabel(handler: Callable, queue: Sequence[str], item: Callable[[str], dict],
@@ -84,3 +84,17 @@ def consolidation_records(task, answers: pd.DataFrame, *, labeled: Mapping[str, 
                 "date": tasks.format_creation_date(when)}
                for oid, content in parsed.items() if is_object(oid) and attr in content]
     return records, [oid for oid in parsed if is_object(oid)]
+
+
+def run_consolidation(job: Any) -> list[str]:
+    """``LabelingJob.run_consolidation``: ``consolidation_records`` for the job's answers, journaled
+    (so a restart does not call the function again for the same answers) and taken into its state."""
+    records, ids = consolidation_records(
+        job.task, job.all_answers(), labeled=dict(job._state.lambda_labels), item=job.item,
+        workers_per_object=job.workers_per_object, job_dir=job.job_dir, is_object=job._position.__contains__)
+    with job._lock:
+        if records:
+            job.journal.append(*records)
+        job._state.take_all(records, own=True)
+        job._sync.manifest_dirty = True
+    return ids

@@ -1,35 +1,32 @@
 """One seam for local paths and ``s3://`` URIs: read, write, list, presign, conditional put.
 
-Nothing else in gtwidgets imports boto3. The client honours the standard AWS
-configuration (profiles, region, ``AWS_ENDPOINT_URL``) and botocore's retries.
+Nothing else in gtwidgets imports boto3 (its client and errors: ``gtwidgets._s3client``). The
+client honours the standard AWS configuration (profiles, region, ``AWS_ENDPOINT_URL``) and
+botocore's retries.
 
 Code above this module sees the same keys on both backends. S3 keys are kept exact; on
 local disk a name with a character Windows cannot store (``<>:"\\|?*`` and control
 characters, as in Ground Truth's ``2019-04-18_16:13:05.json``) is stored percent-encoded,
-and listings decode it back (see :func:`_safe_name`).
+and listings decode it back (``gtwidgets._localfs``: names, locks, atomic conditional writes).
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
-import re
 import stat
-import threading
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
-from .errors import BucketNotFoundError, ConflictError, NotFoundError, PermanentStorageError, StorageError
+from ._localfs import CHUNK as _CHUNK, TRANSIENT, local_etag, local_path, original_name, read_errors, write_local
+from ._s3client import endpoint_url, s3_client, s3_errors as _s3_errors
+from .errors import ConflictError, NotFoundError, StorageError
 
 __all__ = [
     "ObjectInfo", "is_s3", "split_s3", "join", "read_bytes", "read_text", "write_bytes", "write_stream",
     "open_read", "read_with_etag", "exists", "head", "list_files", "presign", "delete", "s3_client",
     "endpoint_url", "TooLargeError",
 ]
-
-_CHUNK = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -126,8 +123,8 @@ def open_read(uri: str | os.PathLike, *, max_bytes: int | None = None) -> IO[byt
                 r["Body"].close()
                 raise _too_large(uri, int(r["ContentLength"]), max_bytes)
             return r["Body"]
-    with _local_read_errors(uri):
-        return _open_local(uri, _local_path(uri), max_bytes)
+    with read_errors(uri):
+        return _open_local(uri, local_path(uri), max_bytes)
 
 
 def _open_local(uri, path: Path, max_bytes: int | None) -> IO[bytes]:
@@ -163,28 +160,6 @@ def _too_large(uri, size: int, limit: int) -> TooLargeError:
                          "skip it, or shrink the file.", size, limit)
 
 
-class _local_read_errors:
-    """Turn a local file's OSError into a one-line error that says what to do."""
-
-    def __init__(self, uri):
-        self.uri = uri
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        uri = self.uri
-        if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
-            raise NotFoundError(f"{uri}: no such file; check the path (relative paths start at {os.getcwd()}).") from None
-        if isinstance(exc, IsADirectoryError):
-            raise StorageError(f"{uri}: is a folder, not a file; name a file inside it.") from None
-        if isinstance(exc, PermissionError):
-            raise StorageError(f"{uri}: permission denied; check the file's permissions.") from None
-        if isinstance(exc, OSError) and not isinstance(exc, StorageError):  # e.g. a socket: "no such device"
-            raise StorageError(f"{uri}: cannot be read ({exc.strerror or exc}); point it at a regular file.") from None
-        return False
-
-
 def exists(uri: str | os.PathLike) -> bool:
     try:
         head(uri)
@@ -199,10 +174,10 @@ def head(uri: str | os.PathLike) -> ObjectInfo:
         with _s3_errors(uri):
             r = s3_client().head_object(Bucket=bucket, Key=key)
         return ObjectInfo(str(uri), int(r["ContentLength"]), r["ETag"])
-    p = _local_path(uri)
+    p = local_path(uri)
     if not p.is_file():
         raise NotFoundError(f"{uri}: no such file.")
-    return ObjectInfo(str(uri), p.stat().st_size, _local_etag(p))
+    return ObjectInfo(str(uri), p.stat().st_size, local_etag(p))
 
 
 def list_files(prefix: str | os.PathLike, *, suffixes: tuple[str, ...] | None = None,
@@ -226,14 +201,14 @@ def list_files(prefix: str | os.PathLike, *, suffixes: tuple[str, ...] | None = 
                 out.extend(f"s3://{bucket}/{o['Key']}" for o in page.get("Contents", ())
                            if not o["Key"].endswith("/") and keep(o["Key"]))
         return sorted(out)
-    root = _local_path(prefix)
+    root = local_path(prefix)
     if not root.is_dir():
         raise NotFoundError(f"{prefix}: no such folder; check the path.")
     files = root.rglob("*") if recursive else root.iterdir()
     out = []
     for p in files:
-        if p.is_file() and not _TRANSIENT.match(p.name):
-            rel = [_original_name(part) for part in p.relative_to(root).parts]
+        if p.is_file() and not TRANSIENT.match(p.name):
+            rel = [original_name(part) for part in p.relative_to(root).parts]
             if keep(rel[-1]):
                 out.append(str(Path(prefix).joinpath(*rel)))
     return sorted(out)
@@ -268,7 +243,7 @@ def write_bytes(uri: str | os.PathLike, data: bytes, *, if_none_match: bool = Fa
                     # S3 answers 404 when the object was deleted since it was read: a lost race too.
                     raise ConflictError(f"{uri}: deleted since it was read; read it again and retry.") from None
                 raise
-    return _write_local(_local_path(uri), data, if_none_match=if_none_match, if_match=if_match)
+    return write_local(local_path(uri), data, if_none_match=if_none_match, if_match=if_match)
 
 
 def write_stream(uri: str | os.PathLike, chunks: Iterable[bytes | memoryview], *,
@@ -282,7 +257,7 @@ def write_stream(uri: str | os.PathLike, chunks: Iterable[bytes | memoryview], *
     if is_s3(uri):
         write_bytes(uri, b"".join(chunks), if_none_match=if_none_match, content_type=content_type)
         return
-    _write_local(_local_path(uri), chunks, if_none_match=if_none_match, if_match=None)
+    write_local(local_path(uri), chunks, if_none_match=if_none_match, if_match=None)
 
 
 def delete(uri: str | os.PathLike) -> None:
@@ -291,286 +266,17 @@ def delete(uri: str | os.PathLike) -> None:
         with _s3_errors(uri):
             s3_client().delete_object(Bucket=bucket, Key=key)
         return
-    _local_path(uri).unlink(missing_ok=True)
+    local_path(uri).unlink(missing_ok=True)
 
 
 def presign(uri: str, *, expires: int = 3600) -> str:
     """A presigned HTTPS GET URL for an S3 object; local paths come back as ``file://`` URLs."""
     if not is_s3(uri):
-        return _local_path(uri).resolve().as_uri()
+        return local_path(uri).resolve().as_uri()
     bucket, key = split_s3(uri)
     with _s3_errors(uri):
         return s3_client().generate_presigned_url(
             "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires)
-
-
-# ---------------------------------------------------------------------------- S3 client
-
-_clients: dict[tuple, object] = {}
-_clients_lock = threading.Lock()
-
-
-def endpoint_url() -> str | None:
-    """The S3 endpoint from the environment (``AWS_ENDPOINT_URL_S3`` or ``AWS_ENDPOINT_URL``)."""
-    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
-
-
-def s3_client():
-    """A cached boto3 S3 client for the current environment (thread-safe)."""
-    endpoint = endpoint_url()
-    profile = os.environ.get("AWS_PROFILE")
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    local_key = None
-    if endpoint and _is_loopback(endpoint):
-        from ._s3key import key_for_endpoint
-
-        local_key = key_for_endpoint(endpoint)  # gtwidgets' local S3: sign with its own key
-    cache_key = (endpoint, profile, region, os.environ.get("AWS_ACCESS_KEY_ID"), local_key)
-    client = _clients.get(cache_key)
-    if client is not None:
-        return client
-    with _clients_lock:
-        client = _clients.get(cache_key)
-        if client is None:
-            client = _clients[cache_key] = _make_client(endpoint, profile, region, local_key)
-        return client
-
-
-def _make_client(endpoint: str | None, profile: str | None, region: str | None, local_key=None):
-    import boto3
-    from botocore.config import Config
-
-    import botocore.session
-
-    local = bool(endpoint) and _is_loopback(endpoint)
-    core = botocore.session.get_session()
-    if local:
-        # Finding no credentials must not cost a 1-2 s probe of the EC2 metadata service.
-        providers = core.get_component("credential_provider")
-        for name in ("container-role", "iam-role"):
-            providers.remove(name)
-    session = boto3.session.Session(botocore_session=core, profile_name=profile)
-    region = region or session.region_name or "us-east-1"
-    config = Config(
-        # A refused loopback connection means the local server is not running: say so at once.
-        retries={"mode": "standard", "max_attempts": 2 if local else 4},
-        connect_timeout=5, read_timeout=30,
-        max_pool_connections=16,
-        s3={"addressing_style": "path"} if endpoint else {},
-        signature_version="s3v4",  # botocore would presign with SigV2, which AWS retires and the local S3 refuses
-    )
-    creds = {}
-    if local_key is not None:
-        # Only this client, for this endpoint: AWS credentials stay as they are for AWS.
-        creds = local_key.as_client_kwargs()
-    elif local and session.get_credentials() is None:
-        # Another local S3 (moto) checks no signature: let people without an AWS
-        # account use it without inventing credentials.
-        creds = {"aws_access_key_id": "gtwidgets", "aws_secret_access_key": "gtwidgets"}
-    return session.client("s3", endpoint_url=endpoint, region_name=region, config=config, **creds)
-
-
-def _is_loopback(url: str) -> bool:
-    host = urllib.parse.urlsplit(url).hostname or ""
-    return host in ("localhost", "::1") or host.startswith("127.")
-
-
-class _s3_errors:
-    """Turn botocore's exceptions into one-line errors that say what to do."""
-
-    def __init__(self, uri: str):
-        self.uri = uri
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc is None or isinstance(exc, StorageError):
-            return False
-        from botocore import exceptions as bx
-
-        uri = self.uri
-        if isinstance(exc, bx.NoCredentialsError):
-            raise StorageError(
-                f"{uri}: no AWS credentials found. Run `aws configure` or set AWS_PROFILE; "
-                "without an AWS account, run `gtwidgets s3 serve` and set the AWS_ENDPOINT_URL it prints."
-            ) from None
-        if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ConnectionClosedError)):
-            raise StorageError(
-                f"{uri}: cannot reach the S3 endpoint {endpoint_url() or 'of AWS'}; "
-                "check the network, or start the local store with `gtwidgets s3 serve`."
-            ) from None
-        if isinstance(exc, bx.ClientError):
-            err = exc.response.get("Error", {})
-            code = str(err.get("Code", ""))
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if code in ("PreconditionFailed", "ConditionalRequestConflict") or status in (409, 412):
-                raise ConflictError(f"{uri}: someone else wrote this object first; read it again and retry.") from None
-            if code == "NoSuchBucket":
-                bucket = split_s3(uri)[0]
-                raise BucketNotFoundError(f"{uri}: bucket {bucket!r} does not exist; create it or check its name and region.") from None
-            if code in ("NoSuchKey", "404", "NotFound"):
-                raise NotFoundError(f"{uri}: no such object; check the key.") from None
-            if code in ("AccessDenied", "403", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-                server = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("server", "")
-                if server.startswith("gtwidgets-s3"):
-                    raise PermanentStorageError(
-                        f"{uri}: the local S3 at {endpoint_url()} refused the request ({code}): it takes only "
-                        "its own key. Call gtwidgets.s3server.ensure_local_s3() (or set GTWIDGETS_S3_DIR "
-                        "to its data folder) so gtwidgets signs with it."
-                    ) from None
-                raise PermanentStorageError(
-                    f"{uri}: access denied ({code}); check that your credentials (AWS_PROFILE) "
-                    "may read and write this bucket."
-                ) from None
-            raise StorageError(f"{uri}: S3 said {code or status}: {err.get('Message', '')}".rstrip(": ")) from None
-        if isinstance(exc, bx.BotoCoreError):
-            raise StorageError(f"{uri}: {exc}") from None
-        return False
-
-
-# ---------------------------------------------------------------------------- local files
-
-_local_lock = threading.Lock()
-_REFUSED = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST}  # retrying will not help
-
-
-def _local_etag(path: Path) -> str:
-    h = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(_CHUNK), b""):
-            h.update(block)
-    return f'"{h.hexdigest()}"'
-
-
-def _write_local(path: Path, data: bytes | Iterable[bytes | memoryview], *, if_none_match: bool,
-                 if_match: str | None) -> str | None:
-    """Write ``data`` (bytes, or chunks to write in turn) and return its ETag (None for chunks)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        error = PermanentStorageError if e.errno in _REFUSED else StorageError
-        raise error(f"{path}: cannot create its folder ({e.strerror}); choose an output you can write to.") from None
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    whole = isinstance(data, (bytes, bytearray, memoryview))
-    try:
-        with open(tmp, "wb") as f:
-            for chunk in [data] if whole else data:
-                f.write(chunk)
-            f.flush()
-            os.fsync(f.fileno())
-        with _local_lock, _file_lock(path):
-            if if_none_match:
-                try:
-                    os.link(tmp, path)  # atomic create-if-absent, even across processes
-                except FileExistsError:
-                    raise ConflictError(f"{path}: already exists; read it and retry.") from None
-                finally:
-                    tmp.unlink(missing_ok=True)
-            else:
-                if if_match is not None and (not path.exists() or _local_etag(path) != if_match):
-                    tmp.unlink(missing_ok=True)
-                    raise ConflictError(f"{path}: changed since it was read; read it again and retry.")
-                os.replace(tmp, path)
-    except PermissionError:
-        tmp.unlink(missing_ok=True)
-        raise PermanentStorageError(f"{path}: permission denied; choose a folder you can write to.") from None
-    except IsADirectoryError:
-        tmp.unlink(missing_ok=True)
-        raise StorageError(f"{path}: is a folder; write to a file name inside it.") from None
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        if isinstance(e, StorageError):
-            raise
-        error = PermanentStorageError if e.errno in _REFUSED else StorageError
-        raise error(f"{path}: cannot write ({e.strerror}); choose a folder you can write to, or free space.") from None
-    except BaseException:  # e.g. the chunks' producer failed: leave no temporary file behind
-        tmp.unlink(missing_ok=True)
-        raise
-    return f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"' if whole else None
-
-
-class _file_lock:
-    """An advisory lock beside the file, so If-Match checks hold across processes too.
-
-    The lock file sits in the target's own folder (whoever may write the file may lock it;
-    a shared temporary folder belongs to whoever made it first) and is removed on release.
-    Removing a lock file others may be waiting on is safe because a waiter that wins a lock
-    on a file no longer at the path lets it go and tries again.
-    """
-
-    def __init__(self, path: Path):
-        self.lock_path = path.with_name(f".{path.name}{_LOCK_SUFFIX}")
-        self.fd = None
-
-    def __enter__(self):
-        try:
-            import fcntl
-        except ImportError:  # Windows: the in-process lock is what we have
-            return self
-        while True:
-            fd = os.open(self.lock_path, os.O_CREAT | os.O_RDWR, 0o600)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                now = os.stat(self.lock_path)
-            except FileNotFoundError:
-                now = None
-            mine = os.fstat(fd)
-            if now is not None and (now.st_dev, now.st_ino) == (mine.st_dev, mine.st_ino):
-                self.fd = fd
-                return self
-            os.close(fd)  # the holder before us removed it: lock the one at the path now
-
-    def __exit__(self, *exc):
-        if self.fd is not None:
-            import fcntl
-
-            try:
-                os.unlink(self.lock_path)  # while still held, so nobody is left holding a stale one
-            except FileNotFoundError:
-                pass
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
-            os.close(self.fd)
-            self.fd = None
-        return False
-
-
-_LOCK_SUFFIX = ".gtwidgets-lock"
-# This module's own short-lived files beside the data (temporary writes, locks): never listed.
-_TRANSIENT = re.compile(r"^\..+(?:\.\d+\.\d+\.tmp|" + re.escape(_LOCK_SUFFIX) + r")$", re.S)
-
-# Windows cannot store these in a file name; Ground Truth's own names contain ":".
-_WINDOWS_FORBIDDEN = '<>:"\\|?*' + "".join(map(chr, range(32)))
-_CODES = sorted({f"{ord(c):02X}" for c in _WINDOWS_FORBIDDEN} | {"25"})
-_ENCODE = re.compile("[" + re.escape(_WINDOWS_FORBIDDEN) + "]|%(?=" + "|".join(_CODES) + ")")
-_DECODE = re.compile("%(" + "|".join(_CODES) + ")")
-
-
-def _safe_name(name: str) -> str:
-    """One path segment as stored on local disk: forbidden characters percent-encoded.
-
-    A ``%`` is encoded (as ``%25``) only where it is followed by one of the codes used, so
-    names with neither (nearly all, ``photo%20one.jpg`` too) are stored exactly as they are,
-    and :func:`_original_name` gives back every name exactly.
-    """
-    return _ENCODE.sub(lambda m: "%25" if m.group() == "%" else f"%{ord(m.group()):02X}", name)
-
-
-def _original_name(stored: str) -> str:
-    return _DECODE.sub(lambda m: chr(int(m.group(1), 16)), stored)
-
-
-def _local_path(uri: str | os.PathLike) -> Path:
-    """Where a local key lives on disk: each segment by :func:`_safe_name`, except that a
-    segment already on disk under its exact name (made by other tools) is used as it is."""
-    p = Path(uri)
-    out = Path(p.anchor) if p.anchor else Path()
-    for part in p.parts[1:] if p.anchor else p.parts:
-        safe = _safe_name(part)
-        if safe != part and not os.path.lexists(out / safe) and os.path.lexists(out / part):
-            safe = part
-        out = out / safe
-    return out
 
 
 def iter_chunks(stream: IO[bytes], size: int = _CHUNK) -> Iterator[bytes]:
