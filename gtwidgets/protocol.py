@@ -30,7 +30,7 @@ __all__ = [
     "Card", "ImageCard", "TextCard", "ErrorCard", "PanelsCard", "ReviewInfo", "WorkerAnswer", "Adjudication",
     "ImagePanel", "SeriesPanel", "TextPanel", "FactsPanel", "ErrorPanel", "SeriesColumn", "Panel",
     "ImageSize", "Box", "ShownBox", "BoxAnswer", "VerificationAnswer", "MaskCategory", "PriorMask", "StartMask",
-    "ToolMeta",
+    "Superpixels", "ToolMeta",
     "SeriesWindow", "Asset", "Undone", "Goto", "ErrorMessage", "Reply",
     "RequestKind", "ReplyKind", "CardKind", "PanelKind",
     "REQUESTS", "REPLIES", "CARDS", "PANELS", "PAIRS",
@@ -215,6 +215,15 @@ class StartMask(TypedDict):
     colors: dict[str, int]
 
 
+class Superpixels(TypedDict):
+    """Smart fill's regions of the card's image (``gtwidgets.superpixels``): the card message's
+    buffer at ``buffer``, zlib (RFC 1950) over ``uint16`` little-endian region labels, row-major,
+    ``width`` x ``height`` (a working resolution: the tool maps original pixels onto it by scale)."""
+    buffer: int
+    width: int
+    height: int
+
+
 class ToolMeta(TypedDict, total=False):
     """What a card's tool needs (the task type's ``card_meta``; ``gtwidgets.tool_cards``)."""
     categories: list[str] | list[MaskCategory]
@@ -224,6 +233,7 @@ class ToolMeta(TypedDict, total=False):
     answer: VerificationAnswer
     prior: PriorMask
     mask: StartMask
+    superpixels: Superpixels
 
 
 class _Tooled(TypedDict, total=False):

@@ -7,20 +7,24 @@ displayed (``image_geometry.image_size``), since tools answer in original-image 
 card shows a smaller image. ``label`` and ``answer`` become the category names the value uses,
 the list every card kind shows under the image.
 
-A mask tool's starting mask (this worker's answer, else the line's prior mask) is binary: it goes
-under ``"buffers"`` (popped by the widget, which sends it after the card's own buffers and writes
-its index into ``tool_meta.mask.buffer``), with ``tool_meta.mask.colors``, ``#rrggbb`` -> the
-job's class value, to read it back in the browser.
+A mask tool's binary parts go under ``"buffers"``, popped by the widget, which sends them after
+the card's own buffers and shifts each ``tool_meta.<part>.buffer`` (an index into this list) past
+those: the starting mask (this worker's answer, else the line's prior mask), with
+``tool_meta.mask.colors``, ``#rrggbb`` -> the job's class value, to read it back in the browser;
+and the superpixels of smart fill (:func:`add_superpixels`, from the card's image).
 """
 from __future__ import annotations
 
+import logging
 from typing import Any, Mapping
 
-from . import cards, storage
+from . import cards, storage, superpixels
 from .image_geometry import image_size
 from .tasktypes import TaskType
 
-__all__ = ["tool_card_meta", "BUTTON_TOOLS", "BUFFERS"]
+__all__ = ["tool_card_meta", "add_superpixels", "BUTTON_TOOLS", "BUFFERS"]
+
+_log = logging.getLogger(__name__)
 
 BUFFERS = "buffers"  # the key of a card meta's binary parts; never sent as JSON
 
@@ -46,9 +50,27 @@ def tool_card_meta(task: TaskType, line: Mapping, value: Any | None, source: tup
     mask = _start_mask(task, meta, value)
     if mask is not None:
         png, colors = mask
-        meta["mask"] = {"colors": colors}
+        meta["mask"] = {"colors": colors, "buffer": 0}
         out[BUFFERS] = [png]
     return out
+
+
+def add_superpixels(extra: dict, card_image: bytes) -> None:
+    """Smart fill's superpixels for a painting mask tool's card (``extra``, from
+    :func:`tool_card_meta`), computed from the image the card shows: ``tool_meta.superpixels``
+    (size, buffer) and the bytes in ``extra["buffers"]``. A card whose image cannot be cut
+    goes without them; the tool then says smart fill has nothing to fill."""
+    meta = extra.get("tool_meta")
+    if extra.get("tool") != "masks" or not isinstance(meta, dict) or meta.get("read_only") or not card_image:
+        return
+    try:
+        sp = superpixels.for_card(card_image)
+    except Exception:  # a card with a bad image is an error card's to explain
+        _log.warning("gtwidgets: no superpixels for a mask card", exc_info=True)
+        return
+    parts = extra.setdefault(BUFFERS, [])
+    meta["superpixels"] = {"width": sp.width, "height": sp.height, "buffer": len(parts)}
+    parts.append(sp.data)
 
 
 def _start_mask(task: TaskType, meta: dict, value: Any | None) -> tuple[bytes, dict[str, int]] | None:

@@ -19,7 +19,7 @@ import traitlets as t
 
 from . import cards, panel_cards, protocol
 from .modes import LabelMode, Mode
-from .tool_cards import BUFFERS
+from .tool_cards import BUFFERS, add_superpixels
 
 __all__ = ["LabelingWidget", "default_shortcuts", "render_instructions"]
 
@@ -155,9 +155,13 @@ class LabelingWidget(anywidget.AnyWidget):
                 c = cards.error_card(self.job, object_id, name=str(object_id), message=f"{type(e).__name__}: {e}")
             meta, buffers = c.meta, [c.data] if c.data else []
         extra = dict(self.strategy.card_meta(str(object_id)))
+        if meta.get("kind") == "image" and buffers:
+            add_superpixels(extra, buffers[0])  # smart fill of a mask card: from the image it shows
         tool_buffers = extra.pop(BUFFERS, None)
-        if tool_buffers and isinstance(extra.get("tool_meta", {}).get("mask"), dict):
-            extra["tool_meta"]["mask"]["buffer"] = len(buffers)  # after the card's own
+        if tool_buffers:  # after the card's own: each part's index shifts past them
+            for part in extra.get("tool_meta", {}).values():
+                if isinstance(part, dict) and isinstance(part.get("buffer"), int):
+                    part["buffer"] += len(buffers)
             buffers = [*buffers, *tool_buffers]
         self.send({"type": "card", "pos": pos, **meta, **extra}, buffers or None)
 

@@ -293,6 +293,14 @@
  */
 
 /**
+ * Smart fill's regions of the card's image (``gtwidgets.superpixels``): the card message's buffer at ``buffer``, zlib (RFC 1950) over ``uint16`` little-endian region labels, row-major, ``width`` x ``height`` (a working resolution: the tool maps original pixels onto it by scale).
+ * @typedef {Object} Superpixels
+ * @property {number} buffer
+ * @property {number} width
+ * @property {number} height
+ */
+
+/**
  * What a card's tool needs (the task type's ``card_meta``; ``gtwidgets.tool_cards``).
  * @typedef {Object} ToolMeta
  * @property {(Array<string>|Array<MaskCategory>)} [categories]
@@ -302,6 +310,7 @@
  * @property {VerificationAnswer} [answer]
  * @property {PriorMask} [prior]
  * @property {StartMask} [mask]
+ * @property {Superpixels} [superpixels]
  */
 
 /**
