@@ -3,7 +3,8 @@
 // that needs one, so image and text classification jobs load neither. A tool answers in
 // original-image pixels (`tool_meta.image_size`) whatever size the card's image is. The masks
 // tool answers with a PNG sent as the submit's binary buffer, and starts from the card's mask
-// (`tool_meta.mask`, a buffer of the card message: the worker's answer or a prior mask).
+// (`tool_meta.mask`, a buffer of the card message: the worker's answer or a prior mask), with
+// smart fill's superpixels (`tool_meta.superpixels`, another buffer).
 import { el, textEl } from "./dom.js";
 import { loadAsset } from "./assets.js";
 
@@ -25,40 +26,44 @@ const TOOLS = {
     },
   },
   masks: {
-    /** The mask to start from: what was answered in this page, else the kernel's (answer or prior). */
+    /** What the tool starts from: the mask answered in this page, else the kernel's (answer or
+     * prior), and smart fill's superpixels (`tool_meta.superpixels`, zlib'd uint16 labels). */
     prepare(card, size) {
       const meta = card.tool_meta || {};
-      if (meta.answered) return Promise.resolve(meta.answered);
       const start = meta.mask;
-      return start && start.data ? decodeMask(start.data, start.colors || {}, size) : Promise.resolve(null);
+      const mask = meta.answered ? Promise.resolve(meta.answered)
+        : start && start.data ? decodeMask(start.data, start.colors || {}, size) : Promise.resolve(null);
+      const sp = meta.superpixels;
+      const regions = sp && sp.data ? inflateSuperpixels(sp).catch(() => null) : Promise.resolve(null);
+      return Promise.all([mask, regions]).then(([m, superpixels]) => ({ mask: m, superpixels }));
     },
-    mount(mod, host, card, img, size, view, mask) {
+    mount(mod, host, card, img, size, view, start) {
       const meta = card.tool_meta || {};
       const categories = meta.categories || [];
-      let sending = false;
-      const tool = mod.createMaskTool(host, {
-        image: img, imageSize: size, categories, mask, maxHeight: maxHeight(),
-        // Shift+Enter (Enter closes a polygon): the PNG in the job's colours, as a binary buffer.
-        onSubmit: async (api) => {
-          if (sending) return;
-          sending = true;
-          try {
-            const labels = api.getMask();
-            const blob = await api.getPNG();
-            const png = await blob.arrayBuffer();
-            if (view.tools.card !== card) return view.showError("the mask was not sent: the card changed while it was encoded");
-            const present = new Set(labels);
-            meta.answered = labels; // going back to the card shows what was answered
-            view.answer(null, categories.filter((c) => present.has(c.value)).map((c) => c.name), png);
-          } finally {
-            sending = false;
-          }
+      return mod.createMaskTool(host, {
+        image: img, imageSize: size, categories, mask: start.mask, superpixels: start.superpixels,
+        maxHeight: maxHeight(),
+        // Shift+Enter (Enter closes a polygon): the next card is shown at once; the PNG in the
+        // job's colours is made in a worker and goes as the submit's binary buffer when ready.
+        onSubmit: (api) => {
+          const present = new Set(api.present());
+          const png = api.encodePNG();
+          meta.answered = api.labels; // going back to the card shows what was answered (the tool is done)
+          view.answer(null, categories.filter((c) => present.has(c.value)).map((c) => c.name), png);
         },
       });
-      return tool;
     },
   },
 };
+
+/** Superpixels {width, height, data: zlib'd uint16 little-endian} -> {labels: Uint16Array, width, height}. */
+async function inflateSuperpixels({ data, width, height }) {
+  const bytes = data instanceof DataView ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data;
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+  const raw = await new Response(stream).arrayBuffer();
+  if (raw.byteLength !== width * height * 2) throw new Error("superpixels of the wrong size");
+  return { labels: new Uint16Array(raw), width, height };  // little-endian, as every browser's typed arrays
+}
 
 /** A colour mask PNG (DataView / ArrayBuffer) -> class values at `size`: `colors` maps
  * `#rrggbb` to a value; transparent pixels and any other colour are the background (0). */
