@@ -26,32 +26,31 @@ const TOOLS = {
     },
   },
   masks: {
-    /** What the tool starts from: the mask answered in this page, else the kernel's (answer or
-     * prior), and smart fill's superpixels (`tool_meta.superpixels`, zlib'd uint16 labels). */
+    /** The mask to start from: what was answered in this page, else the kernel's (answer or prior). */
     prepare(card, size) {
       const meta = card.tool_meta || {};
       const start = meta.mask;
-      const mask = meta.answered ? Promise.resolve(meta.answered)
+      return meta.answered ? Promise.resolve(meta.answered)
         : start && start.data ? decodeMask(start.data, start.colors || {}, size) : Promise.resolve(null);
-      const sp = meta.superpixels;
-      const regions = sp && sp.data ? inflateSuperpixels(sp).catch(() => null) : Promise.resolve(null);
-      return Promise.all([mask, regions]).then(([m, superpixels]) => ({ mask: m, superpixels }));
     },
-    mount(mod, host, card, img, size, view, start) {
+    mount(mod, host, card, img, size, view, mask) {
       const meta = card.tool_meta || {};
       const categories = meta.categories || [];
-      return mod.createMaskTool(host, {
-        image: img, imageSize: size, categories, mask: start.mask, superpixels: start.superpixels,
-        maxHeight: maxHeight(),
+      const sp = meta.superpixels;
+      const tool = mod.createMaskTool(host, {
+        image: img, imageSize: size, categories, mask, maxHeight: maxHeight(),
         // Shift+Enter (Enter closes a polygon): the next card is shown at once; the PNG in the
         // job's colours is made in a worker and goes as the submit's binary buffer when ready.
         onSubmit: (api) => {
           const present = new Set(api.present());
-          const png = api.encodePNG();
-          meta.answered = api.labels; // going back to the card shows what was answered (the tool is done)
-          view.answer(null, categories.filter((c) => present.has(c.value)).map((c) => c.name), png);
+          const done = afterPaint().then(() => api.finish()); // after the next card's frame
+          meta.answered = done.then((r) => r.labels, () => api.labels); // going back shows what was answered
+          view.answer(null, categories.filter((c) => present.has(c.value)).map((c) => c.name), done.then((r) => r.png));
         },
       });
+      // The tool shows at once; smart fill has its regions a few milliseconds later (once a card).
+      if (sp && sp.data) (sp.regions ||= inflateSuperpixels(sp).catch(() => null)).then((r) => r && tool.setSuperpixels(r));
+      return tool;
     },
   },
 };
@@ -180,6 +179,14 @@ export class ToolHost {
     tool.destroy();
     if (focused) this.view.root.focus({ preventScroll: true }); // the keys stay in the widget
   }
+}
+
+/** Resolves once the page has painted (or after 100 ms: a hidden tab paints nothing). */
+function afterPaint() {
+  return new Promise((resolve) => {
+    requestAnimationFrame(() => setTimeout(resolve, 0));
+    setTimeout(resolve, 100);
+  });
 }
 
 function maxHeight() {

@@ -30,6 +30,7 @@ const TOOLS = { b: "brush", e: "eraser", p: "polygon", f: "fill", s: "smart" };
 const OPACITIES = [0.55, 1, 0];
 const HISTORY_BYTES = 256 * 2 ** 20;  // undo keeps the tiles it needs, up to this much
 const MAX_GRID = 2048;                // flood fill reads the shown image at most this big
+const PNG_MEASURE = "gtwidgets:mask-png";
 
 export function createMaskTool(container, opts) {
   let { width, height } = opts.imageSize;
@@ -127,6 +128,10 @@ export function createMaskTool(container, opts) {
     x0 = Math.max(0, Math.floor(x0)); y0 = Math.max(0, Math.floor(y0));
     x1 = Math.min(W, Math.ceil(x1)); y1 = Math.min(overlay.height, Math.ceil(y1));
     if (x1 <= x0 || y1 <= y0) return;
+    if (!labels.present().length) {  // nothing painted (a new card): nothing to sample
+      overlayWords.fill(0);
+      return octx.clearRect(0, 0, W, overlay.height);
+    }
     const cols = new Int32Array(x1 - x0);
     for (let x = x0; x < x1; x++) {
       const ix = Math.floor((x + 0.5 - v.x) / v.scale);
@@ -202,7 +207,7 @@ export function createMaskTool(container, opts) {
   function fillAt(p) {  // flood fill or smart fill at image point p
     const g = state.tool === "fill" ? imageGrid() : superpixels;
     if (!g) {
-      message = state.tool === "fill" ? "the image is still loading" : "no superpixels for this image";
+      message = state.tool === "fill" ? "the image is still loading" : "no superpixels for this image (yet)";
       return showStatus();
     }
     const cell = cellOf(p.y, height, g.height) * g.width + cellOf(p.x, width, g.width);
@@ -340,23 +345,26 @@ export function createMaskTool(container, opts) {
     labels = createLabels(width, height, mask);
     grid = null;
     superpixels = null;
+    img = typeof image === "string" ? null : image;
     history.clear();
-    if (opts.maxHeight) resize();
-    viewport.setSize(width, height);
+    viewport.view.width = width;
+    viewport.view.height = height;
+    resize();  // fits the view: draws the image and the labels once
     if (!opts.brushSize) setSize(Math.round(16 / viewport.view.scale));  // 16 screen pixels at first
     if (typeof image === "string") {
-      img = null;
       const el = new Image();
       el.onload = () => { img = el; grid = null; drawImage(); opts.onImageLoad && opts.onImageLoad(); };
       el.src = image;
-    } else {
-      img = image;
-      drawImage();
     }
   }
 
-  function colorsByValue() {
-    return Object.fromEntries(categories.map((c) => [c.value, rgbOf[c.value]]));
+  async function encode(data) {  // {png, labels}, the labels' bytes given to the worker and back
+    const start = performance.now();
+    const colors = Object.fromEntries(categories.map((c) => [c.value, rgbOf[c.value]]));
+    const out = await encodeMaskPNG(data, width, height, colors);
+    performance.clearMeasures(PNG_MEASURE);
+    performance.measure(PNG_MEASURE, { start, detail: { bytes: out.png.byteLength, encoder_ms: out.ms } });
+    return out;
   }
 
   const api = {
@@ -368,8 +376,13 @@ export function createMaskTool(container, opts) {
     get labels() { return labels.data; },
     /** Class values with at least one pixel (not the background). */
     present: () => labels.present(),
-    /** The mask as a PNG (ArrayBuffer), encoded in a worker from a copy taken now. */
-    encodePNG: () => encodeMaskPNG(labels.data.slice(), width, height, colorsByValue()),
+    /** The mask as a PNG (ArrayBuffer), encoded in a worker from a copy taken now; the time it
+     * took is the User Timing measure "gtwidgets:mask-png", the encoder's own in its detail
+     * (bench/mask_latency.py reads them). */
+    encodePNG: async () => (await encode(labels.data.slice())).png,
+    /** For a host done with the tool: the PNG and the labels, which go to the worker and come back
+     * (no copy of 12 MB on the page's thread); the tool must not be used after. */
+    finish: () => encode(labels.data),
     getPNG: async () => new Blob([await api.encodePNG()], { type: "image/png" }),
     setImage,
     setSuperpixels,
@@ -383,7 +396,6 @@ export function createMaskTool(container, opts) {
   };
 
   overlay.style.opacity = OPACITIES[state.opacity];
-  resize();
   setTool("brush");
   setClass(state.current);
   setImage(opts.image, { width, height }, opts.mask);
