@@ -173,6 +173,31 @@ def test_brush_stroke_is_the_capsule_of_its_path_and_eraser_removes_it(tool):
     assert (mask(tool) == got).all()
 
 
+def shown(page) -> np.ndarray:
+    """The mask layer as drawn: RGBA of the overlay canvas (2 screen pixels an image pixel)."""
+    data = page.evaluate("""() => { const c = document.querySelector('.gtw-masks-overlay');
+        return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); }""")
+    return np.array(data, np.uint8).reshape(2 * H, 2 * W, 4)
+
+
+def test_the_mask_layer_shows_each_edit_where_it_is(tool):
+    """Strokes redraw only what they changed: the layer must still be the mask, pixel for pixel."""
+    rgba = np.zeros((4, 4), np.uint32)
+    for value, color in COLORS.items():
+        rgba[value] = [int(color[i:i + 2], 16) for i in (1, 3, 5)] + [255]
+    tool.keyboard.press("2")
+    polygon(tool, [(120, 30), (170, 30), (170, 80), (120, 80)])
+    tool.keyboard.press("1")
+    tool.keyboard.press("b")
+    drag(tool, (40, 100), (150, 60), steps=15)
+    tool.keyboard.press("3")
+    tool.keyboard.press("s")
+    click_image(tool, 60.5, 130.5)
+    tool.keyboard.press("Control+z")
+    expected = rgba[np.kron(mask(tool), np.ones((2, 2), np.uint8))]
+    assert mask(tool).any() and (shown(tool) == expected).all()
+
+
 def test_undo_gives_back_the_class_painted_over(tool):
     tool.keyboard.press("1")
     polygon(tool, [(20, 20), (180, 20), (180, 130), (20, 130)])

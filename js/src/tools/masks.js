@@ -24,6 +24,7 @@ import { createHistory } from "./history.js";
 import { createViewport } from "./viewport.js";
 import { createLabels, emptyRect } from "./mask-labels.js";
 import { boxOf, capsule, cellOf, flood, paintCells, polygon } from "./mask-shapes.js";
+import { createOverlay } from "./mask-overlay.js";
 import { encodeMaskPNG } from "./mask-png.js";
 
 const TOOLS = { b: "brush", e: "eraser", p: "polygon", f: "fill", s: "smart" };
@@ -36,12 +37,7 @@ export function createMaskTool(container, opts) {
   let { width, height } = opts.imageSize;
   const categories = opts.categories.map((c, i) =>
     typeof c === "string" ? { name: c, color: opts.colors[i], value: i + 1 } : { value: i + 1, ...c });
-  const rgbOf = {}, colorOf = new Uint32Array(256);  // class value -> [r, g, b]; -> RGBA as one word
-  const probe = new Uint8Array(colorOf.buffer);
-  for (const c of categories) {
-    rgbOf[c.value] = hexRGB(c.color);
-    probe.set([...rgbOf[c.value], 255], c.value * 4);
-  }
+  const rgbOf = Object.fromEntries(categories.map((c) => [c.value, hexRGB(c.color)]));  // class value -> [r, g, b]
   let labels = null;  // set by setImage
   let superpixels = null, grid = null, img = null;
   let tolerance = opts.tolerance ?? 24, message = "";
@@ -89,8 +85,10 @@ export function createMaskTool(container, opts) {
   pointer.style.cursor = "crosshair";
   root.append(bar, legend, stage);
   container.append(root);
-  const bctx = base.getContext("2d"), octx = overlay.getContext("2d"), pctx = pointer.getContext("2d");
-  let overlayData = null, overlayWords = null, hover = null;
+  const bctx = base.getContext("2d"), pctx = pointer.getContext("2d");
+  const layer = createOverlay(overlay);
+  for (const c of categories) layer.setColor(c.value, rgbOf[c.value]);
+  let hover = null;
 
   const viewport = createViewport(pointer, { width, height, onChange: () => { drawImage(); renderOverlay(); drawPointer(); } });
   const history = createHistory({ maxBytes: HISTORY_BYTES, onChange: () => opts.onChange && opts.onChange() });
@@ -103,14 +101,13 @@ export function createMaskTool(container, opts) {
       stage.style.height = Math.round(height * fit) + "px";
     }
     const w = stage.clientWidth || 400, h = stage.clientHeight || 300;
-    for (const c of [base, overlay, pointer]) {
+    for (const c of [base, pointer]) {
       c.width = w;
       c.height = h;
       c.style.width = w + "px";
       c.style.height = h + "px";
     }
-    overlayData = octx.createImageData(w, h);
-    overlayWords = new Uint32Array(overlayData.data.buffer);
+    layer.resize(w, h);
     viewport.fit();
   }
 
@@ -121,32 +118,8 @@ export function createMaskTool(container, opts) {
     if (img) bctx.drawImage(img, v.x, v.y, width * v.scale, height * v.scale);
   }
 
-  // The labels' colours in a canvas rectangle (default: all), one label sampled a screen pixel.
-  function renderOverlay(x0 = 0, y0 = 0, x1 = overlay.width, y1 = overlay.height) {
-    if (!overlayData || !labels) return;
-    const v = viewport.view, W = overlay.width, data = labels.data;
-    x0 = Math.max(0, Math.floor(x0)); y0 = Math.max(0, Math.floor(y0));
-    x1 = Math.min(W, Math.ceil(x1)); y1 = Math.min(overlay.height, Math.ceil(y1));
-    if (x1 <= x0 || y1 <= y0) return;
-    if (!labels.present().length) {  // nothing painted (a new card): nothing to sample
-      overlayWords.fill(0);
-      return octx.clearRect(0, 0, W, overlay.height);
-    }
-    const cols = new Int32Array(x1 - x0);
-    for (let x = x0; x < x1; x++) {
-      const ix = Math.floor((x + 0.5 - v.x) / v.scale);
-      cols[x - x0] = ix >= 0 && ix < width ? ix : -1;
-    }
-    for (let y = y0; y < y1; y++) {
-      const iy = Math.floor((y + 0.5 - v.y) / v.scale), o = y * W - x0;
-      if (iy < 0 || iy >= height) { overlayWords.fill(0, o + x0, o + x1); continue; }
-      const row = iy * width;
-      for (let x = x0; x < x1; x++) {
-        const ix = cols[x - x0];
-        overlayWords[o + x] = ix >= 0 ? colorOf[data[row + ix]] : 0;
-      }
-    }
-    octx.putImageData(overlayData, 0, 0, x0, y0, x1 - x0, y1 - y0);
+  function renderOverlay(x0, y0, x1, y1) {
+    layer.render(labels, viewport.view, x0, y0, x1, y1);
   }
 
   function refresh(r) {  // after labels changed in image rect r
