@@ -22,6 +22,7 @@ from bundle_page import CHROMIUM, CHROMIUM_ARGS, ORIGIN, STATIC  # noqa: E402
 W, H = 200, 150          # image pixels; the stage is 400 x 300 CSS pixels, so 2 CSS px per image px
 COLORS = {1: "#1f77b4", 2: "#ff7f0e", 3: "#2ca02c"}
 RED = (slice(30, 70), slice(20, 60))   # rows, cols of the red region in the image
+NEAR_RED = (slice(30, 70), slice(60, 70))  # beside it, 15 levels redder: outside tolerance 10, inside 18
 
 HARNESS = """<!doctype html><html><body style="margin:0">
 <div id="host"></div>
@@ -57,6 +58,7 @@ def browser_type_launch_args(browser_type_launch_args):
 def _image_png() -> str:
     rgb = np.full((H, W, 3), 245, np.uint8)
     rgb[RED] = (200, 30, 30)
+    rgb[NEAR_RED] = (215, 30, 30)
     buf = io.BytesIO()
     Image.fromarray(rgb, "RGB").save(buf, "PNG")
     return base64.b64encode(buf.getvalue()).decode()
@@ -216,6 +218,25 @@ def test_undo_gives_back_the_class_painted_over(tool):
     assert (mask(tool) == first).all()
     tool.keyboard.press("Control+y")
     assert (mask(tool) == both).all()
+
+
+def test_flood_fill_tolerance_keys(tool):
+    tool.keyboard.press("f")
+    assert "tolerance 10" in tool.locator(".gtw-masks-status").text_content()
+    tool.keyboard.press(".")
+    tool.keyboard.press(".")
+    assert tool.evaluate("window.tool.state.tolerance") == 18
+    assert "tolerance 18" in tool.locator(".gtw-masks-status").text_content()
+    click_image(tool, 35.5, 45.5)
+    expected = np.zeros((H, W), np.uint8)
+    expected[RED] = expected[NEAR_RED] = 1
+    assert (mask(tool) == expected).all()
+    tool.keyboard.press("Control+z")
+    tool.keyboard.press(",")
+    tool.keyboard.press(",")
+    click_image(tool, 35.5, 45.5)
+    expected[NEAR_RED] = 0
+    assert (mask(tool) == expected).all()
 
 
 def test_fills_on_a_smaller_image_and_coarser_superpixels_paint_original_pixels(page):

@@ -9,6 +9,7 @@
 //   (else the stage's own CSS size).
 //   tool.getMask()        // Uint8Array of class values, row-major, width x height (a copy)
 //   await tool.encodePNG() // ArrayBuffer: the mask as a PNG in the classes' colours, made in a worker
+//   await tool.finish()    // {png, labels}: the same without a copy, for a host done with the tool
 //
 // The full-resolution labels are one byte a pixel (./mask-labels.js). The screen is three stacked
 // canvases at display resolution: the image (redrawn when the view moves), the labels' colours
