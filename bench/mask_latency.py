@@ -50,9 +50,13 @@ W, H = 4000, 3000
 PNG_MEASURE = "gtwidgets:mask-png"
 
 # box_latency's probe, plus putImageData and pointerdown (a fill is a click), and the PNG measures.
+# A switch counts once the next card is shown (not "loading": data-shown empty).
 PROBE_JS = BOX_PROBE_JS.replace("['drawImage', 'strokeRect', 'fillRect']",
                                 "['drawImage', 'strokeRect', 'fillRect', 'putImageData']") \
-    .replace("['pointermove', 'keydown']", "['pointermove', 'keydown', 'pointerdown']")
+    .replace("['pointermove', 'keydown']", "['pointermove', 'keydown', 'pointerdown']") \
+    .replace("if (window.__shown(el) === before) return false;",
+             "if (window.__shown(el) === before || window.__shown(el) === '') return false;")
+assert "=== '') return false" in PROBE_JS
 MEASURES_JS = f"""() => {{
 window.__png = [];
 new PerformanceObserver((list) => {{
@@ -231,8 +235,14 @@ def measure_fills(page, area, box, n: int) -> dict:
 
 
 def measure_switches(page, cdp, area, box, n: int, sent: dict, memory) -> dict:
-    """Per image: a short stroke and a smart fill, then Shift+Enter timed; memory every quarter."""
-    switch, queued, work, heap = [], [], [], []
+    """Per image: a short stroke and a smart fill, then Shift+Enter timed; memory every quarter.
+
+    After each switch the script waits until the kernel has taken the answer (the progress line
+    counts it), as a person painting the next mask would give it time to: the kernel's time per
+    answer (PNG decoded, journaled) is reported on its own."""
+    switch, queued, work, heap, taken = [], [], [], [], []
+    progress = page.locator(".gtw-progress-text")
+    done0 = answered(progress.text_content())
     quarter = max(1, n // 4)
     sent0 = sent["bytes"]
     for i in range(n + 1):
@@ -253,12 +263,31 @@ def measure_switches(page, cdp, area, box, n: int, sent: dict, memory) -> dict:
         before = page.evaluate("(el) => window.__shown(el)", area)
         page.evaluate("() => window.__arm()")
         page.keyboard.press("Shift+Enter")
-        t0, t1, dispatched, drawn = page.evaluate("([el, b]) => window.__paint('switch', el, b)", [area, before])
+        try:
+            t0, t1, dispatched, drawn = page.evaluate("([el, b]) => window.__paint('switch', el, b)", [area, before])
+        except Exception:
+            print("stuck at image", i, page.evaluate(STATE_JS, area), file=sys.stderr)
+            raise
         switch.append(t1 - t0)
         queued.append(dispatched - t0)
         work.append(drawn - dispatched)
+        start = time.perf_counter()
+        page.wait_for_function("([el, k]) => parseInt(el.textContent) >= k", arg=[progress.element_handle(), done0 + i + 1],
+                               timeout=300_000, polling=20)
+        taken.append((time.perf_counter() - start) * 1000 + (t1 - t0))
     page.wait_for_timeout(1000)  # the last PNG and its batch
-    return {"switch": stats(switch), "switch_queued": stats(queued), "switch_work": stats(work), "heap": heap, "sent_kb_per_answer": (sent["bytes"] - sent0) / n / 1024}
+    return {"switch": stats(switch), "switch_queued": stats(queued), "switch_work": stats(work), "taken": stats(taken),
+            "heap": heap, "sent_kb_per_answer": (sent["bytes"] - sent0) / n / 1024}
+
+
+def answered(progress: str) -> int:
+    """The count of labeled items in the widget's progress line ("3 / 41 labeled ...")."""
+    return int(progress.strip().split("/")[0])
+
+
+STATE_JS = """(el) => { const r = el.querySelector('.gtw-root'), a = document.activeElement;
+  return { shown: r && r.dataset.shown, pos: r && r.dataset.pos, focus: a && a.className,
+           errors: [...el.querySelectorAll('.gtw-error')].map((e) => e.textContent) }; }"""
 
 
 def renderer_memory(browser, psutil):
@@ -300,6 +329,8 @@ def report(args, r: dict) -> None:
               f"{r['encoder_ms']['p95']:.1f}), {r['png_kb']:.0f} KB an answer; naive canvas.toBlob of the RGBA mask on the page's thread: "
               f"{naive['png_ms']:.0f} ms, {naive['png_bytes'] / 1024:.0f} KB "
               f"({naive['png_ms'] / r['png_ms']['p50']:.1f}x the time, off the page's thread here)")
+    print(f"kernel: Shift+Enter -> the answer taken (PNG read, journaled; the progress line counts it) p50 "
+          f"{r['taken']['p50']:.0f} ms, p95 {r['taken']['p95']:.0f} ms (the script waits for it before the next image)")
     print(f"WebSocket: {r['sent_kb_per_answer']:.0f} KB sent per answer, {r['received_kb_per_card']:.0f} KB received "
           "per card (image, superpixels; cards fetched ahead and not shown count too)")
     print(f"kernel, per 4000x3000 image: card {k['card_ms']:.0f} ms, superpixels {k['superpixels_ms']:.0f} ms; "

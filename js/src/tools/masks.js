@@ -95,13 +95,18 @@ export function createMaskTool(container, opts) {
   const history = createHistory({ maxBytes: HISTORY_BYTES, onChange: () => opts.onChange && opts.onChange() });
 
   // ---------------------------------------------------------------- drawing
+  // Sizes are set, never read back after a change: each read of a changed layout is a layout of
+  // the whole page (JupyterLab's is large), and a card switch should cost one.
   function resize() {
+    let w, h;
     if (opts.maxHeight) {  // in the widget: the stage takes the image's shape, at most maxHeight tall
       const fit = Math.min((container.clientWidth || width) / width, opts.maxHeight / height);
-      stage.style.width = Math.round(width * fit) + "px";
-      stage.style.height = Math.round(height * fit) + "px";
+      [w, h] = [Math.round(width * fit), Math.round(height * fit)];
+      stage.style.width = w + "px";
+      stage.style.height = h + "px";
+    } else {
+      [w, h] = [stage.clientWidth || 400, stage.clientHeight || 300];
     }
-    const w = stage.clientWidth || 400, h = stage.clientHeight || 300;
     for (const c of [base, pointer]) {
       c.width = w;
       c.height = h;
@@ -109,7 +114,7 @@ export function createMaskTool(container, opts) {
       c.style.height = h + "px";
     }
     layer.resize(w, h);
-    viewport.fit();
+    viewport.fit(w, h);
   }
 
   function drawImage() {
