@@ -6,7 +6,7 @@ export function createOverlay(canvas) {
   const ctx = canvas.getContext("2d");
   const colors = new Uint32Array(256);  // class value -> RGBA as one word (0: transparent)
   const bytes = new Uint8Array(colors.buffer);
-  let data = null, words = null;
+  let data = null, words = null, blank = true;  // blank: nothing drawn since the canvas was sized
 
   /** Class `value` in `rgb` ([r, g, b]), opaque. */
   function setColor(value, rgb) {
@@ -20,6 +20,7 @@ export function createOverlay(canvas) {
     canvas.style.height = h + "px";
     data = ctx.createImageData(w, h);
     words = new Uint32Array(data.data.buffer);
+    blank = true;
   }
 
   /** Draw `labels` (./mask-labels.js) seen through `view` (viewport.js) in the canvas rectangle
@@ -30,10 +31,13 @@ export function createOverlay(canvas) {
     x0 = Math.max(0, Math.floor(x0)); y0 = Math.max(0, Math.floor(y0));
     x1 = Math.min(W, Math.ceil(x1)); y1 = Math.min(canvas.height, Math.ceil(y1));
     if (x1 <= x0 || y1 <= y0) return;
-    if (!labels.present().length) {  // nothing painted (a new card): nothing to sample
+    if (!labels.present().length) {  // nothing painted (a new card): nothing to sample or draw
+      if (blank) return;  // a new canvas is transparent: touching it would only allocate its pixels
       words.fill(0);
+      blank = true;
       return ctx.clearRect(0, 0, W, canvas.height);
     }
+    blank = false;
     const cols = new Int32Array(x1 - x0);
     for (let x = x0; x < x1; x++) {
       const ix = Math.floor((x + 0.5 - view.x) / view.scale);

@@ -89,7 +89,7 @@ export function createMaskTool(container, opts) {
   const bctx = base.getContext("2d"), pctx = pointer.getContext("2d");
   const layer = createOverlay(overlay);
   for (const c of categories) layer.setColor(c.value, rgbOf[c.value]);
-  let hover = null;
+  let hover = null, pointerDrawn = false;
 
   const viewport = createViewport(pointer, { width, height, onChange: () => { drawImage(); renderOverlay(); drawPointer(); } });
   const history = createHistory({ maxBytes: HISTORY_BYTES, onChange: () => opts.onChange && opts.onChange() });
@@ -107,6 +107,7 @@ export function createMaskTool(container, opts) {
     } else {
       [w, h] = [stage.clientWidth || 400, stage.clientHeight || 300];
     }
+    pointerDrawn = false;  // sizing a canvas clears it
     for (const c of [base, pointer]) {
       c.width = w;
       c.height = h;
@@ -135,7 +136,9 @@ export function createMaskTool(container, opts) {
   }
 
   function drawPointer() {  // the brush outline and the polygon being drawn
-    pctx.clearRect(0, 0, pointer.width, pointer.height);
+    if (pointerDrawn) pctx.clearRect(0, 0, pointer.width, pointer.height);
+    pointerDrawn = !!(hover || state.polygon.length);
+    if (!pointerDrawn) return;
     const color = colorHex(state.current);
     pctx.lineWidth = 1.5;
     if (state.polygon.length) {
