@@ -18,6 +18,7 @@ pytestmark = pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"),
                                 reason="needs /usr/bin/chromium (apt-get install chromium)")
 
 from bundle_page import CHROMIUM, CHROMIUM_ARGS, ORIGIN, STATIC  # noqa: E402
+from mask_geometry import capsule, on_grid  # noqa: E402
 
 W, H = 200, 150          # image pixels; the stage is 400 x 300 CSS pixels, so 2 CSS px per image px
 COLORS = {1: "#1f77b4", 2: "#ff7f0e", 3: "#2ca02c"}
@@ -138,16 +139,6 @@ def test_polygon_fill_smart_fill_undo_redo_give_exact_pixels(tool):
     assert (mask(tool) == expected).all()
 
 
-def capsule(shape, a, b, r) -> np.ndarray:
-    """Pixels whose centre lies within r of segment ab (image pixels): what a brush stroke paints."""
-    ys, xs = np.mgrid[: shape[0], : shape[1]] + 0.5
-    (ax, ay), (bx, by) = a, b
-    t = np.clip(((xs - ax) * (bx - ax) + (ys - ay) * (by - ay)) / max((bx - ax) ** 2 + (by - ay) ** 2, 1e-12), 0, 1)
-    d = np.hypot(xs - (ax + t * (bx - ax)), ys - (ay + t * (by - ay)))
-    assert not (np.abs(d - r) < 1e-6).any(), "a pixel centre on the brush's edge: pick other numbers"
-    return d <= r
-
-
 def drag(page, a, b, steps) -> None:
     start, end = page.evaluate("([x, y]) => window.client(x, y)", a), page.evaluate("([x, y]) => window.client(x, y)", b)
     page.mouse.move(start["x"], start["y"])
@@ -243,18 +234,12 @@ def test_fills_on_a_smaller_image_and_coarser_superpixels_paint_original_pixels(
     """The original is 400 x 300, the image shown 200 x 150 (a card), the superpixels 100 x 75
     (blocks of 10 cells): each fill paints the original pixels whose cell is in it."""
     tool = _open(page, IW=2 * W, IH=2 * H, GW=W // 2, GH=H // 2, SP=10)
-    ys, xs = np.mgrid[: 2 * H, : 2 * W]
-
-    def on_grid(cells: np.ndarray) -> np.ndarray:   # cell (row, col) of each original pixel
-        gh, gw = cells.shape
-        return cells[(2 * ys + 1) * gh // (4 * H), (2 * xs + 1) * gw // (4 * W)]
-
     tool.keyboard.press("2")
     tool.keyboard.press("f")
     click_image(tool, 81.5, 101.5)        # in the red region of the image shown
     red = np.zeros((H, W), bool)
     red[RED] = True
-    expected = np.where(on_grid(red), 2, 0).astype(np.uint8)
+    expected = np.where(on_grid((2 * H, 2 * W), red), 2, 0).astype(np.uint8)
     assert (mask(tool, (2 * H, 2 * W)) == expected).all()
 
     tool.keyboard.press("3")
@@ -262,9 +247,10 @@ def test_fills_on_a_smaller_image_and_coarser_superpixels_paint_original_pixels(
     click_image(tool, 330.2, 250.7)       # superpixel cell (62, 82): block (6, 8)
     gy, gx = np.mgrid[: H // 2, : W // 2]
     block = (gy // 10 == 6) & (gx // 10 == 8)
-    expected[on_grid(block)] = 3
+    expected[on_grid((2 * H, 2 * W), block)] = 3
     assert (mask(tool, (2 * H, 2 * W)) == expected).all()
-    assert on_grid(block).sum() == 40 * 40 and not (on_grid(block) & on_grid(red)).any()
+    painted = on_grid((2 * H, 2 * W), block)
+    assert painted.sum() == 40 * 40 and not (painted & on_grid((2 * H, 2 * W), red)).any()
 
 
 def test_zoomed_and_panned_view_paints_the_same_image_pixels(tool):

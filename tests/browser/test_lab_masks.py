@@ -20,6 +20,7 @@ from gtwidgets import storage
 from gtwidgets.manifests import read_manifest
 from gtwidgets.masks import read_masks
 from gtwidgets.superpixels import superpixels
+from mask_geometry import capsule, on_grid  # tests/ is on sys.path
 
 pytestmark = pytest.mark.browser
 
@@ -57,24 +58,6 @@ def _blocks_jpeg() -> bytes:
     out = io.BytesIO()
     Image.fromarray(rgb).save(out, "JPEG", quality=100, subsampling=0)
     return out.getvalue()
-
-
-def _capsule(shape, a, b, r) -> np.ndarray:
-    """Pixels whose centre lies within r of segment ab (image pixels): what a brush stroke paints."""
-    ys, xs = np.mgrid[: shape[0], : shape[1]] + 0.5
-    (ax, ay), (bx, by) = a, b
-    t = np.clip(((xs - ax) * (bx - ax) + (ys - ay) * (by - ay)) / max((bx - ax) ** 2 + (by - ay) ** 2, 1e-12), 0, 1)
-    d = np.hypot(xs - (ax + t * (bx - ax)), ys - (ay + t * (by - ay)))
-    assert not (np.abs(d - r) < 1e-6).any(), "a pixel centre on the brush's edge: pick other numbers"
-    return d <= r
-
-
-def _cells(shape, grid: np.ndarray) -> np.ndarray:
-    """``grid`` (a coarser image of cells) at each original pixel: cell floor((2x + 1) * gw / (2 * w))."""
-    h, w = shape
-    gh, gw = grid.shape
-    ys, xs = np.mgrid[:h, :w]
-    return grid[(2 * ys + 1) * gh // (2 * h), (2 * xs + 1) * gw // (2 * w)]
 
 
 def _rgb(hex_color: str) -> list[int]:
@@ -165,7 +148,7 @@ def test_paint_submit_and_read_the_mask_pngs_back(lab, tmp_path):
     page.keyboard.press("Control+Shift+z")               # the first stroke again
     first = np.zeros((768, 1024), np.uint8)
     first[100:200, 100:300] = 3          # dog: classes by sorted name, bird 1, cat 2, dog 3
-    first[_capsule(first.shape, *kept, 7)] = 2
+    first[capsule(first.shape, *kept, 7)] = 2
     page.keyboard.press("Shift+Enter")  # submits the mask
     expect(widget).to_have_attribute("data-shown", "1", timeout=15_000)
     expect(widget.locator(".gtw-progress-text")).to_contain_text("1 / 2 labeled")
@@ -194,7 +177,7 @@ def test_paint_submit_and_read_the_mask_pngs_back(lab, tmp_path):
     second[BLOCK] = 1
     regions = superpixels(Path(paths[1]).read_bytes())  # the kernel's, from the card's image (this JPEG)
     assert regions.shape == (384, 512)
-    at = _cells((480, 640), regions)
+    at = on_grid((480, 640), regions)
     second[at == at[py, px]] = 3
     assert 0 < (at == at[py, px]).sum() < 480 * 640 // 50  # one region, not the field
     page.keyboard.press("Shift+Enter")
