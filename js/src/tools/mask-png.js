@@ -76,8 +76,14 @@ self.postMessage({ ready: true });`;
 // CompressionStream on 12 megapixels (and 20x faster than fflate or pako), for a file 3-4x bigger.
 async function encodeIndexedPNG(labels, width, height, palette) {
   const n = (width + 1) * height;
-  const raw = new Uint8Array(n);  // filter byte 0 (none) before each row
-  for (let y = 0; y < height; y++) raw.set(labels.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
+  // filter byte 0 (none) before each row; the buffer is kept for the next mask of this size (the
+  // worker's memory stays flat: its garbage is not the page's to collect)
+  let raw = globalThis.gtwidgetsPngRows;
+  if (!raw || raw.length !== n) raw = globalThis.gtwidgetsPngRows = new Uint8Array(n);
+  for (let y = 0; y < height; y++) {
+    raw[y * (width + 1)] = 0;
+    raw.set(labels.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
+  }
   const words = new Uint32Array(raw.buffer, 0, n >> 2);
 
   // fixed literal/length codes, bit-reversed for deflate's LSB-first bit order
@@ -101,7 +107,7 @@ async function encodeIndexedPNG(labels, width, height, palette) {
   lengthSym[258] = 285;
   lengthExtra[258] = 0;
 
-  let out = new Uint8Array(1 << 16), pos = 0, bits = 0, nbits = 0;
+  let out = new Uint8Array(1 << 20), pos = 0, bits = 0, nbits = 0;
   const put = (value, count) => {
     bits |= value << nbits;
     nbits += count;
