@@ -20,6 +20,7 @@ _PUBLIC = {
     "classification_label": "tasks",
     "multilabel_label": "tasks",
     "LabelingJob": "job",
+    "AutoLabel": "job_autolabel_setup",
     # consolidation and several workers
     "consolidate": "consolidate",
     "read_worker_responses": "responses",
@@ -29,6 +30,7 @@ _PUBLIC = {
     # widgets
     "LabelingWidget": "widget",
     "ReviewWidget": "review",
+    "AuditMode": "modes",
     # errors
     "GtError": "errors",
     "ManifestError": "errors",

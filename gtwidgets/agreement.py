@@ -8,6 +8,7 @@ with the consensus, the frame :func:`gtwidgets.consolidate.consolidate` returns.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from itertools import combinations
@@ -200,6 +201,9 @@ def _single(frame: pd.DataFrame) -> None:
 def _key(answer):
     if isinstance(answer, Mapping):  # a tool's value (boxes): equal when every field is
         return json.dumps(answer, sort_keys=True, default=str)
+    labels = getattr(answer, "labels", None)
+    if isinstance(labels, np.ndarray):  # a mask: equal when every pixel is
+        return (labels.shape, hashlib.sha1(np.ascontiguousarray(labels)).hexdigest())
     return answer if isinstance(answer, str) else tuple(sorted(answer))
 
 

@@ -20,8 +20,9 @@ from PIL import Image, UnidentifiedImageError
 
 from . import storage
 from .errors import GtError, NotFoundError, StorageError
+from .image_geometry import ImageSize, displayed_size
 
-__all__ = ["Card", "ImageDataError", "thumbnail", "card", "image_card", "text_card", "error_card",
+__all__ = ["Card", "ImageDataError", "thumbnail", "sized_thumbnail", "card", "image_card", "text_card", "error_card",
            "base_meta", "file_name",
            "DEFAULT_SIZE", "MAX_TEXT_CHARS", "MAX_IMAGE_BYTES", "MAX_IMAGE_PIXELS", "DECODE_BUDGET_BYTES"]
 
@@ -53,10 +54,12 @@ class _Job(Protocol):
 
 @dataclass(frozen=True)
 class Card:
-    """One card: ``meta`` goes as the JSON of a message, ``data`` as its binary buffer."""
+    """One card: ``meta`` goes as the JSON of a message, ``data`` as its binary buffer;
+    ``original``: an image's full size as displayed, read with it (not sent: a tool's meta uses it)."""
 
     meta: dict
     data: bytes = field(default=b"", repr=False)
+    original: ImageSize | None = None
 
     @property
     def kind(self) -> str:
@@ -65,8 +68,16 @@ class Card:
 
 def thumbnail(data: bytes | IO[bytes], *, max_size: tuple[int, int] = DEFAULT_SIZE,
               quality: int = 85) -> tuple[bytes, str, tuple[int, int]]:
+    """Shrink an encoded image to fit ``max_size``: ``(bytes, mime, (width, height))``; see
+    :func:`sized_thumbnail`, which also gives the original size."""
+    return sized_thumbnail(data, max_size=max_size, quality=quality)[:3]
+
+
+def sized_thumbnail(data: bytes | IO[bytes], *, max_size: tuple[int, int] = DEFAULT_SIZE,
+                    quality: int = 85) -> tuple[bytes, str, tuple[int, int], ImageSize]:
     """Shrink an encoded image (bytes, or a seekable binary file) to fit ``max_size``;
-    return ``(bytes, mime, (width, height))``.
+    return ``(bytes, mime, (width, height), original)``, ``original`` the image's full size as
+    displayed (what a box tool answers in), read from the same bytes.
 
     EXIF orientation is applied, so the browser shows what the camera saw. CMYK,
     palette, grayscale and 16-bit images become 8-bit RGB or L (16-bit is stretched to
@@ -84,13 +95,14 @@ def thumbnail(data: bytes | IO[bytes], *, max_size: tuple[int, int] = DEFAULT_SI
             # Only real image formats: Pillow's others (IM, for one) read a text file such as
             # /etc/shadow to its end looking for a header. Their 16-byte signatures are checked first.
             im = Image.open(stream, formats=_image_formats())
+            stored, stored_mode = im.size, im.mode
             jpeg = im.format in ("JPEG", "MPO")
             # Other formats may keep EXIF after the pixels (PNG does): they say after decoding.
             orientation = im.getexif().get(_EXIF_ORIENTATION, 1) if jpeg else None
             fits = im.width <= max_w and im.height <= max_h
             if im.format == "JPEG" and fits and orientation == 1 and im.mode in ("RGB", "L"):
                 stream.seek(0)
-                return stream.read(), "image/jpeg", im.size
+                return stream.read(), "image/jpeg", im.size, displayed_size(stored, stored_mode, 1)
             if jpeg:
                 # Draft mode lets libjpeg decode at 1/2, 1/4 or 1/8 scale: 2-3x faster, 4-64x smaller.
                 box = (max_h, max_w) if orientation in _SWAPS_AXES else (max_w, max_h)
@@ -116,12 +128,13 @@ def thumbnail(data: bytes | IO[bytes], *, max_size: tuple[int, int] = DEFAULT_SI
         if isinstance(e, ImageDataError):
             raise
         raise ImageDataError(f"cannot decode the image ({_reason(e)})") from None
+    original = displayed_size(stored, stored_mode, orientation)
     out = io.BytesIO()
     if im.mode in ("RGBA", "LA"):
         im.save(out, "WEBP", quality=quality, method=0)
-        return out.getvalue(), "image/webp", im.size
+        return out.getvalue(), "image/webp", im.size, original
     im.save(out, "JPEG", quality=quality)
-    return out.getvalue(), "image/jpeg", im.size
+    return out.getvalue(), "image/jpeg", im.size, original
 
 
 def card(job: _Job, object_id: str, *, max_size: tuple[int, int] = DEFAULT_SIZE) -> Card:
@@ -157,13 +170,13 @@ def image_card(job: _Job, object_id: str, uri: str, *,
         return error_card(job, object_id, name=name, source=uri, message=str(e))
     try:
         with source:
-            data, mime, (w, h) = thumbnail(source, max_size=max_size)
+            data, mime, (w, h), original = sized_thumbnail(source, max_size=max_size)
     except ImageDataError as e:
         return error_card(job, object_id, name=name, source=uri,
                           message=f"{uri}: {e}; skip it, or replace the file.")
     meta = base_meta(job, object_id, "image", name, uri)
     meta.update(mime=mime, width=w, height=h, bytes=len(data))
-    return Card(meta, data)
+    return Card(meta, data, original)
 
 
 def text_card(job: _Job, object_id: str, text: str) -> Card:

@@ -124,8 +124,9 @@ class DecisionStore:
 
 
 def _parse_decision(body: bytes) -> dict:
+    """A decision file: ``labels`` are category names, or a tool's value (a reviewer's boxes)."""
     doc = orjson.loads(body)
     if not (isinstance(doc, dict) and isinstance(doc.get("reviewer"), str) and isinstance(doc.get("time"), str)
-            and isinstance(doc.get("labels"), list) and doc["labels"]):
+            and isinstance(doc.get("labels"), (list, dict)) and doc["labels"]):
         raise ValueError("not a decision document")
     return doc

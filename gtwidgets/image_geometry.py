@@ -16,7 +16,7 @@ from typing import IO, NamedTuple
 import numpy as np
 from PIL import Image
 
-__all__ = ["ImageSize", "image_size", "displayed_to_stored", "stored_to_displayed", "card_scale",
+__all__ = ["ImageSize", "image_size", "displayed_size", "displayed_to_stored", "stored_to_displayed", "card_scale",
            "SWAPS_AXES"]
 
 ORIENTATION_TAG = 0x0112
@@ -38,12 +38,21 @@ def image_size(data: bytes | IO[bytes]) -> ImageSize:
 
     stream = io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
     with Image.open(stream) as im:
-        orientation = int(im.getexif().get(ORIENTATION_TAG, 1) or 1)
-        if orientation not in range(1, 9):
-            orientation = 1
-        w, h = im.size
-        # Ground Truth writes depth 3 for colour JPEGs; palette images are shown in colour.
-        depth = 3 if im.mode in ("P", "YCbCr", "CMYK", "LAB", "HSV") else len(im.getbands())
+        return displayed_size(im.size, im.mode, im.getexif().get(ORIENTATION_TAG, 1))
+
+
+def displayed_size(stored: tuple[int, int], mode: str, orientation) -> ImageSize:
+    """The displayed size of an image stored ``stored`` (width, height) in Pillow ``mode`` with
+    this EXIF orientation (anything but 1-8 counts as 1): for a caller that has the image open."""
+    try:
+        orientation = int(orientation or 1)
+    except (TypeError, ValueError):
+        orientation = 1
+    if orientation not in range(1, 9):
+        orientation = 1
+    w, h = stored
+    # Ground Truth writes depth 3 for colour JPEGs; palette images are shown in colour.
+    depth = 3 if mode in ("P", "YCbCr", "CMYK", "LAB", "HSV") else Image.getmodebands(mode)
     if orientation in SWAPS_AXES:
         w, h = h, w
     return ImageSize(w, h, depth, orientation)

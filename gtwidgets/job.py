@@ -28,7 +28,9 @@ import orjson
 import pandas as pd
 
 from . import job_output, storage, tasks
+from .autolabel import label_counters
 from .errors import JobError
+from .job_autolabel import AutoLabel, AutoLabeling
 from .job_input import InputIdentity
 from .job_store import JobStore
 from .job_sync import StoreSync
@@ -36,12 +38,13 @@ from .jobstate import Answer, JobState
 from .journal import Journal
 from .lambda_runs import consolidation_records, prelabel as run_prelabel
 from .manifests._line_by_line import gc_paused
+from .pre_labels import PreLabels
 from .output_layout import format_time
 from .sync import Uploader
 from .tasktypes import TaskConfig, task_type_for
 from .tasktypes.classification import classification_for
 
-__all__ = ["LabelingJob", "Answer"]
+__all__ = ["LabelingJob", "Answer", "AutoLabel"]
 
 _log = logging.getLogger(__name__)
 
@@ -66,7 +69,13 @@ class LabelingJob:
         (``handler(event)`` or AWS-style ``handler(event, context)``), which makes this a
         custom task: its request and response files are written where Ground Truth puts them.
     prelabel: a pre-annotation Lambda handler; it gets each line as Ground Truth's event and
-        returns ``taskInput`` (what the card shows) and whether a human is needed.
+        returns ``taskInput`` (what the card shows; for boxes and masks, its ``initialValue`` is
+        what the card starts from) and whether a human is needed.
+    pre_labels: a model's predictions, which the cards of a box or mask job start from, editable:
+        a Series matched to the input DataFrame's rows, the name of an input column, or a list
+        with one entry a line (None: blank). Boxes: a detector's ``{"xyxy" or "xyxyn", "labels"}``
+        or Ground Truth's box list; masks: a class-index array, PNG bytes or a PNG's URI
+        (``gtwidgets.pre_labels``). Answers to such cards say whether the worker changed them.
     panels: which ``taskInput`` field each part of a card shows (``gtwidgets.panels``);
         None lays the card out from the shape of ``taskInput``.
     journal_dir: where the local journal lives (default ``$GTWIDGETS_HOME`` or ``~/.gtwidgets``).
@@ -75,6 +84,10 @@ class LabelingJob:
     answer_index: keep an index beside the answer and decision files (``gtwidgets.answer_index``),
         so that opening and refreshing a team job does not read every file; False reads the
         files alone, as Ground Truth's own tools do.
+    auto_label: ``True`` or an ``AutoLabel(...)`` (``gtwidgets.job_autolabel``): Ground Truth's automated
+        data labeling for single-label image or text classification of 1,000 objects or more. People
+        label a random batch, then the objects a model trained on their labels is least sure of; the
+        model labels what clears its confidence threshold (``job.auto_labeling``, ``job.label_counters``).
 
     Raises JobError for a configuration Ground Truth would refuse.
     """
@@ -83,12 +96,13 @@ class LabelingJob:
                  multi_label: bool = False, label_attribute: str | None = None,
                  instructions: str = "", full_instructions: str = "",
                  worker_id: str | None = None, workers_per_object: int = 1,
-                 consolidation="dawid-skene", prelabel: Callable | None = None,
+                 consolidation="dawid-skene", prelabel: Callable | None = None, pre_labels=None,
                  panels: Sequence | None = None, task: str | None = None,
                  order: str = "input", seed: int | None = None,
                  journal_dir: str | os.PathLike | None = None,
                  manifest_interval: float = 2.0, retry_max_delay: float = 30.0,
-                 answer_index: bool = True, options: Mapping[str, object] | None = None):
+                 answer_index: bool = True, options: Mapping[str, object] | None = None,
+                 auto_label: bool | AutoLabel | None = None):
         self.name = tasks.check_job_name(name)
         self.label_attribute = tasks.check_attribute_name(label_attribute or name)
         self.categories = _load_categories(categories)
@@ -105,9 +119,12 @@ class LabelingJob:
         self._source_key = _source_key(self.frame)
         if task is None:
             task = "custom" if callable(consolidation) else classification_for(self._source_key)
+        pre_labeled = {"pre_labeled": True} if pre_labels is not None or prelabel is not None else {}
         self.task = task_type_for(task, TaskConfig(
             self.name, self.label_attribute, tuple(self.categories), bool(multi_label), self._source_key,
-            {"consolidation": consolidation, "output_uri": self.job_dir, **(options or {})}))
+            {"consolidation": consolidation, "output_uri": self.job_dir, **pre_labeled, **(options or {})}))
+        self._pre_labels = PreLabels.build(self.task, pre_labels,
+                                           input if isinstance(input, pd.DataFrame) else self.frame, self.frame)
         self.multi_label = bool(getattr(self.task, "multi_label", multi_label))
         self.task_type, self.element = self.task.gt_type, self.task.element
         self.queue: list[str] = _queue(len(self.frame), order, seed)
@@ -116,6 +133,7 @@ class LabelingJob:
         self.prelabel_errors: dict[str, str] = {}
         if prelabel is not None:
             self.queue, self.task_inputs, self.prelabel_errors = run_prelabel(prelabel, self.queue, self.item, self.name)
+            self._pre_labels.add_task_inputs(self.task_inputs, self.prelabel_errors)
         self._position = {oid: i for i, oid in enumerate(self.queue)}
 
         self._lock = threading.RLock()
@@ -136,6 +154,8 @@ class LabelingJob:
             self._state.take_all(self.journal.records(), own=True, strict=True)
             if missing:
                 self._input.record()
+            self.auto_labeling = AutoLabeling(self, AutoLabel() if auto_label is True else auto_label) \
+                if auto_label else None
         except BaseException:
             self.journal.close()
             raise
@@ -175,12 +195,18 @@ class LabelingJob:
         value = self.task.existing(self.item(object_id))
         return None if value is None else self.task.display(value)
 
+    def pre_label(self, object_id: str):
+        """The pre-label this object's card starts from (the task type's start), or None."""
+        return self._pre_labels.get(object_id)
+
     def answer_value(self, object_id: str):
         """This worker's answer as its task type keeps it (boxes, a mask...), or None."""
         a = self._state.answers.get(str(object_id))
         return a.value if a else None
 
     def next_unlabeled(self, after: str | None = None) -> str | None:
+        if self.auto_labeling is not None:  # the objects the loop sends to people, in its order
+            return self.auto_labeling.next_for_humans(None if after is None else str(after))
         start = 0 if after is None else self._position.get(str(after), -1) + 1
         n = len(self.queue)
         for k in range(n):
@@ -206,9 +232,28 @@ class LabelingJob:
             per_minute = _per_minute(self._session_times)
             remaining = total - labeled
             eta = remaining * 60.0 / per_minute if per_minute > 0 else None
-            return {"labeled": labeled, "skipped": len(skipped - set(answers)),
+            p = {"labeled": labeled, "skipped": len(skipped - set(answers)),
                     "total": total, "per_class": per_class, "per_minute": round(per_minute, 1),
                     "eta_seconds": None if eta is None else round(eta, 1), "done": remaining == 0}
+            return self.auto_labeling.progress(p) if self.auto_labeling is not None else p
+
+    def audit(self, n: int = 20, *, seed: int | None = None) -> list[str]:
+        """Send ``n`` random machine labels to this worker to check (first in the queue); returns their ids.
+
+        Each answer replaces the machine's label and feeds the next round; ``progress()["auto_label"]``
+        counts how many agreed. ``gtwidgets.AuditMode`` shows only the sample in a widget.
+        """
+        if self.auto_labeling is None:
+            raise JobError("audit checks machine labels: open the job with auto_label=True.")
+        return self.auto_labeling.audit(n, seed=seed)
+
+    @property
+    def label_counters(self) -> dict[str, int]:
+        """Ground Truth's ``LabelCounters``: human and machine labels (this worker's answers are the human ones)."""
+        if self.auto_labeling is not None:
+            return self.auto_labeling.counters()
+        with self._lock:
+            return label_counters(len(self.queue), len(self._state.answers), 0)
 
     def sync_status(self) -> dict:
         pending = len(self._sync.pending_work())
@@ -236,7 +281,7 @@ class LabelingJob:
                submitted: datetime | None = None) -> None:
         """Record this worker's answer. It is on disk (journal, fsynced) when this returns."""
         oid = self._check_id(object_id)
-        value = self.task.check_answer(answer)
+        value = self._pre_labels.settle(oid, self.task.check_answer(answer), lambda: self.item(oid))
         with self._lock, self.journal.locked():
             self._catch_up()  # another notebook's answer to this object is the one this replaces
             rec = self._state.answer_record(
@@ -247,6 +292,8 @@ class LabelingJob:
             self._session_times.append(time.time())
         self._uploader.poke()
         self._changed()
+        if self.auto_labeling is not None:
+            self.auto_labeling.after_answer()
 
     def skip(self, object_id) -> None:
         oid = self._check_id(object_id)
@@ -280,6 +327,8 @@ class LabelingJob:
         return self._uploader.flush(timeout)
 
     def close(self, timeout: float = 10.0) -> bool:
+        if self.auto_labeling is not None:
+            self.auto_labeling.close()
         done = self._uploader.stop(timeout)
         self.journal.close()
         _open_jobs.discard(self)
@@ -308,7 +357,7 @@ class LabelingJob:
         """The output manifest, one JSON line per input line, in input order (unlabeled lines unchanged)."""
         return self._output()[0]
 
-    def _output(self) -> tuple[list[bytes], dict[str, bytes]]:
+    def _output(self) -> tuple[list[bytes], dict]:
         if self._input_lines is None:
             from .manifests import to_manifest
 

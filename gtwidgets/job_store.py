@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from typing import Callable
+from typing import Callable, Mapping
 
 from . import storage
 from .answer_index import AnswerIndex
@@ -24,6 +24,7 @@ from .output_layout import (ITERATION, output_manifest_uri, parse_answers, parse
                             worker_response_uri)
 from .responses import answer_problem, answer_time, scan_object_files
 from .tasktypes import TaskType
+from .tasktypes.base import LabelFile
 
 __all__ = ["JobStore"]
 
@@ -51,7 +52,8 @@ class JobStore:
         self._cache: dict[str, list[dict] | None] = {}  # worker-response file -> its answers (no index)
         self._usable: dict[tuple[str, str], tuple[list, list, list]] = {}  # (id, file) -> (entries, answers, why)
         self._since = None  # how far scan_answer_changes has read the index
-        self._files_written: dict[str, int] = {}  # file a label pair names -> hash of what was written
+        self._files_written: dict[str, str] = {}  # file a label pair names -> the key written there
+        self._listed: dict[str, set[str]] = {}  # folder -> the files in it when first written to
         self.decisions = DecisionStore(job_dir, ITERATION, writer=worker_id if index else None)
         self.index = AnswerIndex(worker_response_dir(job_dir), worker_response_index_dir(job_dir),
                                  writer=worker_id, parse=parse_worker_response,
@@ -142,14 +144,30 @@ class JobStore:
 
     # ------------------------------------------------------------------ the output manifest
 
-    def put_files(self, files: dict[str, bytes]) -> None:
-        """Write the files label pairs name (mask PNGs), each once: their names carry the answer's
-        date, so a file already written with the same bytes is not written again."""
-        for uri, data in files.items():
-            tag = hash(data)
-            if self._files_written.get(uri) != tag:
-                storage.write_bytes(uri, data, content_type="image/png" if uri.endswith(".png") else None)
-                self._files_written[uri] = tag
+    def put_files(self, files: Mapping[str, LabelFile]) -> None:
+        """Write the files label pairs name (mask PNGs), each once: a file whose key was written to its
+        URI already, or (a name that says what it holds) found there when this store first looked,
+        is neither made nor written again; one made from other answers is."""
+        for uri, f in files.items():
+            if self._files_written.get(uri) == f.key:
+                continue
+            if f.unique_name and uri in self._present(uri):
+                self._files_written[uri] = f.key
+                continue
+            storage.write_bytes(uri, f.data, content_type="image/png" if uri.endswith(".png") else None)
+            self._files_written[uri] = f.key
+
+    def _present(self, uri: str) -> set[str]:
+        """The files in ``uri``'s folder when this store first wrote there (one listing a session)."""
+        folder = uri.rsplit("/", 1)[0] + "/"
+        found = self._listed.get(folder)
+        if found is None:
+            try:
+                found = set(storage.list_files(folder))
+            except NotFoundError:
+                found = set()
+            self._listed[folder] = found
+        return found
 
     def write_output_manifest(self, body: Callable[[], bytes], *, shared: bool,
                               refresh: Callable[[], None] = lambda: None) -> None:

@@ -14,6 +14,8 @@ Record shapes (one JSON object a line)::
     {"op": "adjudicate", "id", "labels", "reviewer", "time"}     {"op": "withdraw", "id"}
     {"op": "synced", "id", "have": [key, token] | null}   {"op": "decision-synced", "id", "key"}
     {"op": "consolidated", "id", "token", "label", "date"}       (a custom task's Lambda label)
+    {"op": "machine_labels", "round", "ids", "classes", "confidences", "threshold", "to_humans", ...}
+        (one automated-labeling round, ``gtwidgets.job_autolabel``)
 
 Answers journaled before task types carried ``"labels"`` instead of ``"value"``; they replay
 as the same value. A decision's ``labels`` is the task type's JSON value (the name is the
@@ -87,6 +89,7 @@ class JobState:
         self.adjudications: dict[str, dict] = {}      # object id -> decision made through this job
         self.others_decisions: dict[str, dict] = {}   # object id -> latest decision by other reviewers
         self.lambda_labels: dict[str, tuple] = {}     # object id -> (answers token, label, date)
+        self.machine_rounds: list[dict] = []          # automated labeling's rounds, as journaled
         self.history: list[dict] = []                 # records undo can revert, oldest first
         self._by_seq: dict[int, dict] = {}            # answer and skip records undo may name
         # Upload bookkeeping: what the store holds of ours, and what changed since.
@@ -294,6 +297,13 @@ class JobState:
             self.decisions_dirty.add(rec["id"])
         elif op == "consolidated":
             self.lambda_labels[rec["id"]] = (rec["token"], rec["label"], rec["date"])
+        elif op == "machine_labels":
+            n = len(rec["ids"])
+            if len(rec["classes"]) != n or len(rec["confidences"]) != n or not isinstance(rec["to_humans"], list) \
+                    or not isinstance(rec["threshold"], dict) or not isinstance(rec["round"], int):
+                raise ValueError("a machine_labels record needs ids, classes and confidences of one length, "
+                                 "to_humans, threshold and round")
+            self.machine_rounds.append(rec)
         elif op == "decision-synced":
             self.decisions_synced[rec["id"]] = rec.get("key")
         elif op == "synced":

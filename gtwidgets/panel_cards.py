@@ -12,6 +12,7 @@ from typing import Any
 
 from . import cards
 from .panels import Series, SeriesCache, auto_panels, render_panels, series_window
+from .tool_cards import BUTTON_TOOLS
 
 __all__ = ["wants_panels", "panel_card", "range_reply", "LockedSeriesCache"]
 
@@ -33,10 +34,17 @@ class LockedSeriesCache(SeriesCache):
 
 
 def wants_panels(job: Any, object_id: str) -> bool:
-    """Whether the object is drawn as a panel card rather than a plain image/text card."""
+    """Whether the object is drawn as a panel card rather than a plain image/text card.
+
+    A task answered with a tool (boxes, masks) draws its image card, which the tool sits on: a
+    pre-annotation Lambda's ``taskInput`` gives it a start (``initialValue``), not panels; only
+    a failed pre-labeling is an (error) panel card."""
     oid = str(object_id)
-    return (oid in getattr(job, "prelabel_errors", {}) or oid in getattr(job, "task_inputs", {})
-            or getattr(job, "panels", None) is not None)
+    if oid in getattr(job, "prelabel_errors", {}):
+        return True
+    if getattr(getattr(job, "task", None), "tool", "classify") not in BUTTON_TOOLS:
+        return False
+    return oid in getattr(job, "task_inputs", {}) or getattr(job, "panels", None) is not None
 
 
 def panel_card(job: Any, object_id: str, *, image_size: tuple[int, int] = cards.DEFAULT_SIZE,

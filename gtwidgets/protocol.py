@@ -29,8 +29,9 @@ __all__ = [
     "NextUnlabeledRequest", "SeriesRangeRequest", "AssetRequest", "Request",
     "Card", "ImageCard", "TextCard", "ErrorCard", "PanelsCard", "ReviewInfo", "WorkerAnswer", "Adjudication",
     "ImagePanel", "SeriesPanel", "TextPanel", "FactsPanel", "ErrorPanel", "SeriesColumn", "Panel",
-    "ImageSize", "Box", "ShownBox", "BoxAnswer", "VerificationAnswer", "MaskCategory", "PriorMask", "StartMask",
-    "Superpixels", "ToolMeta",
+    "ImageSize", "Box", "ShownBox", "BoxAnswer", "VerificationAnswer", "MaskAnswer", "MaskPick", "MaskCategory",
+    "PriorMask", "StartMask", "Superpixels", "MaskLayer", "LegendEntry", "ToolMeta", "MachineLabelInfo", "AutoLabelAccuracy",
+    "AutoLabelProgress",
     "SeriesWindow", "Asset", "Undone", "Goto", "ErrorMessage", "Reply",
     "RequestKind", "ReplyKind", "CardKind", "PanelKind",
     "REQUESTS", "REPLIES", "CARDS", "PANELS", "PAIRS",
@@ -73,8 +74,21 @@ class VerificationAnswer(TypedDict, total=False):
     comment: str
 
 
+class MaskAnswer(TypedDict):
+    """A mask tool's answer on a card that started from a mask (pre-labels, a prior label); the
+    mask itself is the submit's ``answer_buffer``."""
+    initial_value_modified: bool
+
+
+class MaskPick(TypedDict, total=False):
+    """Review of masks: the decision is the mask shown, the consolidated one or ``worker``'s
+    (``gtwidgets.review_masks``); the kernel has the pixels."""
+    pick: Required[Literal["consolidated", "worker"]]
+    worker: str
+
+
 # one category, a multi-label job's categories, or a tool's answer
-Answer = Union[str, list[str], BoxAnswer, VerificationAnswer]
+Answer = Union[str, list[str], BoxAnswer, VerificationAnswer, MaskAnswer, MaskPick]
 
 
 # ---------------------------------------------------------------------------- browser -> kernel
@@ -96,7 +110,7 @@ class SubmitRequest(_Submit, total=False):
     """An answer (labeling) or a decision (review) for object ``id``; ``spent``: seconds on the card.
 
     ``answer_buffer``: the answer is binary, the batch's buffer at this index (a mask tool's PNG in
-    the job's colours); ``answer`` is then None."""
+    the job's colours); ``answer`` is then None, or a :class:`MaskAnswer` the PNG belongs to."""
     answer_buffer: int
 
 
@@ -164,8 +178,10 @@ class _WorkerAnswer(TypedDict):
 
 
 class WorkerAnswer(_WorkerAnswer, total=False):
-    """One worker's answer as category names; ``color``: their boxes' colour on the card."""
+    """One worker's answer as category names; ``color``: their boxes' or mask's colour on the card;
+    ``iou``: their mask's mean IoU with the consolidated one (background left out)."""
     color: str
+    iou: float
 
 
 class _Review(TypedDict):
@@ -178,8 +194,9 @@ class _Review(TypedDict):
 
 class ReviewInfo(_Review, total=False):
     """What a reviewer weighs on a card (review mode only). ``value``: a tool's consolidated answer
-    (boxes), what Enter accepts as the decision; ``consolidated`` is then its category names."""
-    value: BoxAnswer
+    (boxes; masks: the pick of the consolidated mask), what Enter accepts as the decision;
+    ``consolidated`` is then its category names."""
+    value: BoxAnswer | MaskPick
 
 
 class _CardBase(TypedDict):
@@ -224,8 +241,32 @@ class Superpixels(TypedDict):
     height: int
 
 
+class _MaskLayer(TypedDict):
+    name: str
+    buffer: int
+
+
+class MaskLayer(_MaskLayer, total=False):
+    """A mask shown read only over the card's image (verification: the prior mask; review: the
+    consolidated one, each worker's, where they disagree): the card message's buffer at
+    ``buffer``, a colour PNG whose ``background`` colour is not drawn; ``color``: its swatch
+    (review: the worker's colour); ``pick``: the decision Enter makes while it is shown (review),
+    with its ``classes``."""
+    background: str
+    color: str
+    pick: MaskPick
+    classes: list[str]
+
+
+class LegendEntry(TypedDict):
+    """A class of the masks a read-only mask card shows, and its colour in them."""
+    name: str
+    color: str
+
+
 class ToolMeta(TypedDict, total=False):
-    """What a card's tool needs (the task type's ``card_meta``; ``gtwidgets.tool_cards``)."""
+    """What a card's tool needs (the task type's ``card_meta``; ``gtwidgets.tool_cards``).
+    ``problem``: why a read-only mask card shows no mask (none on the line, an unreadable file)."""
     categories: list[str] | list[MaskCategory]
     boxes: list[ShownBox]
     image_size: ImageSize | None
@@ -233,7 +274,56 @@ class ToolMeta(TypedDict, total=False):
     answer: VerificationAnswer
     prior: PriorMask
     mask: StartMask
+    reference: list[ShownBox]  # drawn under the boxes being edited, never edited (review: each worker's)
+    color: str  # one colour for the boxes being edited, not their class's (review: the decision to be)
+    # present when the tool starts from a value not this worker's (pre-labels, a prior label): the
+    # answer then says whether it was changed (true already when an earlier answer changed it)
+    initial_value_modified: bool
     superpixels: Superpixels
+    layers: list[MaskLayer]
+    legend: list[LegendEntry]
+    problem: str
+
+
+class MachineLabelInfo(TypedDict):
+    """Automated labeling labeled this object: the model's class and confidence, the round, and
+    whether a person was asked to check it (an audit)."""
+    label: str
+    confidence: float
+    round: int
+    audit: bool
+
+
+class _Machined(TypedDict, total=False):
+    machine: MachineLabelInfo  # a job with auto_label=: the model's label of this object
+
+
+class AutoLabelAccuracy(TypedDict):
+    """What held-out human labels measured of the newest labeling round: ``correct`` of ``support``
+    right, ``low``-``high`` its 95% interval, out of ``validation`` held out."""
+    round: int
+    accuracy: float
+    low: float
+    high: float
+    support: int
+    correct: int
+    validation: int
+    target: float
+
+
+class AutoLabelProgress(TypedDict):
+    """``progress["auto_label"]`` (a synced trait, not a message) of a job with ``auto_label=``."""
+    human: int
+    machine: int
+    total: int
+    rounds: int
+    training: bool
+    stop: str | None
+    accuracy: AutoLabelAccuracy | None
+    error: str | None
+    audited: int
+    agreed: int
+    audit_pending: int
 
 
 class _Tooled(TypedDict, total=False):
@@ -241,7 +331,7 @@ class _Tooled(TypedDict, total=False):
     tool_meta: ToolMeta
 
 
-class ImageCard(_CardBase, _Reviewed, _Tooled):
+class ImageCard(_CardBase, _Reviewed, _Tooled, _Machined):
     """One image; its bytes are the message's only buffer."""
     kind: Literal["image"]
     mime: str
@@ -250,13 +340,13 @@ class ImageCard(_CardBase, _Reviewed, _Tooled):
     bytes: int
 
 
-class TextCard(_CardBase, _Reviewed, _Tooled):
+class TextCard(_CardBase, _Reviewed, _Tooled, _Machined):
     kind: Literal["text"]
     text: str
     truncated: bool
 
 
-class ErrorCard(_CardBase, _Reviewed, _Tooled):
+class ErrorCard(_CardBase, _Reviewed, _Tooled, _Machined):
     """An object that cannot be shown: still a card, so it can be skipped or labeled."""
     kind: Literal["error"]
     error: str
@@ -314,7 +404,7 @@ class ErrorPanel(TypedDict):
 Panel = Union[ImagePanel, SeriesPanel, TextPanel, FactsPanel, ErrorPanel]
 
 
-class PanelsCard(_CardBase, _Reviewed, _Tooled):
+class PanelsCard(_CardBase, _Reviewed, _Tooled, _Machined):
     """A pre-labeled ``taskInput``: several panels side by side, over every buffer of the message."""
     kind: Literal["panels"]
     panels: list[Panel]

@@ -5,6 +5,11 @@ image cards, keys and prefetch behave the same (the browser draws it with its re
 What differs is the queue (the disagreements, lowest confidence first), what a card carries
 (every worker's answer, the consolidated label and its confidence) and what a key press does:
 it records ``job.adjudicate(...)``, which wins over consolidation in the output manifest.
+
+A bounding-box card is the box tool: each worker's boxes drawn in their colour for reference,
+and the decision to be, editable, in gold: the consolidated boxes (or the decision made so far).
+Enter decides what it shows: unchanged, the consolidated boxes; a reviewer who disagrees moves,
+resizes, relabels, deletes or draws boxes first, and those boxes are the decision.
 """
 from __future__ import annotations
 
@@ -18,11 +23,16 @@ from collections.abc import Mapping
 from . import cards, protocol
 from .agreement import disagreements
 from .errors import JobError
-from .tool_cards import tool_card_meta
+from .review_masks import mask_review_meta, picked_mask
+from .tasktypes.segmentation import MaskFile, MaskValue
+from .tasktypes.verification import LabelVerification
+from .tool_cards import BUFFERS, tool_card_meta
 from .widget import DEFAULT_PREFETCH, LabelingWidget
 
 # A bounding-box job's review card shows every worker's boxes, one colour a worker, and the
-# consolidated boxes in their own colour; the names are the boxes' captions and the table's.
+# decision to be (at first the consolidated boxes) in its own colour; the names are the boxes'
+# captions and the table's. A segmentation job's card shows the masks one at a time
+# (gtwidgets.review_masks).
 WORKER_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
 CONSOLIDATED_COLOR = "#ffd700"
 
@@ -98,7 +108,7 @@ class ReviewMode:
     def position_of(self, object_id: str, *, near: int) -> int:
         return self._index[str(object_id)]
 
-    def card_meta(self, object_id: str) -> dict:
+    def card_meta(self, object_id: str, *, image_size: dict | None = None) -> dict:
         """Cards (whatever kind the widget makes) go out with what the reviewer weighs."""
         if object_id not in self._index:
             return {}
@@ -108,34 +118,56 @@ class ReviewMode:
         review = {**self._summary[object_id], "adjudication": adjudication}
         meta = {"answer": None if decision is None else decision["labels"], "review": review}
         values = self._values.get(object_id)
-        if values is not None and getattr(self.job.task, "tool", None) == "boxes":
-            meta.update(self._boxes_meta(object_id, review, values))
+        if values is not None and values.get("kind") == "masks":
+            meta.update(mask_review_meta(self.job.task, review, values, self._colors(values),
+                                         CONSOLIDATED_COLOR))
+        elif values is not None and getattr(self.job.task, "tool", None) == "boxes":
+            meta.update(self._boxes_meta(object_id, review, values, decision, image_size))
+        elif isinstance(self.job.task, LabelVerification):
+            meta.update(self._verified_meta(object_id, image_size))
         return meta
 
-    def _boxes_meta(self, object_id: str, review: dict, values: dict) -> dict:
-        """The read-only boxes tool over the image: each worker's boxes in their colour, captioned
-        with their name, then the consolidated boxes; ``review.value``: what Enter accepts."""
+    def _verified_meta(self, object_id: str, image_size: dict | None) -> dict:
+        """A verification job: the boxes or mask under review, read only, as its workers saw them;
+        the category keys decide, as they rated."""
         job = self.job
-        colors = {w: WORKER_COLORS[i % len(WORKER_COLORS)] for i, w in enumerate(values["workers"])}
+        shown = tool_card_meta(job.task, job.item(object_id), None, job.source(object_id), size=image_size)
+        return {k: v for k, v in shown.items() if k in ("tool", "tool_meta", BUFFERS)}
+
+    @staticmethod
+    def _colors(values: dict) -> dict[str, str]:
+        return {w: WORKER_COLORS[i % len(WORKER_COLORS)] for i, w in enumerate(values["workers"])}
+
+    def _boxes_meta(self, object_id: str, review: dict, values: dict, decision: dict | None,
+                    image_size: dict | None) -> dict:
+        """The boxes tool over the image: each worker's boxes for reference, in their colour and
+        captioned with their name; editable, in gold, the decision made so far, else the
+        consolidated boxes (``review.value``: what Enter accepts when the tool is not there yet)."""
+        job = self.job
+        colors = self._colors(values)
         review["answers"] = [{**a, "color": colors[a["worker"]]} for a in review["answers"]]
-        shown = [{**b, "color": colors[w], "caption": f"{w}: {b['label']}"}
-                 for w, value in values["workers"].items() for b in value["boxes"]]
+        reference = [{**b, "color": colors[w], "caption": f"{w}: {b['label']}"}
+                     for w, value in values["workers"].items() for b in value["boxes"]]
         consolidated = values["consolidated"]
         if consolidated is not None:
-            shown += [{**b, "color": CONSOLIDATED_COLOR, "caption": f"consolidated: {b['label']}"}
-                      for b in consolidated["boxes"]]
             review["value"] = consolidated
-        meta = tool_card_meta(job.task, job.item(object_id), None, job.source(object_id))
+        meta = tool_card_meta(job.task, job.item(object_id), None, job.source(object_id), size=image_size)
         if not meta:
             return {}
-        tool_meta = {**meta["tool_meta"], "boxes": shown, "read_only": True}
-        size = (consolidated or next(iter(values["workers"].values()), {})).get("image_size")
+        start = decision["value"] if decision and decision.get("value") else consolidated
+        tool_meta = {"categories": meta["tool_meta"]["categories"], "image_size": meta["tool_meta"].get("image_size"),
+                     "boxes": list(start["boxes"]) if start else [], "reference": reference,
+                     "color": CONSOLIDATED_COLOR}
+        size = (start or next(iter(values["workers"].values()), {})).get("image_size")
         if size:
             tool_meta["image_size"] = size
         return {"tool": meta["tool"], "tool_meta": tool_meta}
 
     def submit(self, object_id: str, answer, *, spent: float | None) -> None:
         self._under_review(object_id)
+        values = self._values.get(object_id)
+        if values is not None and values.get("kind") == "masks" and isinstance(answer, Mapping):
+            answer = picked_mask(values, answer)  # the browser names a mask; the job takes its pixels
         self.job.adjudicate(object_id, answer, reviewer=self.reviewer)
         table = self.job.adjudications
         row = table[table["object_id"] == object_id].iloc[0]
@@ -210,11 +242,18 @@ def _review_table(job) -> tuple[dict[str, dict], dict[str, dict]]:
         return {}, {}
     table = disagreements(answers, consolidated)
     summary, values = {}, {}
+    verifying = isinstance(job.task, LabelVerification)  # its answers are ratings: names
     for oid, label, confidence, n, given, pair in zip(
             table["object_id"], table["label"], table["confidence"], table["n_workers"], table["answers"],
             table["object_id"].map(dict(zip(consolidated["object_id"].astype(str), consolidated["pair"])))):
         oid = str(oid)
-        if any(isinstance(a, Mapping) for a in given.values()):  # a tool's values: names, and the values
+        if verifying:
+            pass
+        elif any(isinstance(a, MaskValue) for a in given.values()):  # masks: names, and the masks
+            value = pair.get(job.task.config.label_attribute) if isinstance(pair, Mapping) else None
+            values[oid] = {"kind": "masks", "workers": {str(w): a for w, a in given.items()},
+                           "consolidated": value if isinstance(value, MaskFile) else None}
+        elif any(isinstance(a, Mapping) for a in given.values()):  # a tool's values: names, and the values
             value = _tool_value(job, pair)
             values[oid] = {"workers": {str(w): a for w, a in given.items()}, "consolidated": value}
             label = label if value is None else value
@@ -240,7 +279,7 @@ def _tool_value(job, pair) -> dict | None:
 
 def _names(job, value) -> list[str]:
     """Category names of an answer: a name, names, or a tool's value (its classes)."""
-    if isinstance(value, Mapping):
+    if isinstance(value, (Mapping, MaskValue)):
         try:
             return list(dict.fromkeys(job.task.classes_of(value)))
         except (AttributeError, KeyError, TypeError):
@@ -249,7 +288,11 @@ def _names(job, value) -> list[str]:
 
 
 def _decision_row(job, row) -> dict:
-    return {"labels": _names(job, row["label"]), "reviewer": str(row["reviewer"]), "time": row["time"].isoformat()}
+    """A standing decision as a card shows it: its category names, who and when; a tool's value
+    (a reviewer's boxes) as ``value``, which the card starts from when shown again."""
+    label = row["label"]
+    return {"labels": _names(job, label), "reviewer": str(row["reviewer"]), "time": row["time"].isoformat(),
+            "value": dict(label) if isinstance(label, Mapping) else None}
 
 
 def _labels(value) -> list[str]:

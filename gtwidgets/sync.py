@@ -42,23 +42,32 @@ class Uploader:
         self._idle.set()
         self._stop = False
         self._rounds = 0  # passes of the loop finished, so flush knows an attempt was made
+        # Pokes counted: a pass covers the pokes made before it began. flush waits for a pass that
+        # covers its own, not one already under way (which may be writing an older manifest).
+        self._pokes = 0
+        self._covered = 0
+        self._poke_lock = threading.Lock()
         self._pool = None
         self._thread = threading.Thread(target=self._run, name="gtwidgets-uploader", daemon=True)
         self._thread.start()
 
-    def poke(self) -> None:
-        """New work is there: start on it now (cheap; call it after every answer)."""
+    def poke(self) -> int:
+        """New work is there: start on it now (cheap; call it after every answer). Returns the poke's number."""
+        with self._poke_lock:
+            self._pokes += 1
+            number = self._pokes
         self._idle.clear()
         self._wake.set()
+        return number
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything pending is written; False if it is not done by ``timeout``."""
         start = self._rounds
-        self.poke()
+        number = self.poke()
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             remaining = 0.5 if deadline is None else min(0.5, max(0.0, deadline - time.monotonic()))
-            if self._idle.wait(remaining) and not self.target.pending_work():
+            if self._idle.wait(remaining) and self._covered >= number and not self.target.pending_work():
                 return True
             if self.state == "error" and self._rounds > start:
                 return False  # tried again since the call: the store still refuses
@@ -87,6 +96,8 @@ class Uploader:
             self._wake.clear()
             if self._stop:
                 break
+            with self._poke_lock:
+                pokes = self._pokes
             try:
                 while True:
                     work = self.target.pending_work()[: self.batch_size]
@@ -126,7 +137,10 @@ class Uploader:
             delay = 0.0
             self._set("saved", "all answers saved")
             self._rounds += 1
-            if not self.target.pending_work():
+            self._covered = pokes
+            with self._poke_lock:
+                newer = self._pokes > pokes
+            if not newer and not self.target.pending_work():
                 self._idle.set()
 
     def _attempt(self, item):

@@ -7,22 +7,26 @@ displayed (``image_geometry.image_size``), since tools answer in original-image 
 card shows a smaller image. ``label`` and ``answer`` become the category names the value uses,
 the list every card kind shows under the image.
 
-A mask tool's binary parts go under ``"buffers"``, popped by the widget, which sends them after
-the card's own buffers and shifts each ``tool_meta.<part>.buffer`` (an index into this list) past
-those: the starting mask (this worker's answer, else the line's prior mask), with
-``tool_meta.mask.colors``, ``#rrggbb`` -> the job's class value, to read it back in the browser;
-and the superpixels of smart fill (:func:`add_superpixels`, from the card's image).
+A mask tool's starting mask (this worker's answer, else the line's prior mask) is binary: it goes
+under ``"buffers"``, with ``tool_meta.mask.colors``, ``#rrggbb`` -> the job's class value, to read
+it back in the browser. A read-only mask card (verification) shows the prior mask instead, as a
+``tool_meta.layers`` entry over the image (the browser's ``maskview``), with its classes'
+colours in ``tool_meta.legend``. Buffer indices count from 0 within ``"buffers"``; the widget,
+which pops them and sends them after the card's own, shifts them (:func:`place_buffers`). A
+painting mask card also carries smart fill's superpixels, computed from the card's image
+(:func:`add_superpixels`), as ``tool_meta.superpixels``.
 """
 from __future__ import annotations
 
 import logging
 from typing import Any, Mapping
 
-from . import cards, storage, superpixels
+from . import cards, masks, storage, superpixels
 from .image_geometry import image_size
 from .tasktypes import TaskType
 
-__all__ = ["tool_card_meta", "add_superpixels", "BUTTON_TOOLS", "BUFFERS"]
+__all__ = ["tool_card_meta", "category_names", "original_size", "place_buffers", "add_superpixels", "mask_legend",
+           "BUTTON_TOOLS", "BUFFERS"]
 
 _log = logging.getLogger(__name__)
 
@@ -31,27 +35,40 @@ BUFFERS = "buffers"  # the key of a card meta's binary parts; never sent as JSON
 BUTTON_TOOLS = frozenset({"classify"})  # answered with the widget's category buttons
 
 
-def tool_card_meta(task: TaskType, line: Mapping, value: Any | None, source: tuple[str, str]) -> dict:
+def tool_card_meta(task: TaskType, line: Mapping, value: Any | None, source: tuple[str, str], *,
+                   start: Any | None = None, size: Mapping | None = None) -> dict:
     """``{"tool", "tool_meta", "label", "answer"}`` for a card of ``line`` (``{}`` for button tasks).
 
-    ``value``: this worker's answer so far (the task type's value), or None. ``source``: the
-    line's ``(source key, value)``; the original size is read for ``source-ref`` images when the
-    task type's meta does not carry one already.
+    ``value``: this worker's answer so far (the task type's value), or None. ``start``: the
+    object's pre-label (``job.pre_label``), placed on the image here. ``source``: the line's
+    ``(source key, value)``; ``size``: the image's original size when the caller has read it
+    already (the widget, with the card's bytes); otherwise it is read for ``source-ref`` images
+    when the task type's meta does not carry one, or a pre-label needs it.
     """
     tool = getattr(task, "tool", "classify")
     if tool in BUTTON_TOOLS:
         return {}
-    meta = dict(task.card_meta(line, value))
     key, uri = source
-    if key == "source-ref" and "image_size" not in meta:
-        meta["image_size"] = original_size(uri)
+    size = dict(size) if size else None
+    if start is not None and value is None:
+        if size is None and key == "source-ref":
+            size = original_size(uri)
+        start = task.start_value(start, size)
+    meta = dict(task.card_meta(line, value, start=start))
+    if key == "source-ref" and not meta.get("image_size"):
+        meta["image_size"] = size or original_size(uri)
     existing = task.existing(line)
-    out = {"tool": tool, "tool_meta": meta, "label": _names(task, existing), "answer": _names(task, value)}
-    mask = _start_mask(task, meta, value)
+    out = {"tool": tool, "tool_meta": meta, "label": category_names(task, existing),
+           "answer": category_names(task, value)}
+    mask = _start_mask(task, meta, value if value is not None else start)
     if mask is not None:
         png, colors = mask
         meta["mask"] = {"colors": colors, "buffer": 0}
         out[BUFFERS] = [png]
+    elif tool == "masks" and meta.get("read_only"):
+        png = _prior_layer(task, meta)
+        if png is not None:
+            out[BUFFERS] = [png]
     return out
 
 
@@ -73,16 +90,51 @@ def add_superpixels(extra: dict, card_image: bytes) -> None:
     parts.append(sp.data)
 
 
+def place_buffers(meta: dict, offset: int) -> None:
+    """Shift a tool meta's buffer indices by ``offset``: the card's own buffers go first."""
+    for part in ("mask", "superpixels"):
+        if isinstance(meta.get(part), dict) and "buffer" in meta[part]:
+            meta[part]["buffer"] += offset
+    for layer in meta.get("layers", ()):
+        layer["buffer"] += offset
+
+
+def mask_legend(color_map: Mapping[str, Mapping]) -> list[dict]:
+    """``[{name, color}]`` of a colour map's classes in index order, the background left out."""
+    return [{"name": str(e.get("class-name", k)), "color": str(e["hex-color"]).lower()}
+            for k, e in sorted(color_map.items(), key=lambda kv: int(kv[0])) if k != "0"]
+
+
+def _prior_layer(task: TaskType, meta: dict) -> bytes | None:
+    """The mask under review as the card's one layer (its file as is, its background shown
+    transparent), or a ``problem`` the card says: no mask on this line, or an unreadable file."""
+    prior = meta.get("prior")
+    attribute = getattr(task, "prior_attribute", None) or "the prior attribute"
+    if not prior:
+        meta["problem"] = (f"this line has no {attribute} mask (with an internal-color-map) to verify; "
+                           "Ground Truth fails such lines: rate it as you see fit, or skip it")
+        return None
+    try:
+        png = storage.read_bytes(prior["uri"], max_bytes=cards.MAX_IMAGE_BYTES)
+    except Exception as e:
+        meta["problem"] = f"cannot read the mask {prior['uri']} ({type(e).__name__}: {e}); skip this item"
+        return None
+    background = prior["color_map"].get("0", {}).get("hex-color", masks.BACKGROUND_COLOR)
+    meta["layers"] = [{"name": attribute, "buffer": 0, "background": background.lower()}]
+    meta["legend"] = mask_legend(prior["color_map"])
+    return png
+
+
 def _start_mask(task: TaskType, meta: dict, value: Any | None) -> tuple[bytes, dict[str, int]] | None:
     """The PNG a mask tool starts from and its colours -> the job's class values, or None.
 
-    This worker's answer (``png_of``, the job's colours), else the prior named by the meta (its
-    file, its own colour map renumbered to the job's classes by name). An unreadable prior file
-    leaves the tool empty: the card still shows the image."""
+    This worker's answer or a pre-labelled mask (``png_of``, the job's colours), else the file
+    the meta names (a pre-label's or the prior's, its own colour map renumbered to the job's
+    classes by name). An unreadable file leaves the tool empty: the card still shows the image."""
     if getattr(task, "tool", None) != "masks" or meta.get("read_only"):
         return None
     index = getattr(task, "index", None) or {}
-    if value is not None:
+    if value is not None and not meta.get("prior"):
         return task.png_of(value), {c["color"].lower(): c["value"] for c in meta.get("categories", ())}
     prior = meta.get("prior")
     if not prior:
@@ -109,7 +161,7 @@ def original_size(uri: str) -> dict | None:
     return {"width": size.width, "height": size.height, "depth": size.depth}
 
 
-def _names(task: TaskType, value: Any | None) -> list[str] | None:
+def category_names(task: TaskType, value: Any | None) -> list[str] | None:
     """The category names a value uses; None for no value, or one only named by a file (a prior mask)."""
     if value is None:
         return None

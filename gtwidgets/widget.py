@@ -19,14 +19,15 @@ import traitlets as t
 
 from . import cards, panel_cards, protocol
 from .modes import LabelMode, Mode
-from .tool_cards import BUFFERS, add_superpixels
+from .tool_cards import BUFFERS, add_superpixels, place_buffers
 
 __all__ = ["LabelingWidget", "default_shortcuts", "render_instructions"]
 
 _STATIC = Path(__file__).parent / "static"
 # What the browser may ask for by name, loaded on first use: plotly.js, and the tools of task types
 # answered with something other than category buttons (gtwidgets.tool_cards).
-_ASSETS = {"plotly": "plotly.js", "boxes": "tools/boxes.js", "masks": "tools/masks.js"}
+_ASSETS = {"plotly": "plotly.js", "boxes": "tools/boxes.js", "masks": "tools/masks.js",
+           "maskview": "tools/mask-view.js"}
 _WITH_BUFFERS = frozenset({"batch", "submit"})  # requests that may carry binary parts (a mask's PNG)
 _RESERVED_KEYS = set("jkszum?")  # navigation and commands (m: the widget swallows it anyway)
 _EXTRA_KEYS = [k for k in "qwertyiopadfghlxcvbn" if k not in _RESERVED_KEYS]
@@ -145,6 +146,7 @@ class LabelingWidget(anywidget.AnyWidget):
                 self._pool.submit(self._send_card, pos, queue[pos])
 
     def _send_card(self, pos: int, object_id: str) -> None:
+        original = None  # the image's full size, read with its bytes: a tool's meta needs it
         if panel_cards.wants_panels(self.job, object_id):  # pre-labeled taskInput: image, series, text, facts
             meta, buffers = panel_cards.panel_card(self.job, object_id, image_size=self.image_size,
                                                    cache=self._series_cache)
@@ -154,14 +156,14 @@ class LabelingWidget(anywidget.AnyWidget):
             except Exception as e:
                 c = cards.error_card(self.job, object_id, name=str(object_id), message=f"{type(e).__name__}: {e}")
             meta, buffers = c.meta, [c.data] if c.data else []
-        extra = dict(self.strategy.card_meta(str(object_id)))
+            if c.original is not None:
+                original = {"width": c.original.width, "height": c.original.height, "depth": c.original.depth}
+        extra = dict(self.strategy.card_meta(str(object_id), image_size=original))
         if meta.get("kind") == "image" and buffers:
             add_superpixels(extra, buffers[0])  # smart fill of a mask card: from the image it shows
         tool_buffers = extra.pop(BUFFERS, None)
-        if tool_buffers:  # after the card's own: each part's index shifts past them
-            for part in extra.get("tool_meta", {}).values():
-                if isinstance(part, dict) and isinstance(part.get("buffer"), int):
-                    part["buffer"] += len(buffers)
+        if tool_buffers:  # a mask tool's or view's PNGs, after the card's own
+            place_buffers(extra["tool_meta"], len(buffers))
             buffers = [*buffers, *tool_buffers]
         self.send({"type": "card", "pos": pos, **meta, **extra}, buffers or None)
 
@@ -189,10 +191,11 @@ class LabelingWidget(anywidget.AnyWidget):
     def _on_submit(self, msg: protocol.SubmitRequest, buffers: list) -> None:
         answer = msg.get("answer")
         index = msg.get("answer_buffer")
-        if index is not None:  # a mask tool's PNG: the answer is the bytes
+        if index is not None:  # a mask tool's PNG: the answer is the bytes, or the answer's "mask"
             if not isinstance(index, int) or not 0 <= index < len(buffers):
                 raise ValueError(f"submit names buffer {index!r}, but the batch has {len(buffers)}")
-            answer = bytes(buffers[index])
+            png = bytes(buffers[index])
+            answer = {**answer, "mask": png} if isinstance(answer, dict) else png
         if self.multi_label and isinstance(answer, str):
             answer = [answer]
         self.strategy.submit(str(msg["id"]), answer, spent=_seconds(msg.get("spent")))
@@ -220,6 +223,8 @@ class LabelingWidget(anywidget.AnyWidget):
         pos = self.strategy.next_unlabeled(after=msg.get("after"), first=None if first is None else str(first),
                                            near=self.position)
         object_id = None if pos is None else self.strategy.queue[pos]
+        if len(self.strategy.queue) != self.total:  # automated labeling sent more: the view knows before it goes
+            self.total = len(self.strategy.queue)
         self.send({"type": "goto", "pos": pos, "id": object_id, "seq": msg.get("seq")})
 
     # ------------------------------------------------------------------ job -> traits
@@ -244,6 +249,8 @@ class LabelingWidget(anywidget.AnyWidget):
                 self._refresh_timer = None
         progress, status, shown = self.strategy.progress(), dict(self.job.sync_status()), self._shown_position
         with self.hold_sync():
+            if len(self.strategy.queue) != self.total:  # automated labeling sent people more objects
+                self.total = len(self.strategy.queue)
             if shown is not None and shown != self.position:
                 self.position = shown
             if progress != self.progress:

@@ -210,3 +210,28 @@ def test_the_widget_sends_the_tool_with_each_card(images, tmp_path):
     assert job.answer(1)["boxes"] == [car(1)]
     w.close()
     job.close()
+
+
+def test_an_s3_image_is_read_once_for_its_card_and_its_original_size(images, tmp_path, s3):
+    """The card's bytes and the box tool's original size (EXIF applied) come from one GET."""
+    from gtwidgets import LabelingWidget
+
+    uris = []
+    for i, path in enumerate(images["source-ref"]):
+        uris.append(f"{s3}/images/{i}.jpg")
+        storage.write_bytes(uris[-1], open(path, "rb").read())
+    job = box_job(tmp_path, pd.DataFrame({"source-ref": uris}), str(tmp_path / "out"))
+    w = LabelingWidget(job)
+    sent, gets = [], []
+    w.send = lambda msg, buffers=None: sent.append(msg)
+    client = storage.s3_client()
+    count = lambda params, **kw: gets.append(params["Key"])  # noqa: E731
+    client.meta.events.register("before-parameter-build.s3.GetObject", count)
+    try:
+        w._send_card(1, "1")  # stored 480 x 640, EXIF orientation 6
+    finally:
+        client.meta.events.unregister("before-parameter-build.s3.GetObject", count)
+    assert gets == ["images/1.jpg"]
+    assert sent[0]["kind"] == "image" and sent[0]["tool_meta"]["image_size"] == SIZE
+    w.close()
+    job.close()

@@ -33,7 +33,7 @@ const raf = window.requestAnimationFrame.bind(window);
 window.requestAnimationFrame = (f) => { window.frames_asked++; return raf(f); };
 window.tool = createBoxTool(document.getElementById("host"), {
   image: img, imageSize: { width: 800, height: 600 }, categories: cfg.categories, boxes: cfg.boxes,
-  onSubmit: (boxes, info) => window.submitted.push({ boxes, ...info }) });
+  history: cfg.history, onSubmit: (boxes, info) => window.submitted.push({ boxes, ...info }) });
 window.tool.element.focus();
 window.ready = true;
 </script></body></html>"""
@@ -52,8 +52,8 @@ def _card() -> str:
 
 @pytest.fixture
 def tool(page):
-    def open_tool(boxes=()):
-        cfg = json.dumps({"card": _card(), "categories": CATS, "boxes": list(boxes)})
+    def open_tool(boxes=(), history=()):
+        cfg = json.dumps({"card": _card(), "categories": CATS, "boxes": list(boxes), "history": list(history)})
         html = PAGE.replace('<div id="host"', f'<script type="application/json" id="cfg">{cfg}</script><div id="host"')
 
         def serve(route):
@@ -141,7 +141,22 @@ def test_n_answers_no_objects_and_prior_boxes_start_editable(tool):
     assert boxes(page) == [{"label": "dog", "left": 10, "top": 20, "width": 30, "height": 40}]
     assert page.evaluate("window.tool.isModified()") is False
     page.keyboard.press("n")
-    assert page.evaluate("window.submitted") == [{"boxes": [], "noObjects": True, "modified": True}]
+    assert page.evaluate("window.submitted") == [{"boxes": [], "noObjects": True, "modified": True, "history": [
+        {"boxes": [{"label": "dog", "left": 10, "top": 20, "width": 30, "height": 40}], "selected": -1}]}]
+
+
+def test_a_card_comes_back_with_the_edits_that_led_to_its_answer(tool):
+    """What a submit reports as its history starts the tool again (an undone answer): z walks it back."""
+    cat = {"label": "cat", "left": 100, "top": 100, "width": 200, "height": 100}
+    dog = {"label": "dog", "left": 10, "top": 20, "width": 30, "height": 40}
+    page, _ = tool([cat, dog], history=[{"boxes": [], "selected": -1}, {"boxes": [cat], "selected": 0}])
+    assert page.evaluate("window.tool.isModified()") is True
+    page.keyboard.press("z")
+    assert boxes(page) == [cat]
+    page.keyboard.press("z")
+    assert boxes(page) == [] and page.evaluate("window.tool.isModified()") is False
+    page.keyboard.press("z")                       # nothing left: the host's z takes the answer before
+    assert boxes(page) == []
 
 
 def test_names_are_text_and_repaints_wait_for_a_frame(tool):

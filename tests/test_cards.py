@@ -99,6 +99,21 @@ def test_other_modes_become_displayable(mode):
     assert _decode(out).mode in ("RGB", "L", "RGBA")
 
 
+@pytest.mark.parametrize("mode,fmt,orientation", [
+    ("RGB", "JPEG", 1), ("RGB", "JPEG", 6), ("RGB", "JPEG", 3), ("L", "JPEG", 8), ("CMYK", "JPEG", 1),
+    ("P", "PNG", 1), ("RGBA", "PNG", 1), ("LA", "PNG", 1), ("I;16", "PNG", 1), ("RGB", "PNG", 5)])
+def test_the_card_gives_the_original_size_image_geometry_reads(mode, fmt, orientation):
+    """A tool's original size comes with the card's bytes (one read): the same as image_size's."""
+    from gtwidgets.image_geometry import image_size
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = io.BytesIO()
+    Image.new(mode, (900, 400)).save(out, fmt, exif=exif)
+    for max_size in ((900, 900), (100, 100)):  # passed through, and shrunk
+        assert cards.sized_thumbnail(out.getvalue(), max_size=max_size)[3] == image_size(out.getvalue())
+
+
 def test_16_bit_grayscale_is_stretched_to_its_range():
     # A 12-bit sensor image: values 0..4095 in a 16-bit PNG would show nearly black unscaled.
     im = Image.new("I;16", (100, 10))

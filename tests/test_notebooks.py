@@ -25,7 +25,7 @@ SHIPPED = sorted(NOTEBOOKS.glob("*.ipynb"))
 
 
 def test_the_notebooks_ship_without_outputs_or_test_scaffolding():
-    assert [p.name for p in SHIPPED] == ["fashion_capstone.ipynb", "jsonl_manifests.ipynb",
+    assert [p.name for p in SHIPPED] == ["fashion_capstone.ipynb", "jsonl_manifests.ipynb", "segmentation.ipynb",
                                          "traffic_signs_capstone.ipynb", "welding.ipynb"]
     # no conftest, no cfg (hidden entries such as .ipynb_checkpoints are JupyterLab's own, after ./dev.sh lab)
     assert sorted(p.name for p in NOTEBOOKS.iterdir() if not p.name.startswith(".")) == [p.name for p in SHIPPED]
@@ -242,6 +242,54 @@ def test_welding(kernel_env, tmp_path):
     assert "consolidation-response/iteration-1/<time>.json" in saved
 
 
+def segmentation() -> nbformat.NotebookNode:
+    """The segmentation notebook: the true masks painted, the worst image decided, and the checks."""
+    nb = _notebook("segmentation")
+    _after(nb, "gt.LabelingWidget(paint)", """
+        for object_id in paint.queue:
+            paint.submit(object_id, TRUTH[paint.source(object_id)[1]])
+    """)
+    _after(nb, "gt.ReviewWidget(lead", """
+        WORST = queue[0]
+        lead.adjudicate(WORST, TRUTH[manifest.at[int(WORST), "source-ref"]], reviewer="student")
+    """)
+    _append(nb, """
+        # the painted masks, written as Ground Truth writes one worker's mask
+        assert first["fashion-masks-ref"].startswith(f"{BUCKET}/output/fashion-masks/annotations/"
+                                                    "consolidated-annotation/output/0_")
+        meta = first["fashion-masks-ref-metadata"]
+        assert meta["type"] == "groundtruth/semantic-segmentation" and meta["job-name"] == "labeling-job/fashion-masks"
+        assert {k: (e["class-name"], e["hex-color"], e["confidence"]) for k, e in meta["internal-color-map"].items()} == {
+            k: (e["class-name"], e["hex-color"], 0) for k, e in COLOR_MAP.items()}
+        assert all(np.array_equal(m, TRUTH[u]) for u, m in zip(output["source-ref"], yours))
+
+        # three workers on every photo, voted into one mask each, read back from the manifest
+        assert len(answers) == 60 and set(answers["worker_id"]) == set(TEAM)
+        assert len(consolidated) == 20 and consolidated["confidence"].between(0, 1).all()
+        for pair, mask in zip(consolidated["pair"], team_masks):
+            assert np.array_equal(pair["fashion-masks-team-ref"].labels, mask)
+        assert mask_scores.at["consolidated", "mean_iou"] > mask_scores.drop("consolidated")["mean_iou"].max()
+        assert (per_image.drop(columns="consolidated").max(axis=1) < 1).all()   # no worker is perfect
+
+        # the decision wins: the true mask, confidence 1
+        assert decisions["object_id"].tolist() == [WORST]
+        assert consolidated.set_index("object_id").at[WORST, "confidence"] == consolidated["confidence"].min()
+        final = read_masks(gt.read_manifest(lead.output_manifest_uri), "fashion-masks-team-ref")
+        assert np.array_equal(final[int(WORST)], TRUTH[manifest.at[int(WORST), "source-ref"]])
+    """)
+    return nb
+
+
+def test_segmentation(kernel_env, tmp_path):
+    done = _run(segmentation(), kernel_env, tmp_path)
+    assert '"type": "groundtruth/semantic-segmentation"' in _text(done, 'print("all saved:", paint.flush())')
+    read = _text(done, 'yours = read_masks(output, "fashion-masks-ref")')
+    assert read.count("(160, 160) uint8") == 4 and read.count("mean IoU with the true mask 1.00") == 4
+    assert "20 photos consolidated" in _text(done, "TEAM = [")
+    assert "consolidated 0.9" in _text(done, 'best = mask_scores.drop("consolidated")')
+    assert "1 decision(s)\nall saved: True\ndecided line, confidence: 1" in _text(done, "decisions = lead.adjudications")
+
+
 def jsonl_manifests() -> nbformat.NotebookNode:
     return _notebook("jsonl_manifests")
 
@@ -261,7 +309,7 @@ def test_jsonl_manifests(kernel_env, tmp_path):
 
 def test_the_notebooks_pass_under_nbval(tmp_path):
     """The same runs under nbval, the runner the course uses: every cell, the checks included."""
-    builds = (fashion_capstone, traffic_signs_capstone, welding, jsonl_manifests)
+    builds = (fashion_capstone, traffic_signs_capstone, welding, jsonl_manifests, segmentation)
     runs = tmp_path / "runs"
     runs.mkdir()
     for build in builds:

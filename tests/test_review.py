@@ -11,7 +11,7 @@ from PIL import Image
 from gtwidgets import storage
 from gtwidgets.errors import JobError
 from gtwidgets.job import LabelingJob
-from gtwidgets.review import ReviewWidget, review_queue
+from gtwidgets.review import ReviewMode, ReviewWidget, review_queue
 from gtwidgets.widget import LabelingWidget
 from protocol_check import protocol_problems  # tests/ is on sys.path
 from test_widget import wait_for_traits
@@ -269,3 +269,34 @@ def test_end_of_review_says_what_is_left(widget):
     page = widget([], mode="review", reviewer="teacher")
     page.wait_for_selector(".gtw-done-title")
     assert page.locator(".gtw-done-title").inner_text().startswith("Nothing to review")
+
+
+def test_a_box_verification_review_draws_the_boxes_under_review(tmp_path):
+    paths = []
+    for i in range(2):
+        p = tmp_path / f"img{i}.jpg"
+        p.write_bytes(_jpeg((10, 10, 10)))
+        paths.append(str(p))
+    frame = pd.DataFrame({"source-ref": paths})
+    frame["cars"] = [{"image_size": [{"width": 320, "height": 240, "depth": 3}],
+                      "annotations": [{"class_id": 0, "left": 10, "top": 20, "width": 30, "height": 40}]}] * 2
+    frame["cars-metadata"] = [{"class-map": {"0": "Car"}, "type": "groundtruth/object-detection"}] * 2
+
+    def job(worker):
+        return LabelingJob("verify-cars", input=frame, categories=["good", "bad"], output=tmp_path / "out",
+                           worker_id=worker, workers_per_object=2, task="bounding-box-verification",
+                           options={"prior_attribute": "cars"}, journal_dir=tmp_path / "journal" / worker)
+    for worker, rating in (("ann", "good"), ("bob", "bad")):
+        j = job(worker)
+        j.submit(0, rating)
+        j.submit(1, "good")
+        assert j.flush(30)
+        j.close()
+    lead = job("teacher")
+    mode = ReviewMode(reviewer="teacher")
+    mode.open(lead)
+    meta = mode.card_meta("0")
+    assert meta["review"]["consolidated"] in (["good"], ["bad"])   # the rating's name, not its index
+    assert meta["tool"] == "boxes" and meta["tool_meta"]["read_only"]
+    assert meta["tool_meta"]["boxes"] == [{"label": "Car", "left": 10, "top": 20, "width": 30, "height": 40}]
+    lead.close()

@@ -48,7 +48,7 @@ def test_label_pair_is_section_2_6_and_the_job_writes_the_png():
         "type": "groundtruth/semantic-segmentation", "human-annotated": "yes", "creation-date": DATE,
         "job-name": "labeling-job/pcb-defects"}
     json.dumps(json_pair)
-    assert (decode_mask(files[uri], meta["internal-color-map"]) == _labels()).all()
+    assert (decode_mask(files[uri].data, meta["internal-color-map"]) == _labels()).all()
 
 
 def test_attribute_rules_of_section_6_4():
@@ -113,7 +113,7 @@ def test_three_workers_consolidate_to_one_mask_with_one_confidence():
     pairs = tt.consolidate(answers, creation_date=DATE)
     json_pair, files = tt.files_of(pairs["7"])
     cmap = json_pair["pcb-defects-ref-metadata"]["internal-color-map"]
-    assert (decode_mask(next(iter(files.values())), cmap) == truth).all()
+    assert (decode_mask(next(iter(files.values())).data, cmap) == truth).all()
     confidences = {e["confidence"] for e in cmap.values()}
     assert len(confidences) == 1 and 0.9 < confidences.pop() < 1
 

@@ -8,11 +8,14 @@ A task type is one unit. It knows, for its kind of answer:
   (``to_content`` / ``from_content``);
 - the label pair one worker produces (``label_pair``) and how several workers' answers
   become one label with confidences (``consolidate``); the files a pair names, which the job
-  writes before the output manifest (``files_of``: segmentation's mask PNGs);
+  writes before the output manifest (``files_of``: segmentation's mask PNGs, each a
+  :class:`LabelFile` made only when the store has not written it yet);
 - what a card needs from the kernel beside the image or text (``card_meta``) and which
   browser tool shows it (``tool``: a module under ``js/src/tools/``);
 - how an existing label of the input manifest is read back (``existing``), for
-  adjustment and verification jobs;
+  adjustment and verification jobs; how a model's prediction becomes the value a card starts
+  from (``pre_label``, placed on its image by ``start_value``), and an answer to such a card
+  (``started``: Ground Truth's ``initialValueModified``);
 - how a value reads in the job's tables and ``job.answer`` (``table_value``, ``display``),
   and the job's ``consolidated()`` table (``consolidate_table``, by default from ``consolidate``).
 
@@ -25,14 +28,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar, Mapping, Protocol, Sequence
 
 import pandas as pd
 
 from ..errors import JobError
 from ..tasks import format_creation_date
 
-__all__ = ["TaskConfig", "TaskType", "WorkerAnswer", "register", "task_type_for", "TASK_TYPES", "require_prior"]
+__all__ = ["TaskConfig", "TaskType", "WorkerAnswer", "LabelFile", "register", "task_type_for", "TASK_TYPES", "require_prior"]
 
 JSONValue = Any  # what json/orjson round-trips: dict, list, str, int, float, bool, None
 
@@ -57,6 +60,18 @@ class WorkerAnswer:
     worker_id: str
     value: Any
     submitted: datetime
+
+
+class LabelFile(Protocol):
+    """A file a label pair names (a mask PNG), made on demand: a store that already wrote the same
+    ``key`` to its URI neither makes nor writes it again. ``unique_name``: the URI alone says what
+    it holds (it carries its answer's time), so a file already there is this one."""
+
+    key: str
+    unique_name: bool
+
+    @property
+    def data(self) -> bytes: ...
 
 
 class TaskType(ABC):
@@ -135,9 +150,9 @@ class TaskType(ABC):
         file after its object (segmentation) keeps the id. Default: the value as is."""
         return value
 
-    def files_of(self, pair: Mapping) -> tuple[dict, dict[str, bytes]]:
-        """A label pair as JSON and the files it names, ``{uri: bytes}``, which the job writes before
-        the output manifest that points at them. Default: the pair is JSON already, no files."""
+    def files_of(self, pair: Mapping) -> tuple[dict, dict[str, LabelFile]]:
+        """A label pair as JSON and the files it names, ``{uri: LabelFile}``, which the job writes
+        before the output manifest that points at them. Default: the pair is JSON already, no files."""
         return dict(pair), {}
 
     def consolidate_table(self, answers: pd.DataFrame, *,
@@ -157,10 +172,30 @@ class TaskType(ABC):
         """This job's attribute as already present in an input line (chained jobs), or None."""
         return None
 
+    # ------------------------------------------------------------- pre-labels
+
+    def pre_label(self, raw: Any) -> Any:
+        """A model's prediction for one object (or a pre-annotation Lambda's ``initialValue``) as
+        the start of its card; JobError saying what is wrong with its shape."""
+        raise JobError(f"task={self.name!r} takes no pre-labels; they are starting boxes or masks "
+                       "(bounding-box and semantic-segmentation tasks and their adjustments).")
+
+    def start_value(self, start: Any, image_size: Mapping | None) -> Any:
+        """A pre-label placed on its image (``image_size``: the original size as displayed), as
+        ``card_meta`` and ``started`` take it. Default: as is."""
+        return start
+
+    def started(self, value: Any, start: Any) -> Any:
+        """An answer to a card that started from ``start`` (placed), saying whether it changed it
+        (Ground Truth's ``initialValueModified``); what the answer says already is kept, since the
+        tool knows best. Default: the value as is."""
+        return value
+
     # ------------------------------------------------------------- the card
 
-    def card_meta(self, line: Mapping, value: Any | None) -> dict:
-        """What the browser tool needs beside the image/text (JSON). ``value``: the answer so far."""
+    def card_meta(self, line: Mapping, value: Any | None, *, start: Any | None = None) -> dict:
+        """What the browser tool needs beside the image/text (JSON). ``value``: the answer so far;
+        ``start``: the object's pre-label (placed), which a tool starts from when there is no answer."""
         return {}
 
 

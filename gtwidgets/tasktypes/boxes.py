@@ -7,13 +7,17 @@ The value of a box answer, as the journal keeps it::
 
 Coordinates count pixels of the original image as displayed, EXIF orientation applied (see
 :mod:`gtwidgets.image_geometry`); an empty ``boxes`` list ("no objects") is a valid answer.
-Adjustment answers add ``"initial_value_modified": bool``. A verification answer is
-``{"label": "good", "comment": "..."}`` (comment optional), rated against the job's categories.
+Answers to a card that started from boxes (an adjustment's prior boxes, or pre-labels: see
+:mod:`gtwidgets.tasktypes.predictions`) add ``"initial_value_modified": bool``, written as the
+crowd element's ``initialValueModified``; only adjustment turns it into ``adjustment-status``.
+A verification answer is ``{"label": "good", "comment": "..."}`` (comment optional), rated
+against the job's categories.
 
 Options (``TaskConfig.options``): ``prior_attribute``, the label attribute holding the boxes to
-adjust or verify, or pre-labels to start drawing from (required for adjustment and
-verification); ``box_categories``, for verification, names the reviewed boxes' classes when
-their pair has no ``class-map``. Ground Truth allows 1 to 50 categories for boxes.
+adjust or verify, or to start drawing from (required for verification, and for adjustment
+unless the job has pre-labels: ``pre_labeled``); ``box_categories``, for verification, names
+the reviewed boxes' classes when their pair has no ``class-map``. Ground Truth allows 1 to 50
+categories for boxes.
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from .. import tasks
 from ..consolidate_boxes import consolidate_boxes
 from ..errors import JobError
 from .base import TaskConfig, TaskType, WorkerAnswer, register, require_prior
+from .predictions import box_start, place_boxes, same_boxes
 from .verification import LabelVerification
 
 __all__ = ["BoundingBox", "BoundingBoxAdjustment", "BoundingBoxVerification", "read_box_pair",
@@ -81,16 +86,16 @@ class BoundingBox(TaskType):
         if not isinstance(raw, (list, tuple)):
             raise JobError('a box answer needs "boxes": a list (empty for an image with no objects).')
         value = {"image_size": size, "boxes": [self._box(b, size, n) for n, b in enumerate(raw)]}
-        if self.adjustment:
-            value["initial_value_modified"] = bool(answer.get("initial_value_modified",
-                                                              answer.get("initialValueModified", False)))
+        modified = answer.get("initial_value_modified", answer.get("initialValueModified"))
+        if modified is not None:  # said when the card started from boxes (adjustment: False if not)
+            value["initial_value_modified"] = bool(modified)
         return value
 
     def to_content(self, value: Mapping) -> dict:
         body = {"boundingBoxes": [{"label": b["label"], **{k: b[k] for k in _COORDS}} for b in value["boxes"]],
                 "inputImageProperties": {"height": value["image_size"]["height"],
                                          "width": value["image_size"]["width"]}}
-        if self.adjustment:
+        if self.adjustment or "initial_value_modified" in value:
             body["initialValueModified"] = bool(value.get("initial_value_modified", False))
         return {self.element: body}
 
@@ -180,14 +185,41 @@ class BoundingBox(TaskType):
             value["initial_value_modified"] = False
         return value
 
+    # ------------------------------------------------------------- pre-labels
+
+    def pre_label(self, raw: Any) -> dict:
+        """A detector's boxes or crowd-bounding-box's ``initialValue`` (:func:`~.predictions.box_start`)."""
+        return box_start(raw, list(self._index))
+
+    def start_value(self, start: Mapping, image_size: Mapping | None) -> dict | None:
+        """The pre-labelled boxes on the image: scaled when normalised, clipped, whole pixels;
+        None when normalised boxes meet an image whose size is not known."""
+        if image_size is None:
+            return None if start.get("normalized") else {"image_size": None, "boxes": list(start["boxes"])}
+        return place_boxes(start, image_size)
+
+    def started(self, value: dict, start: Mapping | None) -> dict:
+        """``initial_value_modified``: as the answer says, else whether its boxes differ from the start's."""
+        if start is None or "initial_value_modified" in value:
+            return value
+        placed = self.start_value(start, value["image_size"]) if "normalized" in start else start
+        return {**value, "initial_value_modified": not same_boxes(value["boxes"], placed["boxes"])}
+
     # ------------------------------------------------------------- the card
 
-    def card_meta(self, line: Mapping, value: Mapping | None) -> dict:
-        """Categories, and the boxes to start from: the answer so far, else this line's prior boxes."""
-        start = value if value is not None else self.existing(line)
-        meta = {"categories": list(self._index), "boxes": list(start["boxes"]) if start else []}
-        if start:
-            meta["image_size"] = start["image_size"]
+    def card_meta(self, line: Mapping, value: Mapping | None, *, start: Mapping | None = None) -> dict:
+        """Categories, and the boxes to start from: the answer so far, else the pre-labels (placed),
+        else this line's prior boxes; ``initial_value_modified`` when they are not this worker's
+        own (the tool then says whether the worker changed them)."""
+        begin = value if value is not None else start if start is not None else self.existing(line)
+        meta = {"categories": list(self._index), "boxes": list(begin["boxes"]) if begin else []}
+        if begin and begin.get("image_size"):
+            meta["image_size"] = begin["image_size"]
+        if value is not None:
+            if "initial_value_modified" in value:
+                meta["initial_value_modified"] = bool(value["initial_value_modified"])
+        elif begin is not None or self.adjustment:
+            meta["initial_value_modified"] = False
         return meta
 
     # ------------------------------------------------------------- helpers
@@ -199,7 +231,7 @@ class BoundingBox(TaskType):
         answer = {"image_size": {"width": props.get("width"), "height": props.get("height"),
                                  "depth": props.get("depth", 3)},
                   "boxes": body.get("boundingBoxes")}
-        if self.adjustment:
+        if self.adjustment or "initialValueModified" in body:
             answer["initial_value_modified"] = bool(body.get("initialValueModified", False))
         return self.check_answer(answer)
 
@@ -260,7 +292,8 @@ class BoundingBoxAdjustment(BoundingBox):
 
     def __init__(self, config: TaskConfig):
         super().__init__(config)
-        require_prior(self, "boxes")
+        if not config.options.get("pre_labeled"):
+            require_prior(self, "boxes")
 
 
 @register
@@ -281,7 +314,7 @@ class BoundingBoxVerification(LabelVerification):
         """The boxes under review (``prior_attribute``), labels from their own class-map."""
         return read_box_pair(line, self.prior_attribute, self.config.options.get("box_categories") or ())
 
-    def card_meta(self, line: Mapping, value: Mapping | None) -> dict:
+    def card_meta(self, line: Mapping, value: Mapping | None, *, start: Any = None) -> dict:
         """The rating categories, the boxes to show (read only), and the answer so far."""
         boxes = self.prior(line)
         meta = {"categories": list(self.categories), "boxes": boxes["boxes"] if boxes else [],

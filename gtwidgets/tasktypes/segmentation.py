@@ -14,10 +14,20 @@ and keeps the JSON pair. The URI is :func:`consolidated_mask_uri` under
 ``<datasetObjectId>_<creation-date>.png`` as Ground Truth names it; ``label_pair`` takes the
 object id from ``value.object_id`` or a URI the job chose from ``value.uri``.
 
+Written once. Making a PNG (and, with several workers, voting) is the costly part of a label
+pair, and the output manifest is rebuilt after every batch, so a :class:`MaskFile` makes its mask
+and PNG only when asked, and says by its ``key`` what it was made from: the store writes a URI
+again only when the key changes. One answer's (or decision's) PNG is named after its time, so its
+URI is its key. A consolidated PNG is dated by its object's latest answer (not by when the
+manifest was written), so its name, too, stays while the answers do; its key adds every answer's
+worker and time, and the vote is remembered by that key (its confidence; the mask is voted again
+only if a store needs the file).
+
 Options (``TaskConfig.options``): ``output_uri`` (above); ``prior_attribute``, the ``-ref``
-attribute of masks to adjust or verify, or pre-labels to start painting from (required for
-adjustment and verification); ``colors``, category -> ``#rrggbb``, to keep a prior job's
-colours.
+attribute of masks to adjust or verify, or to start painting from (required for verification,
+and for adjustment unless the job has pre-labels: ``pre_labeled``; a model's masks are pre-labels,
+:meth:`SemanticSegmentation.pre_label`); ``colors``, category -> ``#rrggbb``, to keep a prior
+job's colours. Answers to a card that started from a mask carry ``initialValueModified``.
 """
 from __future__ import annotations
 
@@ -28,12 +38,14 @@ from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 from PIL import Image
 
 from .. import masks, tasks
 from ..consolidate_masks import vote_masks
 from ..errors import JobError
 from .base import TaskConfig, TaskType, WorkerAnswer, register, require_prior
+from .mask_files import MaskFile, PriorMask, answers_key, consolidated_mask_uri, load_prior, read_mask_pair
 from .verification import LabelVerification
 
 __all__ = ["SemanticSegmentation", "SemanticSegmentationAdjustment", "SemanticSegmentationVerification",
@@ -53,33 +65,6 @@ class MaskValue:
     initial_value_modified: bool | None = None  # adjustment jobs only
     object_id: str | None = None                # names the PNG in label_pair
     uri: str | None = None                      # or the job says where it goes
-
-
-@dataclass(frozen=True)
-class MaskFile:
-    """``<attr>`` of a label pair before the job writes the PNG: the URI and the bytes."""
-
-    uri: str
-    png: bytes
-
-
-@dataclass(frozen=True)
-class PriorMask:
-    """A mask a line already names (a prior job's ``-ref``): read it with :func:`load_prior`."""
-
-    uri: str
-    color_map: dict
-
-
-def consolidated_mask_uri(output_uri: str, object_id: str, creation_date: str) -> str:
-    """``<output>/annotations/consolidated-annotation/output/<id>_<date>.png``, Ground Truth's name."""
-    return f"{output_uri.rstrip('/')}/annotations/consolidated-annotation/output/{object_id}_{creation_date}.png"
-
-
-def load_prior(prior: PriorMask, categories: Sequence[str]) -> np.ndarray:
-    """The prior mask's class indices, renumbered to a job listing ``categories`` (I/O: reads the PNG)."""
-    labels = masks.read_mask(prior.uri, prior.color_map)
-    return _renumber(labels, prior.color_map, categories)
 
 
 @register
@@ -102,6 +87,7 @@ class SemanticSegmentation(TaskType):
         self.prior_attribute: str | None = config.options.get("prior_attribute")
         if self.prior_attribute is not None:
             tasks.check_attribute_name(self.prior_attribute)
+        self._votes: dict[str, tuple[str, float, tuple]] = {}  # object id -> (answers' key, confidence, classes)
 
     @property
     def gt_type(self) -> str:
@@ -115,7 +101,13 @@ class SemanticSegmentation(TaskType):
 
     def check_answer(self, answer: Any) -> MaskValue:
         """A mask from the tool or a model: a class-index array, PNG bytes in the job's colours, a
-        ``crowd-semantic-segmentation`` answer (its own ``labelMappings``), or a MaskValue."""
+        ``crowd-semantic-segmentation`` answer (its own ``labelMappings``), or a MaskValue; or
+        ``{"mask": <array or PNG bytes>, "initial_value_modified": bool}`` (the tool, on a card
+        that started from a mask)."""
+        if isinstance(answer, Mapping) and "mask" in answer:
+            modified = answer.get("initial_value_modified")
+            value = self.check_answer(answer["mask"])
+            return value if modified is None else replace(value, initial_value_modified=bool(modified))
         if isinstance(answer, MaskValue):
             value = replace(answer, labels=masks._check_labels(answer.labels))
         elif isinstance(answer, np.ndarray):
@@ -130,9 +122,13 @@ class SemanticSegmentation(TaskType):
         top = int(value.labels.max(initial=0))
         if top > len(self.categories):
             raise JobError(f"mask has class index {top}; this job's indices are 0..{len(self.categories)}.")
-        if self.adjustment and value.initial_value_modified is None:
-            value = replace(value, initial_value_modified=True)
         return value
+
+    def modified(self, value: MaskValue) -> bool | None:
+        """``initialValueModified`` of an answer: as said; an adjustment that did not say counts as
+        adjusted; None for a card that started from nothing."""
+        flag = value.initial_value_modified
+        return flag is not False if self.adjustment else flag
 
     def to_json(self, value: MaskValue) -> dict:
         return self.to_content(value)[ELEMENT]
@@ -145,8 +141,8 @@ class SemanticSegmentation(TaskType):
         body = {"inputImageProperties": {"height": h, "width": w},
                 "labelMappings": {c: {"color": self.colors[c]} for c in self.classes_of(value)},
                 "labeledImage": {"pngImageData": base64.b64encode(self.png_of(value)).decode()}}
-        if self.adjustment:
-            body["initialValueModified"] = bool(value.initial_value_modified)
+        if self.modified(value) is not None:
+            body["initialValueModified"] = self.modified(value)
         return {ELEMENT: body}
 
     def from_content(self, content: Mapping) -> MaskValue:
@@ -177,19 +173,28 @@ class SemanticSegmentation(TaskType):
             if value.object_id is None:
                 raise JobError("label_pair needs the mask's object_id or uri (MaskValue) to name its PNG.")
             uri = self.mask_uri(value.object_id, creation_date)
+        labels = value.labels
+        return self._pair(MaskFile(uri, uri, lambda: labels, self.color_map), confidence=confidence,
+                          creation_date=creation_date, human_annotated=human_annotated,
+                          modified=self.modified(value))
+
+    def _pair(self, file: MaskFile, *, confidence: float | None, creation_date: str, human_annotated: bool = True,
+              modified: bool | None = None) -> dict:
         attr = self.config.label_attribute
         meta = {"internal-color-map": _with_confidence(self.color_map, tasks.round_confidence(confidence or 0)),
                 "type": self.gt_type, "human-annotated": "yes" if human_annotated else "no",
                 "creation-date": creation_date, "job-name": tasks.job_name_value(self.config.job_name)}
         if self.adjustment:
-            meta["adjustment-status"] = "adjusted" if value.initial_value_modified else "unadjusted"
-        return {attr: MaskFile(uri, self.png_of(value)), attr + tasks.METADATA_SUFFIX: meta}
+            meta["adjustment-status"] = "adjusted" if modified else "unadjusted"
+        return {attr: file, attr + tasks.METADATA_SUFFIX: meta}
 
     def consolidate(self, answers: Sequence[WorkerAnswer], *, creation_date: str,
                     method: str = "default", batches: Mapping[str, int] | None = None) -> dict[str, dict]:
         """Per-pixel vote smoothed over a 5x5 window where workers disagree
         (:mod:`gtwidgets.consolidate_masks`); ``method="majority"`` is the unsmoothed vote.
-        One worker's mask is kept as is, confidence 0. Adjusted when any worker adjusted."""
+        One worker's mask is kept as is, confidence 0. Adjusted when any worker adjusted.
+        An object voted before with the same answers is not voted again (its mask is, lazily,
+        only if the PNG must be made)."""
         radius = {"default": 2, "smoothed": 2, "majority": 0}.get(method)
         if radius is None:
             raise JobError(f"method={method!r} for segmentation; use 'default' or 'majority'.")
@@ -202,11 +207,39 @@ class SemanticSegmentation(TaskType):
             if len(sizes) > 1:
                 raise JobError(f"object {oid}: workers' masks differ in size {sorted(sizes)}; masks are at the "
                                "original image's resolution.")
-            vote = vote_masks([a.value.labels for a in group], radius=radius)
-            modified = any(a.value.initial_value_modified for a in group) if self.adjustment else None
-            out[oid] = self.label_pair(MaskValue(vote.labels, modified, object_id=oid),
-                                       creation_date=creation_date, confidence=vote.confidence)
+            given = [a.value.labels for a in group]
+            uri = self.mask_uri(oid, creation_date)
+            key = answers_key(uri, radius, group)
+            memo = self._votes.get(oid)
+            if memo is not None and memo[0] == key:
+                confidence = memo[1]
+                make = lambda given=given: vote_masks(given, radius=radius).labels  # noqa: E731
+            else:
+                vote = vote_masks(given, radius=radius)
+                confidence = vote.confidence
+                self._votes[oid] = (key, confidence, tuple(self.classes_of(MaskValue(vote.labels))))
+                make = lambda labels=vote.labels: labels  # noqa: E731
+            modified = any(self.modified(a.value) for a in group) if self.adjustment else None
+            out[oid] = self._pair(MaskFile(uri, key, make, self.color_map, unique_name=len(group) == 1),
+                                  creation_date=creation_date, confidence=confidence, modified=modified)
         return out
+
+    def consolidate_table(self, answers: pd.DataFrame, *,
+                          data_objects: Mapping[str, Mapping] | None = None) -> pd.DataFrame:
+        """``job.consolidated()``: each object's pair dated by its latest answer, so that its PNG's
+        name stays while its answers do; ``label`` the class names the mask uses, ``confidence``
+        the image's."""
+        rows = []
+        meta_key = self.config.label_attribute + tasks.METADATA_SUFFIX
+        for oid, group in answers.groupby(answers["object_id"].astype(str), sort=False):
+            given = [WorkerAnswer(oid, str(w), v, t.to_pydatetime())
+                     for w, v, t in zip(group["worker_id"], group["answer"], group["submission_time"])]
+            date = tasks.format_creation_date(_to_ms(max(a.submitted for a in given)))
+            pair = self.consolidate(given, creation_date=date)[oid]
+            confidence = pair[meta_key]["internal-color-map"]["0"]["confidence"]
+            rows.append({"object_id": oid, "label": list(self._votes[oid][2]), "confidence": float(confidence),
+                         "n_workers": group["worker_id"].nunique(), "pair": pair})
+        return pd.DataFrame(rows, columns=["object_id", "label", "confidence", "n_workers", "pair"])
 
     def mask_uri(self, object_id: str, creation_date: str) -> str:
         output = self.config.options.get("output_uri")
@@ -219,12 +252,12 @@ class SemanticSegmentation(TaskType):
         """The mask named after its object: ``label_pair`` writes ``<object_id>_<date>.png``."""
         return value if value.uri is not None or value.object_id == object_id else replace(value, object_id=object_id)
 
-    def files_of(self, pair: Mapping) -> tuple[dict, dict[str, bytes]]:
-        """The JSON pair (``<attr>`` the URI) and the files to write first: ``{uri: png}``."""
+    def files_of(self, pair: Mapping) -> tuple[dict, dict[str, MaskFile]]:
+        """The JSON pair (``<attr>`` the URI) and the files to write first: ``{uri: MaskFile}``."""
         json_pair, files = {}, {}
         for key, v in pair.items():
             if isinstance(v, MaskFile):
-                files[v.uri] = v.png
+                files[v.uri] = v
                 v = v.uri
             json_pair[key] = v
         return json_pair, files
@@ -234,16 +267,59 @@ class SemanticSegmentation(TaskType):
         return read_mask_pair(line, self.config.label_attribute) or (
             read_mask_pair(line, self.prior_attribute) if self.prior_attribute else None)
 
+    # ------------------------------------------------------------- pre-labels
+
+    def pre_label(self, raw: Any) -> MaskValue | PriorMask:
+        """A model's mask: class indices (a 2-D array of this job's indices, those ``read_masks``
+        gives: 0 background, then the class names sorted), PNG bytes or a PNG's URI in this job's
+        colours, or crowd-semantic-segmentation's ``initialValue`` ``{"src": uri, "labelMappings":
+        {name: {"color": "#rrggbb"}}}`` (its own colours). A URI is read when the card is made."""
+        if isinstance(raw, str):
+            return PriorMask(raw, {k: {"class-name": e["class-name"], "hex-color": e["hex-color"]}
+                                   for k, e in self.color_map.items()})
+        if isinstance(raw, Mapping) and isinstance(raw.get("src"), str):
+            mappings = raw.get("labelMappings") or {}
+            unknown = sorted(set(mappings) - set(self.categories))
+            if unknown or not all(isinstance(m, Mapping) and isinstance(m.get("color"), str) for m in mappings.values()):
+                raise JobError(f"initialValue.labelMappings {dict(mappings)!r}: give {{category: {{\"color\": "
+                               f"\"#rrggbb\"}}}} for categories of this job {self.categories}.")
+            cmap = {"0": {"class-name": masks.BACKGROUND, "hex-color": masks.BACKGROUND_COLOR}}
+            cmap.update({str(self.index[c]): {"class-name": c, "hex-color": m["color"].lower()}
+                         for c, m in mappings.items()})
+            return PriorMask(raw["src"], cmap)
+        if isinstance(raw, (np.ndarray, bytes, bytearray, memoryview)):
+            try:
+                return MaskValue(self.check_answer(raw).labels)
+            except ValueError as e:  # JobError is one too
+                raise JobError(f"mask pre-label: {e}") from None
+        raise JobError("pre-labels for masks are a class-index array, PNG bytes, a PNG's URI or "
+                       f'{{"src": uri, "labelMappings": ...}}, not {type(raw).__name__}.')
+
+    def started(self, value: MaskValue, start: MaskValue | None) -> MaskValue:
+        """``initial_value_modified``: as the answer says, else whether it differs from the start
+        (a mask; the job reads a start named by URI first). An adjustment with no start: adjusted."""
+        if value.initial_value_modified is not None or start is None:
+            return value
+        same = start.labels.shape == value.labels.shape and np.array_equal(start.labels, value.labels)
+        return replace(value, initial_value_modified=not same)
+
     # ------------------------------------------------------------- the card
 
-    def card_meta(self, line: Mapping, value: MaskValue | None) -> dict:
+    def card_meta(self, line: Mapping, value: MaskValue | None, *,
+                  start: MaskValue | PriorMask | None = None) -> dict:
         """Categories in the job's order with colour and class index; the mask to start from is
-        sent as binary by the widget (``png_of`` or the prior's file), its URI named here."""
+        sent as binary by the widget (``png_of`` of the answer or of a pre-label, or the file of a
+        pre-label or prior, named here); ``initial_value_modified`` when it is not this worker's."""
         meta = {"categories": [{"name": c, "color": self.colors[c], "value": self.index[c]}
                                for c in self.categories]}
-        prior = self.existing(line) if value is None else None
-        if prior is not None:
-            meta["prior"] = {"uri": prior.uri, "color_map": prior.color_map}
+        begin = value if value is not None else start if start is not None else self.existing(line)
+        if isinstance(begin, PriorMask):
+            meta["prior"] = {"uri": begin.uri, "color_map": begin.color_map}
+        if value is not None:
+            if self.modified(value) is not None:
+                meta["initial_value_modified"] = self.modified(value)
+        elif begin is not None or self.adjustment:
+            meta["initial_value_modified"] = False
         return meta
 
     # ------------------------------------------------------------- helpers
@@ -283,7 +359,8 @@ class SemanticSegmentationAdjustment(SemanticSegmentation):
 
     def __init__(self, config: TaskConfig):
         super().__init__(config)
-        require_prior(self, "masks")
+        if not config.options.get("pre_labeled"):
+            require_prior(self, "masks")
 
 
 @register
@@ -303,7 +380,7 @@ class SemanticSegmentationVerification(LabelVerification):
                            "attribute must not end in '-ref' (Ground Truth's rule); choose another name.")
         tasks.check_attribute_name(config.label_attribute)
 
-    def card_meta(self, line: Mapping, value: Mapping | None) -> dict:
+    def card_meta(self, line: Mapping, value: Mapping | None, *, start: Any = None) -> dict:
         """The rating categories and the mask under review (read only), its URI and colour map."""
         prior = read_mask_pair(line, self.prior_attribute)
         meta = {"categories": list(self.categories), "read_only": True}
@@ -314,25 +391,10 @@ class SemanticSegmentationVerification(LabelVerification):
         return meta
 
 
-def read_mask_pair(line: Mapping, attribute: str) -> PriorMask | None:
-    """The ``-ref`` URI and ``internal-color-map`` of ``attribute`` in a line, or None."""
-    uri = line.get(attribute)
-    meta = line.get(attribute + tasks.METADATA_SUFFIX)
-    if not isinstance(uri, str) or not uri or not isinstance(meta, Mapping):
-        return None
-    cmap = meta.get("internal-color-map")
-    if not isinstance(cmap, Mapping) or not all(isinstance(e, Mapping) and "hex-color" in e for e in cmap.values()):
-        return None  # jobs from before hex-color cannot be adjusted (Ground Truth says so too)
-    return PriorMask(uri, {str(k): dict(v) for k, v in cmap.items()})
-
-
-def _renumber(labels: np.ndarray, color_map: Mapping[str, Mapping], categories: Sequence[str]) -> np.ndarray:
-    """Indices of one colour map -> a job's indices, by class name; other classes become background."""
-    index = masks.class_indices(categories)
-    lut = np.zeros(256, np.uint8)
-    for key, entry in color_map.items():
-        lut[int(key)] = index.get(entry.get("class-name"), 0)
-    return lut[labels]
+def _to_ms(when):
+    """A time as worker-response files keep it (milliseconds): every kernel then names an object's
+    consolidated PNG alike, whether an answer is its own (journaled to the microsecond) or read."""
+    return when.replace(microsecond=when.microsecond // 1000 * 1000)
 
 
 def _with_confidence(color_map: Mapping[str, Mapping], confidence: float | int) -> dict:

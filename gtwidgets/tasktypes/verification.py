@@ -11,6 +11,7 @@ from collections import defaultdict
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
 from .. import tasks
 from ..consolidate import dawid_skene, majority_vote
@@ -113,6 +114,16 @@ class LabelVerification(TaskType):
         return {oid: self.label_pair({"label": self.categories[result.labels[i]]}, creation_date=creation_date,
                                      confidence=float(result.confidence[i]), comments=comments.get(oid, []))
                 for i, oid in enumerate(objects)}
+
+    def consolidate_table(self, answers: pd.DataFrame, *,
+                          data_objects: Mapping[str, Mapping] | None = None) -> pd.DataFrame:
+        """``job.consolidated()`` with the rating's name as ``label`` and its confidence (the pair
+        holds the index as text, which reads as nothing to a reviewer)."""
+        table = super().consolidate_table(answers, data_objects=data_objects)
+        meta = self.config.label_attribute + tasks.METADATA_SUFFIX
+        table["label"] = [pair[meta]["class-name"] for pair in table["pair"]]
+        table["confidence"] = [float(pair[meta]["confidence"]) for pair in table["pair"]]
+        return table
 
     def existing(self, line: Mapping) -> dict | None:
         """This job's verification already in the line (a re-run), as a value, or None."""

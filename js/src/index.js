@@ -62,7 +62,12 @@ class LabelingView {
     m.on("msg:custom", this.onMsg);
     m.on("change:progress", this.onChange);
     m.on("change:sync_status", this.onChange);
-    m.on("change:total", this.onChange);
+    // Automated labeling hands out more items as rounds end: on the end panel, show the first of them.
+    this.onTotal = () => {
+      if (this.pos < this.total && !this.doneEl.hidden) this.go(this.pos);
+      this._renderState();
+    };
+    m.on("change:total", this.onTotal);
     this.onCategories = () => this._buildButtons();
     m.on("change:categories", this.onCategories);
     this._buildButtons();
@@ -78,7 +83,7 @@ class LabelingView {
     m.off("msg:custom", this.onMsg);
     m.off("change:progress", this.onChange);
     m.off("change:sync_status", this.onChange);
-    m.off("change:total", this.onChange);
+    m.off("change:total", this.onTotal);
     m.off("change:categories", this.onCategories);
     this.stopWatching();
     this.stopFocus();
@@ -261,7 +266,10 @@ class LabelingView {
     if (e.key !== "Tab" && e.key !== "Escape") e.stopPropagation(); // never reaches JupyterLab
     // Enter or Space on a focused button presses that button, as everywhere else.
     if ((e.key === "Enter" || e.key === " ") && e.target !== this.root && e.target.closest("button")) return;
-    if (!action) return;
+    if (!action) {
+      if (!this.gone && this.tools.key(e)) e.preventDefault(); // e.g. the mask viewer's o and m
+      return;
+    }
     e.preventDefault();
     if (this.gone && action.type !== "leave" && action.type !== "help") return this._refuse();
     switch (action.type) {
@@ -576,6 +584,7 @@ const ON_REPLY = {
     for (const part of Object.values(msg.tool_meta || {})) { // the tool's binary parts: starting mask, superpixels
       if (part && typeof part.buffer === "number" && buffers && buffers[part.buffer]) part.data = buffers[part.buffer];
     }
+    for (const layer of (msg.tool_meta && msg.tool_meta.layers) || []) layer.data = buffers && buffers[layer.buffer]; // masks shown read only
     view.cache.receive(msg, msg.kind === "panels" ? buffers || [] : buffers && buffers.length ? buffers[0] : null);
     if (msg.pos === view.pos) view.renderCardLabels();
   },

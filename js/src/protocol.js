@@ -18,11 +18,11 @@
  */
 
 /**
- * An answer (labeling) or a decision (review) for object ``id``; ``spent``: seconds on the card. ``answer_buffer``: the answer is binary, the batch's buffer at this index (a mask tool's PNG in the job's colours); ``answer`` is then None.
+ * An answer (labeling) or a decision (review) for object ``id``; ``spent``: seconds on the card. ``answer_buffer``: the answer is binary, the batch's buffer at this index (a mask tool's PNG in the job's colours); ``answer`` is then None, or a :class:`MaskAnswer` the PNG belongs to.
  * @typedef {Object} SubmitRequest
  * @property {"submit"} type
  * @property {string} id
- * @property {(string|Array<string>|BoxAnswer|VerificationAnswer|null)} answer
+ * @property {(string|Array<string>|BoxAnswer|VerificationAnswer|MaskAnswer|MaskPick|null)} answer
  * @property {(number|null)} spent
  * @property {number} [answer_buffer]
  */
@@ -91,6 +91,7 @@
  * @property {ReviewInfo} [review]
  * @property {string} [tool]
  * @property {ToolMeta} [tool_meta]
+ * @property {MachineLabelInfo} [machine]
  * @property {"image"} kind
  * @property {string} mime
  * @property {number} width
@@ -110,6 +111,7 @@
  * @property {ReviewInfo} [review]
  * @property {string} [tool]
  * @property {ToolMeta} [tool_meta]
+ * @property {MachineLabelInfo} [machine]
  * @property {"text"} kind
  * @property {string} text
  * @property {boolean} truncated
@@ -128,6 +130,7 @@
  * @property {ReviewInfo} [review]
  * @property {string} [tool]
  * @property {ToolMeta} [tool_meta]
+ * @property {MachineLabelInfo} [machine]
  * @property {"error"} kind
  * @property {string} error
  */
@@ -145,28 +148,30 @@
  * @property {ReviewInfo} [review]
  * @property {string} [tool]
  * @property {ToolMeta} [tool_meta]
+ * @property {MachineLabelInfo} [machine]
  * @property {"panels"} kind
  * @property {Array<(ImagePanel|SeriesPanel|TextPanel|FactsPanel|ErrorPanel)>} panels
  * @property {number} bytes
  */
 
 /**
- * What a reviewer weighs on a card (review mode only). ``value``: a tool's consolidated answer (boxes), what Enter accepts as the decision; ``consolidated`` is then its category names.
+ * What a reviewer weighs on a card (review mode only). ``value``: a tool's consolidated answer (boxes; masks: the pick of the consolidated mask), what Enter accepts as the decision; ``consolidated`` is then its category names.
  * @typedef {Object} ReviewInfo
  * @property {Array<WorkerAnswer>} answers
  * @property {Array<string>} consolidated
  * @property {(number|null)} confidence
  * @property {number} n_workers
  * @property {(Adjudication|null)} adjudication
- * @property {BoxAnswer} [value]
+ * @property {(BoxAnswer|MaskPick)} [value]
  */
 
 /**
- * One worker's answer as category names; ``color``: their boxes' colour on the card.
+ * One worker's answer as category names; ``color``: their boxes' or mask's colour on the card; ``iou``: their mask's mean IoU with the consolidated one (background left out).
  * @typedef {Object} WorkerAnswer
  * @property {string} worker
  * @property {Array<string>} answer
  * @property {string} [color]
+ * @property {number} [iou]
  */
 
 /**
@@ -273,6 +278,19 @@
  */
 
 /**
+ * A mask tool's answer on a card that started from a mask (pre-labels, a prior label); the mask itself is the submit's ``answer_buffer``.
+ * @typedef {Object} MaskAnswer
+ * @property {boolean} initial_value_modified
+ */
+
+/**
+ * Review of masks: the decision is the mask shown, the consolidated one or ``worker``'s (``gtwidgets.review_masks``); the kernel has the pixels.
+ * @typedef {Object} MaskPick
+ * @property {"consolidated"|"worker"} [pick]
+ * @property {string} [worker]
+ */
+
+/**
  * @typedef {Object} MaskCategory
  * @property {string} name
  * @property {string} color
@@ -301,7 +319,25 @@
  */
 
 /**
- * What a card's tool needs (the task type's ``card_meta``; ``gtwidgets.tool_cards``).
+ * A mask shown read only over the card's image (verification: the prior mask; review: the consolidated one, each worker's, where they disagree): the card message's buffer at ``buffer``, a colour PNG whose ``background`` colour is not drawn; ``color``: its swatch (review: the worker's colour); ``pick``: the decision Enter makes while it is shown (review), with its ``classes``.
+ * @typedef {Object} MaskLayer
+ * @property {string} name
+ * @property {number} buffer
+ * @property {string} [background]
+ * @property {string} [color]
+ * @property {MaskPick} [pick]
+ * @property {Array<string>} [classes]
+ */
+
+/**
+ * A class of the masks a read-only mask card shows, and its colour in them.
+ * @typedef {Object} LegendEntry
+ * @property {string} name
+ * @property {string} color
+ */
+
+/**
+ * What a card's tool needs (the task type's ``card_meta``; ``gtwidgets.tool_cards``). ``problem``: why a read-only mask card shows no mask (none on the line, an unreadable file).
  * @typedef {Object} ToolMeta
  * @property {(Array<string>|Array<MaskCategory>)} [categories]
  * @property {Array<ShownBox>} [boxes]
@@ -310,7 +346,51 @@
  * @property {VerificationAnswer} [answer]
  * @property {PriorMask} [prior]
  * @property {StartMask} [mask]
+ * @property {Array<ShownBox>} [reference]
+ * @property {string} [color]
+ * @property {boolean} [initial_value_modified]
  * @property {Superpixels} [superpixels]
+ * @property {Array<MaskLayer>} [layers]
+ * @property {Array<LegendEntry>} [legend]
+ * @property {string} [problem]
+ */
+
+/**
+ * Automated labeling labeled this object: the model's class and confidence, the round, and whether a person was asked to check it (an audit).
+ * @typedef {Object} MachineLabelInfo
+ * @property {string} label
+ * @property {number} confidence
+ * @property {number} round
+ * @property {boolean} audit
+ */
+
+/**
+ * What held-out human labels measured of the newest labeling round: ``correct`` of ``support`` right, ``low``-``high`` its 95% interval, out of ``validation`` held out.
+ * @typedef {Object} AutoLabelAccuracy
+ * @property {number} round
+ * @property {number} accuracy
+ * @property {number} low
+ * @property {number} high
+ * @property {number} support
+ * @property {number} correct
+ * @property {number} validation
+ * @property {number} target
+ */
+
+/**
+ * ``progress["auto_label"]`` (a synced trait, not a message) of a job with ``auto_label=``.
+ * @typedef {Object} AutoLabelProgress
+ * @property {number} human
+ * @property {number} machine
+ * @property {number} total
+ * @property {number} rounds
+ * @property {boolean} training
+ * @property {(string|null)} stop
+ * @property {(AutoLabelAccuracy|null)} accuracy
+ * @property {(string|null)} error
+ * @property {number} audited
+ * @property {number} agreed
+ * @property {number} audit_pending
  */
 
 /**

@@ -5,6 +5,8 @@
 // tool answers with a PNG sent as the submit's binary buffer, and starts from the card's mask
 // (`tool_meta.mask`, a buffer of the card message: the worker's answer or a prior mask), with
 // smart fill's superpixels (`tool_meta.superpixels`, another buffer).
+// A read-only masks card (verification, review) mounts the `maskview` asset instead: the masks of
+// `tool_meta.layers` (buffers of the card message) over the image, nothing to paint.
 import { el, textEl } from "./dom.js";
 import { loadAsset } from "./assets.js";
 
@@ -13,16 +15,32 @@ const TOOLS = {
   boxes: {
     mount(mod, host, card, img, size, view) {
       const meta = card.tool_meta || {};
+      // What the tool showed when it left this card (an answer, an undone answer, a draft) with
+      // the edits that led to it, else the kernel's boxes (the answer, or what the card starts from).
+      const shown = meta.draft || { boxes: meta.boxes || [], history: [] };
       return mod.createBoxTool(host, {
-        image: img, imageSize: size, categories: meta.categories || [], boxes: meta.boxes || [],
-        readOnly: !!meta.read_only, maxHeight: maxHeight(),
+        image: img, imageSize: size, categories: meta.categories || [], boxes: shown.boxes,
+        history: shown.history, readOnly: !!meta.read_only, maxHeight: maxHeight(),
+        reference: meta.reference || [], color: meta.color, // review: workers' boxes; the decision's colour
         onSubmit: (boxes, info) => {
           if (meta.read_only) return; // verification: rated with the category keys
-          const value = { image_size: size, boxes, initial_value_modified: !!info.modified };
-          meta.boxes = boxes; // going back to the card shows what was answered
+          const value = { image_size: size, boxes };
+          // Started from boxes not drawn here (pre-labels, a prior label): say whether they changed.
+          if ("initial_value_modified" in meta) {
+            value.initial_value_modified = meta.initial_value_modified = !!(meta.initial_value_modified || info.modified);
+          }
+          // Going back to the card, or undoing this answer, shows what was answered, and z then
+          // walks back through the edits that led to it (undo is one line: edits, answer, edits...).
+          meta.draft = { boxes, history: info.history || [] };
           view.answer(value, [...new Set(boxes.map((b) => b.label))]);
         },
       });
+    },
+    /** The tool leaves `card`: unanswered (never, or its answer undone), what it shows stays for
+     * when the card comes back; an answered card shows its answer again. */
+    leave(tool, card) {
+      const meta = card.tool_meta || {};
+      if (!card.answer && !meta.read_only) meta.draft = { boxes: tool.getBoxes(), history: tool.getHistory() };
     },
   },
   masks: {
@@ -43,14 +61,27 @@ const TOOLS = {
         // job's colours is made in a worker and goes as the submit's binary buffer when ready.
         onSubmit: (api) => {
           const present = new Set(api.present());
+          // Started from a mask not painted here (pre-labels, a prior label): say whether it changed.
+          const started = "initial_value_modified" in meta;
+          if (started) meta.initial_value_modified = !!(meta.initial_value_modified || api.isModified());
           const done = afterPaint().then(() => api.finish()); // after the next card's frame
           meta.answered = done.then((r) => r.labels, () => api.labels); // going back shows what was answered
-          view.answer(null, categories.filter((c) => present.has(c.value)).map((c) => c.name), done.then((r) => r.png));
+          view.answer(started ? { initial_value_modified: meta.initial_value_modified } : null,
+            categories.filter((c) => present.has(c.value)).map((c) => c.name), done.then((r) => r.png));
         },
       });
       // The tool shows at once; smart fill has its regions a few milliseconds later (once a card).
       if (sp && sp.data) (sp.regions ||= inflateSuperpixels(sp).catch(() => null)).then((r) => r && tool.setSuperpixels(r));
       return tool;
+    },
+  },
+  maskview: {
+    mount(mod, host, card, img, size) {
+      const meta = card.tool_meta || {};
+      return mod.createMaskView(host, {
+        image: img, imageSize: size, layers: meta.layers || [], legend: meta.legend || [],
+        problem: meta.problem, maxHeight: maxHeight(),
+      });
     },
   },
 };
@@ -62,6 +93,11 @@ async function inflateSuperpixels({ data, width, height }) {
   const raw = await new Response(stream).arrayBuffer();
   if (raw.byteLength !== width * height * 2) throw new Error("superpixels of the wrong size");
   return { labels: new Uint16Array(raw), width, height };  // little-endian, as every browser's typed arrays
+}
+
+/** The asset that draws `card`: its tool, or the mask viewer for read-only masks. */
+function toolName(card) {
+  return card.tool === "masks" && (card.tool_meta || {}).read_only ? "maskview" : card.tool;
 }
 
 /** A colour mask PNG (DataView / ArrayBuffer) -> class values at `size`: `colors` maps
@@ -106,9 +142,9 @@ export class ToolHost {
     this.hide();
     const card = entry.card;
     if (!card.tool || card.kind !== "image") return false;
-    const spec = TOOLS[card.tool];
+    const name = toolName(card);
+    const spec = TOOLS[name];
     if (!spec) return false;
-    if (card.tool === "masks" && (card.tool_meta || {}).read_only) return false; // verification of masks: the buttons rate
     this.card = card;
     const host = el("div", "gtw-tool");
     host.append(textEl("div", "gtw-loading", "loading the tool…"));
@@ -119,7 +155,7 @@ export class ToolHost {
     const request = (msg) => this.view._later(msg, { urgent: true });
     const size = (card.tool_meta && card.tool_meta.image_size) || { width: card.width, height: card.height };
     const prepared = spec.prepare ? spec.prepare(card, size) : Promise.resolve(null);
-    Promise.all([loadAsset(card.tool, request), prepared]).then(([mod, extra]) => {
+    Promise.all([loadAsset(name, request), prepared]).then(([mod, extra]) => {
       if (this.token !== token) return;
       host.replaceChildren();
       const img = entry.panel.el.querySelector("img");
@@ -163,6 +199,18 @@ export class ToolHost {
     return comment ? value : name;
   }
 
+  /** A key the widget has no use for, offered to a read-only tool (the mask viewer's o and m);
+   * true when it took it. */
+  key(e) {
+    const tool = this.tool;
+    return !!(tool && !this.active && tool.onKey && tool.onKey(e.key));
+  }
+
+  /** The mask layer a read-only masks card shows (review: Enter accepts it), or null. */
+  shownLayer() {
+    return this.tool && this.tool.current ? this.tool.current() : null;
+  }
+
   /** Keys go to the tool while a card has one (the view's root passes its focus on). */
   focus() {
     if (this.tool && this.active) this.tool.element.focus({ preventScroll: true });
@@ -170,6 +218,8 @@ export class ToolHost {
 
   hide() {
     const tool = this.tool;
+    const spec = tool && this.card ? TOOLS[this.card.tool] : null;
+    if (spec && spec.leave) spec.leave(tool, this.card);
     this.token = null;
     this.card = null;
     this.tool = null;

@@ -100,3 +100,63 @@ def test_draw_two_boxes_resize_relabel_submit_in_original_pixels(lab, tmp_path):
         {"source-ref": paths[1], "boxes-test": {"image_size": [SIZE], "annotations": []},
          "boxes-test-metadata": {"objects": [], "class-map": {}, **meta}},
     ]
+
+
+def test_undo_after_submits_walks_back_answers_and_box_edits_in_one_line(lab, tmp_path):
+    """z after Enter takes the answer back and shows the card as it was answered, editable; the next
+    z undoes that card's last box edit, and leaving the card does not bring the undone boxes back;
+    with no edit left, z takes back the answer before. Enter then answers from what is shown."""
+    paths = []
+    for i in range(3):
+        p = tmp_path / f"img{i}.jpg"
+        p.write_bytes(_jpeg(i))
+        paths.append(str(p))
+    output = str(tmp_path / "out")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(SETUP.format(paths=paths, cats=CATS, output=output,
+                                                       journal=str(tmp_path / "journal"))),
+                nbformat.v4.new_code_cell("print('FLUSHED', job.flush(timeout=30))")]
+    nbformat.write(nb, Path(lab.root) / "boxes_undo.ipynb")
+    lab.open("boxes_undo.ipynb")
+    page = lab.page
+    widget = lab.run_cell(0).locator(".gtw-root")
+    expect(widget).to_have_attribute("data-shown", "0", timeout=15_000)
+    canvas_el = widget.locator(".gtw-tool canvas")
+    expect(canvas_el).to_be_visible(timeout=15_000)
+    canvas = canvas_el.bounding_box()
+    status, progress = widget.locator(".gtw-boxes-status"), widget.locator(".gtw-progress-text")
+
+    def shown(card, boxes, labeled):
+        expect(widget).to_have_attribute("data-shown", str(card), timeout=15_000)
+        expect(status).to_contain_text(f"{boxes} boxes", timeout=15_000)
+        expect(progress).to_contain_text(f"{labeled} / 3 labeled", timeout=15_000)
+
+    _drag(page, canvas, (75, 75), (225, 150))      # card 0: a cat
+    page.keyboard.press("Enter")
+    shown(1, 0, 1)
+    _drag(page, canvas, (300, 300), (450, 390))    # card 1: a cat
+    page.keyboard.press("Escape")
+    page.keyboard.press("Enter")
+    shown(2, 0, 2)
+    page.keyboard.press("z")                        # the answer to card 1 is taken back...
+    shown(1, 1, 1)                                  # ...and the card shows it, editable
+    page.keyboard.press("z")                        # its box edit is undone
+    shown(1, 0, 1)
+    page.keyboard.press("j")
+    shown(2, 0, 1)
+    page.keyboard.press("k")
+    shown(1, 0, 1)                                  # the undone box stays undone
+    page.keyboard.press("z")                        # no edit left here: the answer to card 0
+    shown(0, 1, 0)
+    page.keyboard.press("Enter")                    # card 0 again, as shown
+    shown(1, 0, 1)
+    page.keyboard.press("Enter")                    # card 1: no objects
+    shown(2, 0, 2)
+
+    expect(lab.run_cell(1).locator(".jp-OutputArea-output")).to_contain_text("FLUSHED True", timeout=60_000)
+    lines = [orjson.loads(x) for x in
+             storage.read_bytes(storage.join(output, "boxes-test", "manifests", "output", "output.manifest")).splitlines()]
+    assert lines[0]["boxes-test"]["annotations"] == [{"class_id": 0, "top": 100, "left": 100, "height": 100, "width": 200}]
+    assert lines[1]["boxes-test"]["annotations"] == []
+    assert "boxes-test" not in lines[2]

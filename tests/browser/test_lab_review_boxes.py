@@ -1,6 +1,7 @@
 """Review of a bounding-box job in a real JupyterLab: the card draws every worker's boxes over the
-image in that worker's colour (named in the table beside it) and the consolidated boxes in gold;
-Enter makes the consolidated boxes the decision, and the output manifest holds them."""
+image in that worker's colour (named in the table beside it) and the consolidated boxes in gold,
+editable; Enter makes what it shows the decision (unchanged: the consolidated boxes; corrected:
+the reviewer's), and the output manifest holds it."""
 from __future__ import annotations
 
 
@@ -46,7 +47,7 @@ def _rgb(hex_color: str) -> list[int]:
     return [int(hex_color[i:i + 2], 16) for i in (1, 3, 5)]
 
 
-def test_review_card_draws_each_worker_s_boxes_and_enter_accepts_the_consolidated(lab, tmp_path):
+def _open_review(lab, tmp_path, name):
     paths = []
     for i in range(2):
         p = tmp_path / f"img{i}.png"
@@ -58,12 +59,23 @@ def test_review_card_draws_each_worker_s_boxes_and_enter_accepts_the_consolidate
     nb.cells = [nbformat.v4.new_code_cell(SETUP.format(paths=paths, cats=CATS, output=output, answers=ANSWERS,
                                                        size=SIZE, journal=str(tmp_path / "journal"))),
                 nbformat.v4.new_code_cell("print('FLUSHED', job.flush(timeout=60))")]
-    nbformat.write(nb, lab.root / "review_boxes.ipynb")
-    lab.open("review_boxes.ipynb")
-    page = lab.page
+    nbformat.write(nb, lab.root / name)
+    lab.open(name)
     widget = lab.run_cell(0).locator(".gtw-root.gtw-review-mode")
     expect(widget).to_be_visible(timeout=60_000)
     expect(widget).to_have_attribute("data-shown", "0", timeout=15_000)
+    return widget, output
+
+
+def _manifest(lab, output) -> list[dict]:
+    expect(lab.run_cell(1).locator(".jp-OutputArea-output")).to_contain_text("FLUSHED True", timeout=60_000)
+    uri = storage.join(output, "boxrev", "manifests", "output", "output.manifest")
+    return [orjson.loads(x) for x in storage.read_bytes(uri).splitlines()]
+
+
+def test_review_card_draws_each_worker_s_boxes_and_enter_accepts_the_consolidated(lab, tmp_path):
+    widget, output = _open_review(lab, tmp_path, "review_boxes.ipynb")
+    page = lab.page
     expect(widget.locator(".gtw-progress-text")).to_contain_text("0 / 1 decided")
     # The table: each worker's name, their boxes' colour and classes.
     expect(widget.locator(".gtw-review-worker")).to_have_text(["alice", "bob"])
@@ -88,14 +100,41 @@ def test_review_card_draws_each_worker_s_boxes_and_enter_accepts_the_consolidate
     assert pixel(60) == [255, 255, 255]            # the image, no box
 
     widget.click(position={"x": 5, "y": 5})
-    page.keyboard.press("1")  # a category key does not decide a boxes card
-    expect(widget.locator(".gtw-error")).to_contain_text("press Enter")
+    expect(widget.locator(".gtw-boxes")).to_be_focused()  # the tool takes the keys: the boxes are editable
     page.keyboard.press("Enter")
     expect(widget.locator(".gtw-progress-text")).to_contain_text("1 / 1 decided", timeout=15_000)
-    expect(lab.run_cell(1).locator(".jp-OutputArea-output")).to_contain_text("FLUSHED True", timeout=60_000)
-    uri = storage.join(output, "boxrev", "manifests", "output", "output.manifest")
-    lines = [orjson.loads(x) for x in storage.read_bytes(uri).splitlines()]
+    lines = _manifest(lab, output)
     assert lines[0]["boxrev"]["annotations"] == [
         {"class_id": 0, "top": 100, "left": 105, "height": 100, "width": 200},
         {"class_id": 1, "top": 300, "left": 400, "height": 100, "width": 100}]
     assert lines[1]["boxrev"]["annotations"] == []
+
+
+def test_a_reviewer_who_disagrees_corrects_the_boxes_and_they_are_the_decision(lab, tmp_path):
+    widget, output = _open_review(lab, tmp_path, "review_boxes_redraw.ipynb")
+    page = lab.page
+    canvas_el = widget.locator(".gtw-tool canvas")
+    expect(canvas_el).to_be_visible(timeout=15_000)
+    canvas = canvas_el.bounding_box()
+    widget.click(position={"x": 5, "y": 5})
+    expect(widget.locator(".gtw-boxes")).to_be_focused()
+    for key in ["Tab", "Shift+ArrowRight",   # the consolidated cat, 10 px to the right
+                "Tab", "Delete"]:            # the dog only bob saw: gone
+        page.keyboard.press(key)
+    expect(widget.locator(".gtw-boxes-status")).to_contain_text("1 boxes")
+    page.mouse.move(canvas["x"] + 30, canvas["y"] + 30)  # a box nobody drew: 25..75 image px (1.2 a px)
+    page.mouse.down()
+    page.mouse.move(canvas["x"] + 60, canvas["y"] + 60, steps=3)
+    page.mouse.move(canvas["x"] + 90, canvas["y"] + 90, steps=3)
+    page.mouse.up()
+    expect(widget.locator(".gtw-boxes-status")).to_contain_text("box 2 of 2 (dog)")  # the class chosen last
+    page.keyboard.press("Enter")
+    expect(widget.locator(".gtw-progress-text")).to_contain_text("1 / 1 decided", timeout=15_000)
+    page.keyboard.press("k")  # back to the card: it shows the decision, and the boxes decided
+    expect(widget.locator(".gtw-answer")).to_contain_text("decision: cat, dog (by teacher)")
+    expect(widget.locator(".gtw-boxes-status")).to_contain_text("2 boxes")
+    lines = _manifest(lab, output)
+    assert lines[0]["boxrev"]["annotations"] == [
+        {"class_id": 0, "top": 100, "left": 115, "height": 100, "width": 200},
+        {"class_id": 1, "top": 25, "left": 25, "height": 50, "width": 50}]
+    assert lines[0]["boxrev-metadata"]["objects"] == [{"confidence": 1}, {"confidence": 1}]

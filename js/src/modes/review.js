@@ -48,6 +48,11 @@ export function reviewMode(view) {
       if (multi && view.selected.size) return view.submitPicked();
       const entry = view.cache.get(view.pos);
       const review = entry && entry.decoded ? entry.card.review : null;
+      const layer = review && review.value ? view.tools.shownLayer() : null;
+      if (layer) { // masks: the one shown is the decision
+        if (!layer.pick) return view.showError("this layer only marks where the workers disagree; press m for a mask to accept");
+        return view.answer(layer.pick, layer.classes || []);
+      }
       if (review && review.value) return view.answer(review.value, review.consolidated || []); // the consolidated boxes
       const consolidated = review ? review.consolidated : null;
       if (!consolidated || !consolidated.length) {
@@ -57,11 +62,14 @@ export function reviewMode(view) {
       view.answer(multi ? consolidated : consolidated[0]);
     },
 
-    /** A card whose answer is a tool's value (boxes) is decided with Enter, not a category key. */
+    /** A card whose answer is a tool's value (boxes) is decided with Enter, not a category key
+     * (the tool, once shown, takes the number keys: the class of a box). */
     refusePick() {
       const entry = current();
-      return entry && entry.card.review && entry.card.review.value
-        ? "these are boxes: press Enter to accept the consolidated boxes (gold) as the decision" : null;
+      if (!entry || !entry.card.review || !entry.card.review.value) return null;
+      return entry.card.tool === "masks"
+        ? "these are masks: press Enter to accept the mask shown as the decision (m shows the next one)"
+        : "these are boxes: correct the gold ones if you disagree, then press Enter to decide them";
     },
 
     answering(entry) {
@@ -97,15 +105,16 @@ export function reviewMode(view) {
       const by = review.adjudication && review.adjudication.reviewer;
       setText(view.answerEl, decision.length ? `decision: ${decision.join(", ")}${by ? ` (by ${by})` : ""}` : "");
       const confidence = review.confidence == null ? "" : ` · confidence ${Number(review.confidence).toFixed(2)}`;
-      const rows = (review.answers || []).map(({ worker, answer, color }) => {
+      const rows = (review.answers || []).map(({ worker, answer, color, iou }) => {
         const name = textEl("td", "gtw-review-worker", worker);
-        if (color) { // their boxes' colour on the image
+        if (color) { // their boxes' or mask's colour on the image
           const swatch = el("span", "gtw-review-swatch");
           swatch.style.background = color;
           name.prepend(swatch);
         }
         const row = el("tr", "gtw-review-row", name, textEl("td", "gtw-review-answer", (answer || []).join(", ")));
-        row.classList.toggle("gtw-review-agrees", sameLabels(answer, consolidated));
+        if (iou != null) row.append(textEl("td", "gtw-review-iou", `IoU ${Number(iou).toFixed(2)}`)); // a mask against the consolidated
+        row.classList.toggle("gtw-review-agrees", iou != null ? iou >= 0.9995 : sameLabels(answer, consolidated));
         return row;
       });
       reviewEl.replaceChildren(
@@ -114,7 +123,7 @@ export function reviewMode(view) {
           textEl("span", "gtw-review-consolidated", consolidated.join(", ")),
           textEl("span", "gtw-review-confidence", `${confidence} · ${review.n_workers || rows.length} workers`)),
         el("table", "gtw-review-answers", ...rows));
-      if (review.value) view.buttons.hidden = true; // boxes: Enter accepts the consolidated ones
+      if (review.value) view.buttons.hidden = true; // boxes, masks: Enter accepts the consolidated ones
       const cats = model.get("categories") || [];
       (view.catButtons || []).forEach((b, i) => b.classList.toggle("gtw-consolidated-choice", consolidated.includes(cats[i])));
     },

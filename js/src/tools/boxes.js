@@ -6,7 +6,12 @@
 //   const tool = createBoxTool(el, { image, imageSize: {width, height}, categories,
 //                                    boxes, readOnly, onChange, onSubmit });
 //   readOnly: boxes may carry `color` and `caption` (review shows each worker's in its colour).
-//   tool.getBoxes(); tool.setBoxes([...]); tool.setImage(img, size); tool.destroy();
+//   reference: boxes drawn under the editable ones in their `color`, with their `caption`, never
+//   selected or edited (review: each worker's boxes); color: one colour for the editable boxes
+//   instead of their class's (review: the decision to be, in gold).
+//   history: the edits that led to `boxes` (from a submit's `info.history`): after an answer is
+//   undone its card comes back as it was, and z keeps walking back through its edits.
+//   tool.getBoxes(); tool.getHistory(); tool.setBoxes([...]); tool.setImage(img, size); tool.destroy();
 //
 // Keys (while the tool has focus): 1-9, 0 class (of the next box and the selected one);
 // b new box at the crosshair; arrows move the selection (or the crosshair), Shift x10;
@@ -62,11 +67,13 @@ export function createBoxTool(container, options = {}) {
       return box;
     });
     selected = -1;
-    if (!keepHistory) { history = []; modified = false; }
+    if (!keepHistory) { history = copyHistory(opts.history || []); modified = history.length > 0; }
     repaint();
   }
 
   function getBoxes() { return boxes.map((b) => ({ ...b })); }
+
+  function copyHistory(h) { return h.map((s) => ({ boxes: s.boxes.map((b) => ({ ...b })), selected: s.selected })); }
 
   function setImage(img, imageSize) {
     image = img;
@@ -212,14 +219,15 @@ export function createBoxTool(container, options = {}) {
       if (handled && selected >= 0) current = labelIndex(boxes[selected].label);
     } else if (k === "Delete" || k === "Backspace") {
       if (selected >= 0) edit(() => { boxes.splice(selected, 1); selected = -1; });
+      else handled = k === "Backspace"; // Delete with no box selected is the widget's (review: withdraw)
     } else if (k === "b") newBoxAtCross();
     else if (k === "z" && !e.ctrlKey && !e.metaKey) undo();
     else if (k === "+" || k === "=") zoom(ZOOM_STEP);
     else if (k === "-") zoom(1 / ZOOM_STEP);
     else if (k === "n") {
       if (boxes.length) edit(() => { boxes = []; selected = -1; });
-      opts.onSubmit([], { noObjects: true, modified });
-    } else if (k === "Enter") opts.onSubmit(getBoxes(), { noObjects: boxes.length === 0, modified });
+      opts.onSubmit([], { noObjects: true, modified, history: copyHistory(history) });
+    } else if (k === "Enter") opts.onSubmit(getBoxes(), { noObjects: boxes.length === 0, modified, history: copyHistory(history) });
     else if (k === "Escape" && selected >= 0) selected = -1;
     else handled = false;
     if (handled) {
@@ -336,9 +344,15 @@ export function createBoxTool(container, options = {}) {
     if (image) ctx.drawImage(image, view.ox, view.oy, size.width * view.scale, size.height * view.scale);
     ctx.lineWidth = 2;
     ctx.font = "12px sans-serif";
+    for (const b of opts.reference || []) { // under the editable boxes, never selected
+      const a = toView(b.left, b.top);
+      ctx.strokeStyle = ctx.fillStyle = b.color || "#7f7f7f";
+      ctx.strokeRect(a.x, a.y, b.width * view.scale, b.height * view.scale);
+      ctx.fillText(String(b.caption || b.label), a.x + 3, a.y + 13);
+    }
     boxes.forEach((b, i) => {
       const a = toView(b.left, b.top);
-      const color = b.color || COLORS[labelIndex(b.label) % COLORS.length];
+      const color = b.color || opts.color || COLORS[labelIndex(b.label) % COLORS.length];
       ctx.strokeStyle = color;
       ctx.setLineDash(i === selected ? [6, 3] : []);
       ctx.strokeRect(a.x, a.y, b.width * view.scale, b.height * view.scale);
@@ -390,6 +404,7 @@ export function createBoxTool(container, options = {}) {
   return {
     element: root,
     getBoxes,
+    getHistory: () => copyHistory(history),
     setBoxes,
     setImage,
     isModified: () => modified,
