@@ -23,9 +23,9 @@ kernel, scikit-image's SLIC with its defaults at the card's resolution.
     .venv/bin/python bench/mask_latency.py              # 200 images, 100 pointer moves
     .venv/bin/python bench/mask_latency.py --n 20       # a loaded machine: fewer images
 
-Needs /usr/bin/chromium, jupyterlab, playwright and psutil. Times are taken in the page as in
-bench/box_latency.py: from the input event's ``timeStamp`` to the end of the first animation
-frame by which the tool has drawn after it (canvas draw calls, ``putImageData`` included).
+Needs /usr/bin/chromium, jupyterlab, playwright and psutil. Times are taken in the page with
+bench/box_latency.py's probe: from the input event's ``timeStamp`` to the end of the frame that
+shows the tool's draw after it (canvas draw calls, ``putImageData`` included).
 """
 from __future__ import annotations
 
@@ -56,7 +56,8 @@ PROBE_JS = BOX_PROBE_JS.replace("['drawImage', 'strokeRect', 'fillRect']",
     .replace("['pointermove', 'keydown']", "['pointermove', 'keydown', 'pointerdown']") \
     .replace("if (window.__shown(el) === before) return false;",
              "if (window.__shown(el) === before || window.__shown(el) === '') return false;")
-assert "=== '') return false" in PROBE_JS
+assert all(k in PROBE_JS for k in ("'putImageData']", "'pointerdown']", "=== '') return false")), \
+    "bench/box_latency.py's probe changed: update the replacements above"
 MEASURES_JS = f"""() => {{
 window.__png = [];
 new PerformanceObserver((list) => {{
@@ -208,9 +209,9 @@ def measure_stroke(page, area, box, moves: int) -> dict:
     page.mouse.down()
     total, queued, work = [], [], []
     for k in range(1, moves + 1):
-        page.evaluate("() => window.__arm()")
+        page.evaluate("(el) => window.__arm('drag', el, null)", area)
         page.mouse.move(x0 + k * box["width"] * 0.8 / moves, y0 + k * box["height"] * 0.15 / moves)
-        t0, t1, dispatched, drawn = page.evaluate("(el) => window.__paint('drag', el, null)", area)
+        t0, t1, dispatched, drawn, _ = page.evaluate("() => window.__paint()")
         total.append(t1 - t0)
         queued.append(dispatched - t0)
         work.append(drawn - dispatched)
@@ -226,9 +227,9 @@ def measure_fills(page, area, box, n: int) -> dict:
         times = []
         for k in range(n):
             page.keyboard.press(str(k % len(CATS) + 1))
-            page.evaluate("() => window.__arm()")
+            page.evaluate("(el) => window.__arm('click', el, null)", area)
             page.mouse.click(box["x"] + box["width"] * (0.15 + 0.7 * k / max(1, n - 1)), box["y"] + box["height"] * 0.3)
-            t0, t1, _, _ = page.evaluate("(el) => window.__paint('click', el, null)", area)
+            t0, t1, _, _, _ = page.evaluate("() => window.__paint()")
             times.append(t1 - t0)
         out[name] = stats(times)
     return out
@@ -261,10 +262,10 @@ def measure_switches(page, cdp, area, box, n: int, sent: dict, memory) -> dict:
         page.keyboard.press("s")
         page.mouse.click(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.5)
         before = page.evaluate("(el) => window.__shown(el)", area)
-        page.evaluate("() => window.__arm()")
+        page.evaluate("([el, b]) => window.__arm('switch', el, b)", [area, before])
         page.keyboard.press("Shift+Enter")
         try:
-            t0, t1, dispatched, drawn = page.evaluate("([el, b]) => window.__paint('switch', el, b)", [area, before])
+            t0, t1, dispatched, drawn, _ = page.evaluate("() => window.__paint()")
         except Exception:
             print("stuck at image", i, page.evaluate(STATE_JS, area), file=sys.stderr)
             raise

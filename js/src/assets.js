@@ -23,6 +23,12 @@ export function loadAsset(name, request) {
   return slot.promise;
 }
 
+/** The module called `name` if it is loaded already, else null (then `loadAsset` fetches it). */
+export function loadedAsset(name) {
+  const slot = slots()[name];
+  return slot && slot.module ? slot.module : null;
+}
+
 /** The kernel's `asset` reply: evaluate the module and hand it to everything waiting for it. */
 export function receiveAsset(msg, buffers) {
   const slot = slots()[msg.name];

@@ -4,10 +4,14 @@
 import { createPanel } from "./panels/index.js";
 
 export class CardCache {
-  constructor({ request, behind = 3, ahead = 5 }) {
+  constructor({ request, behind = 3, ahead = 5, bitmap = () => false }) {
     this.request = request; // (positions: number[]) => void
     this.behind = behind;
     this.ahead = ahead;
+    // (card) => whether a canvas tool draws it: decoded into an ImageBitmap (1.7 MB at 768 x 576,
+    // outside the JS heap), closed when the card leaves the window
+    this.bitmap = bitmap;
+    this.pos = 0;
     // Cards are asked for in chunks, once this many are missing from the window (or the card
     // shown is): each request costs a kernel round trip, so not one a key press.
     this.refill = Math.max(1, Math.ceil(ahead / 2));
@@ -20,6 +24,7 @@ export class CardCache {
 
   /** Keep [pos - behind, pos + ahead]; ask the kernel for what is missing, nearest first, in chunks. */
   want(pos, total) {
+    this.pos = pos;
     this.lo = Math.max(0, pos - this.behind);
     this.hi = Math.min(total - 1, pos + this.ahead);
     for (const [p, entry] of this.entries) {
@@ -32,7 +37,9 @@ export class CardCache {
         if (p >= this.lo && p <= this.hi && !this.entries.has(p) && !this.pending.has(p)) missing.push(p);
       }
     }
-    const now = missing.length && (missing[0] === pos || missing.length >= this.refill);
+    // The last cards of the queue may never make a chunk: once the window reaches them, they go.
+    const tail = this.hi === total - 1 && missing.includes(this.hi);
+    const now = missing.length && (missing[0] === pos || missing.length >= this.refill || tail);
     if (now) {
       missing.forEach((p) => this.pending.add(p));
       this.request(missing);
@@ -46,7 +53,7 @@ export class CardCache {
     if (pos < this.lo || pos > this.hi) return; // the user moved on; drop it at once
     const old = this.entries.get(pos);
     if (old) this._drop(pos, old);
-    const panel = createPanel(card, buffer);
+    const panel = createPanel(card, buffer, { bitmap: this.bitmap(card) });
     const entry = { card, panel, decoded: false };
     this.entries.set(pos, entry);
     panel.ready.finally(() => {
@@ -83,6 +90,7 @@ export class CardCache {
   }
 
   _drop(pos, entry) {
+    if (pos !== this.pos && entry.panel.release) entry.panel.release(); // the card shown may still be drawn
     entry.panel.dispose();
     entry.panel.el.remove();
     this.entries.delete(pos);

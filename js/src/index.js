@@ -14,7 +14,7 @@ import { formatDuration } from "./modes/label.js";
 import { CARD_KINDS, PANEL_KINDS, REPLIES, REQUESTS } from "./protocol.js";
 import { panels } from "./panels/index.js";
 import { forgetPending, receiveAsset } from "./assets.js";
-import { ToolHost } from "./tool-host.js";
+import { ToolHost, drawsBitmap } from "./tool-host.js";
 
 const BEHIND = 3;
 // ms between two batches to the kernel when none is urgent. A person's keys are further apart,
@@ -48,6 +48,7 @@ class LabelingView {
       behind: BEHIND,
       ahead: Math.max(1, model.get("prefetch") || 16),
       request: (positions) => this._later({ type: "cards", positions }, { urgent: true }),
+      bitmap: drawsBitmap,
     });
     this._build();
     this.onMsg = (msg, buffers) => this._message(msg, buffers);

@@ -7,18 +7,23 @@
 // smart fill's superpixels (`tool_meta.superpixels`, another buffer).
 // A read-only masks card (verification, review) mounts the `maskview` asset instead: the masks of
 // `tool_meta.layers` (buffers of the card message) over the image, nothing to paint.
+// The boxes tool is mounted once and then handed card after card (`reuse`): its canvas, layer and
+// chips stay, and it draws the card's ImageBitmap, decoded ahead off the main thread (`bitmap`:
+// the cache decodes the next cards of such tools), so Enter -> the next image costs one draw.
 import { el, textEl } from "./dom.js";
-import { loadAsset } from "./assets.js";
+import { loadAsset, loadedAsset } from "./assets.js";
 
 /** What each tool module exports, and how its answer becomes a `submit` request. */
 const TOOLS = {
   boxes: {
-    mount(mod, host, card, img, size, view) {
+    bitmap: true,
+    /** The tool's options for `card`: a new tool's, or the next card's on the tool shown. */
+    options(card, img, size, view) {
       const meta = card.tool_meta || {};
       // What the tool showed when it left this card (an answer, an undone answer, a draft) with
       // the edits that led to it, else the kernel's boxes (the answer, or what the card starts from).
       const shown = meta.draft || { boxes: meta.boxes || [], history: [] };
-      return mod.createBoxTool(host, {
+      return {
         image: img, imageSize: size, categories: meta.categories || [], boxes: shown.boxes,
         history: shown.history, readOnly: !!meta.read_only, maxHeight: maxHeight(),
         reference: meta.reference || [], color: meta.color, // review: workers' boxes; the decision's colour
@@ -34,7 +39,13 @@ const TOOLS = {
           meta.draft = { boxes, history: info.history || [] };
           view.answer(value, [...new Set(boxes.map((b) => b.label))]);
         },
-      });
+      };
+    },
+    mount(mod, host, card, img, size, view) {
+      return mod.createBoxTool(host, this.options(card, img, size, view));
+    },
+    reuse(tool, card, img, size, view) {
+      tool.setCard(this.options(card, img, size, view));
     },
     /** The tool leaves `card`: unanswered (never, or its answer undone), what it shows stays for
      * when the card comes back; an answered card shows its answer again. */
@@ -123,6 +134,12 @@ export async function decodeMask(data, colors, size) {
   return out;
 }
 
+/** Whether cards of `card`'s kind are drawn from an ImageBitmap (the cache decodes them ahead). */
+export function drawsBitmap(card) {
+  const spec = card.kind === "image" && card.tool ? TOOLS[card.tool] : null;
+  return !!(spec && spec.bitmap);
+}
+
 export class ToolHost {
   constructor(view) {
     this.view = view;
@@ -130,6 +147,8 @@ export class ToolHost {
     this.card = null;
     this.token = null;
     this.comment = null;
+    this.host = null; // the mounted tool's element in the stage, and its kind
+    this.kind = null;
   }
 
   /** Whether the card shown answers with a tool rather than the category buttons. */
@@ -139,12 +158,24 @@ export class ToolHost {
 
   /** Show `entry`'s tool in `stage`; false when its card has none (the panel shows as usual). */
   show(entry, stage) {
-    this.hide();
     const card = entry.card;
-    if (!card.tool || card.kind !== "image") return false;
-    const name = toolName(card);
-    const spec = TOOLS[name];
-    if (!spec) return false;
+    const name = card.tool && card.kind === "image" ? toolName(card) : null;
+    const spec = name ? TOOLS[name] : null;
+    if (!spec) {
+      this.hide();
+      return false;
+    }
+    const size = (card.tool_meta && card.tool_meta.image_size) || { width: card.width, height: card.height };
+    if (spec.reuse && this.tool && this.kind === name && this.host.parentNode === stage) {
+      if (spec.leave && this.card) spec.leave(this.tool, this.card); // what the last card showed stays with it
+      this.card = card; // the tool shown takes this card: no DOM rebuilt, its focus kept
+      this.comment = null;
+      for (const child of [...stage.children]) if (child !== this.host) child.remove();
+      if ((card.tool_meta || {}).read_only && this.view.mode.name === "label") stage.append(this._commentField(card));
+      spec.reuse(this.tool, card, imageOf(entry, spec), size, this.view);
+      return true;
+    }
+    this.hide();
     this.card = card;
     const host = el("div", "gtw-tool");
     host.append(textEl("div", "gtw-loading", "loading the tool…"));
@@ -153,13 +184,12 @@ export class ToolHost {
     stage.classList.add("gtw-has-tool");
     const token = (this.token = {});
     const request = (msg) => this.view._later(msg, { urgent: true });
-    const size = (card.tool_meta && card.tool_meta.image_size) || { width: card.width, height: card.height };
-    const prepared = spec.prepare ? spec.prepare(card, size) : Promise.resolve(null);
-    Promise.all([loadAsset(name, request), prepared]).then(([mod, extra]) => {
+    const mountWith = (mod, extra) => {
       if (this.token !== token) return;
       host.replaceChildren();
-      const img = entry.panel.el.querySelector("img");
-      this.tool = spec.mount(mod, host, card, img, size, this.view, extra);
+      this.tool = spec.mount(mod, host, card, imageOf(entry, spec), size, this.view, extra);
+      this.host = host;
+      this.kind = name;
       // z with nothing to undo on this card takes back the last answer, as on every card.
       host.addEventListener("keydown", (e) => {
         if (e.key === "z" && !e.ctrlKey && !e.metaKey && this.tool && !this.tool.isModified()) {
@@ -169,7 +199,14 @@ export class ToolHost {
         }
       }, { capture: true });
       if (this.active && this.view.root.contains(document.activeElement)) this.focus();
-    }, (e) => token === this.token && this.view.showError(`cannot load the ${card.tool} tool: ${e.message}`));
+    };
+    const loaded = spec.prepare ? null : loadedAsset(name);
+    if (loaded) mountWith(loaded, null); // at once: the first frame shows the tool, not "loading"
+    else {
+      const prepared = spec.prepare ? spec.prepare(card, size) : Promise.resolve(null);
+      Promise.all([loadAsset(name, request), prepared]).then(([mod, extra]) => mountWith(mod, extra),
+        (e) => token === this.token && this.view.showError(`cannot load the ${name} tool: ${e.message}`));
+    }
     return true;
   }
 
@@ -218,12 +255,14 @@ export class ToolHost {
 
   hide() {
     const tool = this.tool;
-    const spec = tool && this.card ? TOOLS[this.card.tool] : null;
+    const spec = tool && this.card ? TOOLS[toolName(this.card)] : null;
     if (spec && spec.leave) spec.leave(tool, this.card);
     this.token = null;
     this.card = null;
     this.tool = null;
     this.comment = null;
+    this.host = null;
+    this.kind = null;
     if (!tool) return;
     const focused = tool.element.contains(document.activeElement);
     tool.destroy();
@@ -237,6 +276,11 @@ function afterPaint() {
     requestAnimationFrame(() => setTimeout(resolve, 0));
     setTimeout(resolve, 100);
   });
+}
+
+/** What the tool draws: the card's ImageBitmap when the cache has decoded it, else its <img>. */
+function imageOf(entry, spec) {
+  return (spec.bitmap && entry.panel.bitmap) || entry.panel.el.querySelector("img");
 }
 
 function maxHeight() {

@@ -36,6 +36,11 @@ def _jpeg(i: int) -> bytes:
     return out.getvalue()
 
 
+# True once the canvas pixel at (x, y) is within 3 of `rgb` (the JPEG's solid colour, decoded)
+NEAR_JS = """([el, x, y, rgb]) => { const p = el.getContext("2d").getImageData(x, y, 1, 1).data;
+  return rgb.every((v, i) => Math.abs(p[i] - v) <= 3); }"""
+
+
 def _drag(page, canvas, a, b):
     page.mouse.move(canvas["x"] + a[0], canvas["y"] + a[1])
     page.mouse.down()
@@ -67,6 +72,7 @@ def test_draw_two_boxes_resize_relabel_submit_in_original_pixels(lab, tmp_path):
     expect(widget.locator(".gtw-boxes")).to_be_focused()   # the widget's focus went to the tool
     canvas = canvas_el.bounding_box()
     assert (canvas["width"], canvas["height"]) == (768, 576), "the tool should fit the stage's 576 px height"
+    page.wait_for_function(NEAR_JS, arg=[canvas_el.element_handle(), 20, 20, [0, 120, 90]], timeout=15_000)
 
     _drag(page, canvas, (75, 75), (225, 150))        # cat: screen x 4/3 = original pixels
     page.keyboard.press("Escape")                     # deselect, so "2" picks the next box's class
@@ -78,6 +84,9 @@ def test_draw_two_boxes_resize_relabel_submit_in_original_pixels(lab, tmp_path):
     page.keyboard.press("3")                          # ...and relabel it: bird
     page.keyboard.press("Enter")
     expect(widget).to_have_attribute("data-shown", "1", timeout=15_000)
+    # the same tool shows the second card: its image, without the first card's boxes
+    page.wait_for_function(NEAR_JS, arg=[canvas_el.element_handle(), 20, 20, [40, 120, 90]], timeout=15_000)
+    assert page.evaluate(NEAR_JS, [canvas_el.element_handle(), 75, 110, [40, 120, 90]])  # the cat box's left edge
     expect(widget.locator(".gtw-progress-text")).to_contain_text("1 / 2 labeled")
     expect(widget.locator(".gtw-tool canvas")).to_be_visible()
     expect(widget.locator(".gtw-boxes")).to_be_focused()

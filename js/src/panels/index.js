@@ -6,7 +6,7 @@ import * as panelCard from "./panel-card.js";
 
 export const panels = { image, text, error, panels: panelCard };
 
-export function createPanel(card, buffer) {
+export function createPanel(card, buffer, options = {}) {
   const panel = panels[card.kind] || error;
-  return panel.create(card.kind in panels ? card : { ...card, error: `unknown card kind ${card.kind}` }, buffer);
+  return panel.create(card.kind in panels ? card : { ...card, error: `unknown card kind ${card.kind}` }, buffer, options);
 }

@@ -2,16 +2,20 @@
 // Boxes are kept in original-image pixels (the image as displayed, EXIF applied), whatever
 // size the shown image is: `imageSize` is the original size, `image` may be a smaller card.
 // Works with the mouse alone and with the keyboard alone; repaints only on animation frames.
+// One tool serves card after card (setCard): the canvas, its layer and the class chips stay, so
+// a new card costs one draw, not a new tool (see bench/box_latency.py).
 //
 //   const tool = createBoxTool(el, { image, imageSize: {width, height}, categories,
 //                                    boxes, readOnly, onChange, onSubmit });
+//   image: anything drawImage takes (an <img>, or an ImageBitmap decoded ahead: no decode on draw).
 //   readOnly: boxes may carry `color` and `caption` (review shows each worker's in its colour).
 //   reference: boxes drawn under the editable ones in their `color`, with their `caption`, never
 //   selected or edited (review: each worker's boxes); color: one colour for the editable boxes
 //   instead of their class's (review: the decision to be, in gold).
 //   history: the edits that led to `boxes` (from a submit's `info.history`): after an answer is
 //   undone its card comes back as it was, and z keeps walking back through its edits.
-//   tool.getBoxes(); tool.getHistory(); tool.setBoxes([...]); tool.setImage(img, size); tool.destroy();
+//   tool.getBoxes(); tool.getHistory(); tool.setBoxes([...]); tool.setImage(img, size);
+//   tool.setCard(options); tool.destroy();
 //
 // Keys (while the tool has focus): 1-9, 0 class (of the next box and the selected one);
 // b new box at the crosshair; arrows move the selection (or the crosshair), Shift x10;
@@ -55,6 +59,8 @@ export function createBoxTool(container, options = {}) {
   let drag = null;                    // {kind: draw|move|resize|pan, ...}
   let space = false;
   let frame = 0;
+  let chipsShown = null;              // the classes and choice the chips show: rebuilt only on a change
+  let statusShown = null;
 
   const categories = () => opts.categories;
   const labelIndex = (label) => Math.max(0, categories().indexOf(label));
@@ -75,6 +81,20 @@ export function createBoxTool(container, options = {}) {
 
   function copyHistory(h) { return h.map((s) => ({ boxes: s.boxes.map((b) => ({ ...b })), selected: s.selected })); }
 
+  /** The next card on this tool, as if it were a new one (class, zoom, history and selection
+   * start afresh), keeping the DOM: `options` as createBoxTool's, those left out kept. */
+  function setCard(options) {
+    Object.assign(opts, options);
+    current = 0;
+    drag = null;
+    space = false;
+    image = opts.image || null;
+    size = { ...(opts.imageSize || { width: 1, height: 1 }) };
+    cross = { x: size.width / 2, y: size.height / 2 };
+    setBoxes(opts.boxes);
+    layout();
+  }
+
   function setImage(img, imageSize) {
     image = img;
     if (imageSize) size = { ...imageSize };
@@ -89,10 +109,13 @@ export function createBoxTool(container, options = {}) {
     const fit = Math.min(width / size.width, (opts.maxHeight || Infinity) / size.height);
     const cssW = Math.round(size.width * fit), cssH = Math.round(size.height * fit);
     const dpr = window.devicePixelRatio || 1;
+    const w = Math.round(cssW * dpr), h = Math.round(cssH * dpr);
     canvas.style.width = cssW + "px";
     canvas.style.height = cssH + "px";
-    canvas.width = Math.round(cssW * dpr);
-    canvas.height = Math.round(cssH * dpr);
+    if (canvas.width !== w || canvas.height !== h) { // setting either allocates a new bitmap
+      canvas.width = w;
+      canvas.height = h;
+    }
     view = { scale: fit, ox: 0, oy: 0, fit };
     repaint();
   }
@@ -319,6 +342,9 @@ export function createBoxTool(container, options = {}) {
   // ------------------------------------------------------------------ drawing
 
   function renderChips() {
+    const shown = JSON.stringify([current, categories()]);
+    if (shown === chipsShown) return; // a repaint that changes no chip touches no DOM (no layout)
+    chipsShown = shown;
     chips.replaceChildren(...categories().map((name, i) => {
       const chip = document.createElement("button");
       chip.type = "button";
@@ -387,7 +413,8 @@ export function createBoxTool(container, options = {}) {
     renderChips();
     const name = categories()[current] ?? "";
     const sel = selected >= 0 ? `box ${selected + 1} of ${boxes.length} (${boxes[selected].label})` : `${boxes.length} boxes`;
-    status.textContent = `${name} · ${sel} · ${Math.round(cross.x)}, ${Math.round(cross.y)} · ${Math.round(view.scale / view.fit * 100)}%`;
+    const text = `${name} · ${sel} · ${Math.round(cross.x)}, ${Math.round(cross.y)} · ${Math.round(view.scale / view.fit * 100)}%`;
+    if (text !== statusShown) status.textContent = statusShown = text;
   }
 
   root.addEventListener("keydown", onKey);
@@ -407,6 +434,7 @@ export function createBoxTool(container, options = {}) {
     getHistory: () => copyHistory(history),
     setBoxes,
     setImage,
+    setCard,
     isModified: () => modified,
     selected: () => selected,
     destroy() {
