@@ -98,11 +98,13 @@ def decode_mask(png: bytes | Image.Image, internal_color_map: Mapping[str, Mappi
     (anti-aliased edges, a resized file) takes the nearest map colour.
     """
     image = png if isinstance(png, Image.Image) else Image.open(io.BytesIO(png))
-    rgba = np.asarray(image.convert("RGBA"))
-    packed = (rgba[..., 0].astype(np.uint32) << 16) | (rgba[..., 1].astype(np.uint32) << 8) | rgba[..., 2]
     keys = sorted(internal_color_map, key=int)
     colors = np.array([_packed(internal_color_map[k]["hex-color"]) for k in keys], np.uint32)
     indices = np.array([int(k) for k in keys], np.uint8)
+    if image.mode == "P":  # a palette PNG (the widget's answers): one lookup a palette entry
+        return _palette_lut(image, colors, indices)[np.asarray(image)]
+    rgba = np.asarray(image.convert("RGBA"))
+    packed = (rgba[..., 0].astype(np.uint32) << 16) | (rgba[..., 1].astype(np.uint32) << 8) | rgba[..., 2]
     out = np.zeros(packed.shape, np.uint8)
     found = np.zeros(packed.shape, bool)
     for color, index in zip(colors, indices):
@@ -114,10 +116,7 @@ def decode_mask(png: bytes | Image.Image, internal_color_map: Mapping[str, Mappi
     rest = ~(found | transparent)
     if rest.any():
         odd, inverse = np.unique(packed[rest], return_inverse=True)
-        rgb = np.stack([(odd >> 16) & 255, (odd >> 8) & 255, odd & 255], 1).astype(np.int32)
-        ref = np.stack([(colors >> 16) & 255, (colors >> 8) & 255, colors & 255], 1).astype(np.int32)
-        nearest = ((rgb[:, None, :] - ref[None]) ** 2).sum(2).argmin(1)
-        out[rest] = indices[nearest][inverse.ravel()]
+        out[rest] = _nearest(odd, colors, indices)[inverse.ravel()]
     return out
 
 
@@ -190,6 +189,29 @@ def _rgb(hex_color: str) -> tuple[int, int, int]:
     if len(h) != 6:
         raise ValueError(f"colour {hex_color!r} is not #rrggbb.")
     return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+
+def _nearest(packed: np.ndarray, colors: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """The class index of the map colour nearest each packed RGB colour."""
+    rgb = np.stack([(packed >> 16) & 255, (packed >> 8) & 255, packed & 255], 1).astype(np.int32)
+    ref = np.stack([(colors >> 16) & 255, (colors >> 8) & 255, colors & 255], 1).astype(np.int32)
+    return indices[((rgb[:, None, :] - ref[None]) ** 2).sum(2).argmin(1)]
+
+
+def _palette_lut(image: Image.Image, colors: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Palette index -> class index, by the rules of :func:`decode_mask` (exact colour, else the
+    nearest; transparent entries are background)."""
+    palette = np.zeros((256, 3), np.uint32)
+    entries = np.asarray(image.getpalette("RGB") or [], np.uint32).reshape(-1, 3)[:256]
+    palette[: len(entries)] = entries
+    lut = _nearest((palette[:, 0] << 16) | (palette[:, 1] << 8) | palette[:, 2], colors, indices)
+    transparency = image.info.get("transparency")
+    if isinstance(transparency, int):
+        lut[transparency] = 0
+    elif isinstance(transparency, (bytes, bytearray)):
+        alpha = np.frombuffer(bytes(transparency), np.uint8)[:256]
+        lut[: len(alpha)][alpha == 0] = 0
+    return lut
 
 
 def _packed(hex_color: str) -> int:

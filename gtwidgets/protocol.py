@@ -30,7 +30,7 @@ __all__ = [
     "Card", "ImageCard", "TextCard", "ErrorCard", "PanelsCard", "ReviewInfo", "WorkerAnswer", "Adjudication",
     "ImagePanel", "SeriesPanel", "TextPanel", "FactsPanel", "ErrorPanel", "SeriesColumn", "Panel",
     "ImageSize", "Box", "ShownBox", "BoxAnswer", "VerificationAnswer", "MaskAnswer", "MaskPick", "MaskCategory",
-    "PriorMask", "StartMask", "MaskLayer", "LegendEntry", "ToolMeta", "MachineLabelInfo", "AutoLabelAccuracy",
+    "PriorMask", "StartMask", "Superpixels", "MaskLayer", "LegendEntry", "ToolMeta", "MachineLabelInfo", "AutoLabelAccuracy",
     "AutoLabelProgress",
     "SeriesWindow", "Asset", "Undone", "Goto", "ErrorMessage", "Reply",
     "RequestKind", "ReplyKind", "CardKind", "PanelKind",
@@ -232,6 +232,15 @@ class StartMask(TypedDict):
     colors: dict[str, int]
 
 
+class Superpixels(TypedDict):
+    """Smart fill's regions of the card's image (``gtwidgets.superpixels``): the card message's
+    buffer at ``buffer``, zlib (RFC 1950) over ``uint16`` little-endian region labels, row-major,
+    ``width`` x ``height`` (a working resolution: the tool maps original pixels onto it by scale)."""
+    buffer: int
+    width: int
+    height: int
+
+
 class _MaskLayer(TypedDict):
     name: str
     buffer: int
@@ -270,6 +279,7 @@ class ToolMeta(TypedDict, total=False):
     # present when the tool starts from a value not this worker's (pre-labels, a prior label): the
     # answer then says whether it was changed (true already when an earlier answer changed it)
     initial_value_modified: bool
+    superpixels: Superpixels
     layers: list[MaskLayer]
     legend: list[LegendEntry]
     problem: str

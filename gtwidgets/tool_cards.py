@@ -12,18 +12,23 @@ under ``"buffers"``, with ``tool_meta.mask.colors``, ``#rrggbb`` -> the job's cl
 it back in the browser. A read-only mask card (verification) shows the prior mask instead, as a
 ``tool_meta.layers`` entry over the image (the browser's ``maskview``), with its classes'
 colours in ``tool_meta.legend``. Buffer indices count from 0 within ``"buffers"``; the widget,
-which pops them and sends them after the card's own, shifts them (:func:`place_buffers`).
+which pops them and sends them after the card's own, shifts them (:func:`place_buffers`). A
+painting mask card also carries smart fill's superpixels, computed from the card's image
+(:func:`add_superpixels`), as ``tool_meta.superpixels``.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any, Mapping
 
-from . import cards, masks, storage
+from . import cards, masks, storage, superpixels
 from .image_geometry import image_size
 from .tasktypes import TaskType
 
-__all__ = ["tool_card_meta", "category_names", "original_size", "place_buffers", "mask_legend", "BUTTON_TOOLS",
-           "BUFFERS"]
+__all__ = ["tool_card_meta", "category_names", "original_size", "place_buffers", "add_superpixels", "mask_legend",
+           "BUTTON_TOOLS", "BUFFERS"]
+
+_log = logging.getLogger(__name__)
 
 BUFFERS = "buffers"  # the key of a card meta's binary parts; never sent as JSON
 
@@ -67,11 +72,29 @@ def tool_card_meta(task: TaskType, line: Mapping, value: Any | None, source: tup
     return out
 
 
+def add_superpixels(extra: dict, card_image: bytes) -> None:
+    """Smart fill's superpixels for a painting mask tool's card (``extra``, from
+    :func:`tool_card_meta`), computed from the image the card shows: ``tool_meta.superpixels``
+    (size, buffer) and the bytes in ``extra["buffers"]``. A card whose image cannot be cut
+    goes without them; the tool then says smart fill has nothing to fill."""
+    meta = extra.get("tool_meta")
+    if extra.get("tool") != "masks" or not isinstance(meta, dict) or meta.get("read_only") or not card_image:
+        return
+    try:
+        sp = superpixels.for_card(card_image)
+    except Exception:  # a card with a bad image is an error card's to explain
+        _log.warning("gtwidgets: no superpixels for a mask card", exc_info=True)
+        return
+    parts = extra.setdefault(BUFFERS, [])
+    meta["superpixels"] = {"width": sp.width, "height": sp.height, "buffer": len(parts)}
+    parts.append(sp.data)
+
+
 def place_buffers(meta: dict, offset: int) -> None:
     """Shift a tool meta's buffer indices by ``offset``: the card's own buffers go first."""
-    mask = meta.get("mask")
-    if isinstance(mask, dict) and "buffer" in mask:
-        mask["buffer"] += offset
+    for part in ("mask", "superpixels"):
+        if isinstance(meta.get(part), dict) and "buffer" in meta[part]:
+            meta[part]["buffer"] += offset
     for layer in meta.get("layers", ()):
         layer["buffer"] += offset
 

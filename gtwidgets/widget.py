@@ -19,7 +19,7 @@ import traitlets as t
 
 from . import cards, panel_cards, protocol
 from .modes import LabelMode, Mode
-from .tool_cards import BUFFERS, place_buffers
+from .tool_cards import BUFFERS, add_superpixels, place_buffers
 
 __all__ = ["LabelingWidget", "default_shortcuts", "render_instructions"]
 
@@ -159,6 +159,8 @@ class LabelingWidget(anywidget.AnyWidget):
             if c.original is not None:
                 original = {"width": c.original.width, "height": c.original.height, "depth": c.original.depth}
         extra = dict(self.strategy.card_meta(str(object_id), image_size=original))
+        if meta.get("kind") == "image" and buffers:
+            add_superpixels(extra, buffers[0])  # smart fill of a mask card: from the image it shows
         tool_buffers = extra.pop(BUFFERS, None)
         if tool_buffers:  # a mask tool's or view's PNGs, after the card's own
             place_buffers(extra["tool_meta"], len(buffers))

@@ -67,6 +67,23 @@ def test_decode_reads_transparent_as_background_and_odd_colours_as_the_nearest()
     assert out[0, 0] == 1 and out[1, 1] == 2 and out[2, 2] == 0 and out.sum() == 3
 
 
+@pytest.mark.parametrize("transparency", ["index", "alpha table"])
+def test_palette_pngs_decode_by_the_same_rules(transparency):
+    """The widget answers with palette PNGs (palette index = class value, 0 transparent); read
+    entry by entry, they give what the same pixels give as RGBA."""
+    cmap = color_map(["cat", "dog"])
+    indices = np.array([[0, 1, 2, 3], [3, 2, 1, 0], [4, 4, 0, 1]], np.uint8)
+    palette = [255, 255, 255, 31, 119, 180, 255, 127, 14, 250, 130, 20, 9, 9, 9]  # 3: near dog; 4: odd, opaque
+    image = Image.fromarray(indices, "P")
+    image.putpalette(palette)
+    buf = io.BytesIO()
+    image.save(buf, "PNG", transparency=0 if transparency == "index" else bytes([0, 255, 255, 255, 255]))
+    assert Image.open(io.BytesIO(buf.getvalue())).mode == "P"
+    out = decode_mask(buf.getvalue(), cmap)
+    assert out.tolist() == [[0, 1, 2, 2], [2, 2, 1, 0], [1, 1, 0, 1]]  # 9,9,9 is nearest cat (#1f77b4)
+    assert (out == decode_mask(Image.open(io.BytesIO(buf.getvalue())).convert("RGBA"), cmap)).all()
+
+
 def test_encode_refuses_indices_the_map_lacks():
     with pytest.raises(ValueError, match=r"\[5\]"):
         encode_mask(np.full((2, 2), 5, np.uint8), color_map(["a"]))

@@ -18,10 +18,12 @@ pytestmark = pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"),
                                 reason="needs /usr/bin/chromium (apt-get install chromium)")
 
 from bundle_page import CHROMIUM, CHROMIUM_ARGS, ORIGIN, STATIC  # noqa: E402
+from mask_geometry import capsule, on_grid  # noqa: E402
 
 W, H = 200, 150          # image pixels; the stage is 400 x 300 CSS pixels, so 2 CSS px per image px
 COLORS = {1: "#1f77b4", 2: "#ff7f0e", 3: "#2ca02c"}
 RED = (slice(30, 70), slice(20, 60))   # rows, cols of the red region in the image
+NEAR_RED = (slice(30, 70), slice(60, 70))  # beside it, 15 levels redder: outside tolerance 10, inside 18
 
 HARNESS = """<!doctype html><html><body style="margin:0">
 <div id="host"></div>
@@ -30,11 +32,13 @@ HARNESS = """<!doctype html><html><body style="margin:0">
 import { createMaskTool } from "/tools/masks.js";
 const img = new Image();
 img.onload = () => {
-  const sp = new Uint16Array(%(W)d * %(H)d);
-  for (let y = 0; y < %(H)d; y++) for (let x = 0; x < %(W)d; x++) sp[y * %(W)d + x] = Math.floor(y / 25) * 8 + Math.floor(x / 25);
+  // superpixels: blocks of SP x SP cells on a GW x GH grid, numbered row by row
+  const sp = new Uint16Array(%(GW)d * %(GH)d);
+  for (let y = 0; y < %(GH)d; y++) for (let x = 0; x < %(GW)d; x++) sp[y * %(GW)d + x] = Math.floor(y / %(SP)d) * 64 + Math.floor(x / %(SP)d);
   window.changes = 0;
   window.tool = createMaskTool(document.getElementById("host"), {
-    image: img, imageSize: { width: %(W)d, height: %(H)d }, superpixels: sp, tolerance: 10,
+    image: img, imageSize: { width: %(IW)d, height: %(IH)d }, tolerance: 10,
+    superpixels: %(GW)d === %(IW)d ? sp : { labels: sp, width: %(GW)d, height: %(GH)d },
     categories: [{ name: "Bag", color: "#1f77b4", value: 1 }, { name: "Eyewear", color: "#ff7f0e", value: 2 },
                  { name: "Watch <b>", color: "#2ca02c", value: 3 }],
     onChange: () => { window.changes++; } });
@@ -55,17 +59,19 @@ def browser_type_launch_args(browser_type_launch_args):
 def _image_png() -> str:
     rgb = np.full((H, W, 3), 245, np.uint8)
     rgb[RED] = (200, 30, 30)
+    rgb[NEAR_RED] = (215, 30, 30)
     buf = io.BytesIO()
     Image.fromarray(rgb, "RGB").save(buf, "PNG")
     return base64.b64encode(buf.getvalue()).decode()
 
 
-@pytest.fixture
-def tool(page):
+def _open(page, **size):
+    """The tool on the 200 x 150 test image; ``size``: the original's size (IW, IH) and the
+    superpixel grid (GW, GH, blocks of SP cells), by default all at the image's own size."""
     bundle = STATIC / "tools" / "masks.js"
     if not bundle.exists():
         pytest.fail(f"{bundle} is missing: run `cd js && npm run build`")
-    html = HARNESS % {"W": W, "H": H, "PNG": _image_png()}
+    html = HARNESS % {"IW": W, "IH": H, "GW": W, "GH": H, "SP": 25, **size, "PNG": _image_png()}
 
     def serve(route):
         if route.request.url.endswith("/tools/masks.js"):
@@ -79,8 +85,13 @@ def tool(page):
     return page
 
 
-def mask(page) -> np.ndarray:
-    return np.array(page.evaluate("window.mask()"), np.uint8).reshape(H, W)
+@pytest.fixture
+def tool(page):
+    return _open(page)
+
+
+def mask(page, shape=(H, W)) -> np.ndarray:
+    return np.array(page.evaluate("window.mask()"), np.uint8).reshape(shape)
 
 
 def click_image(page, x: float, y: float) -> None:
@@ -128,39 +139,123 @@ def test_polygon_fill_smart_fill_undo_redo_give_exact_pixels(tool):
     assert (mask(tool) == expected).all()
 
 
-def test_brush_stroke_stays_within_its_radius_and_eraser_removes_it(tool):
+def drag(page, a, b, steps) -> None:
+    start, end = page.evaluate("([x, y]) => window.client(x, y)", a), page.evaluate("([x, y]) => window.client(x, y)", b)
+    page.mouse.move(start["x"], start["y"])
+    page.mouse.down()
+    page.mouse.move(end["x"], end["y"], steps=steps)
+    page.mouse.up()
+
+
+def test_brush_stroke_is_the_capsule_of_its_path_and_eraser_removes_it(tool):
     tool.keyboard.press("1")
     tool.keyboard.press("b")
-    start, end = tool.evaluate("window.client(30, 110)"), tool.evaluate("window.client(90, 110)")
-    tool.mouse.move(start["x"], start["y"])
-    tool.mouse.down()
-    tool.mouse.move(end["x"], end["y"], steps=8)
-    tool.mouse.up()
-    got = mask(tool)
     size = tool.evaluate("window.tool.state.size")
-    ys, xs = np.nonzero(got)
-    # every painted pixel centre lies within size/2 of the segment; the segment itself is covered
-    dist = np.where(xs + 0.5 < 30, np.hypot(xs + 0.5 - 30, ys + 0.5 - 110),
-                    np.where(xs + 0.5 > 90, np.hypot(xs + 0.5 - 90, ys + 0.5 - 110), np.abs(ys + 0.5 - 110)))
-    assert len(xs) and (dist <= size / 2 + 1e-6).all()
-    assert (got[109:111, 30:90] == 1).all()
-    assert set(np.unique(got).tolist()) == {0, 1}
+    assert size == 8  # 16 screen pixels at 2 screen pixels an image pixel
+    drag(tool, (30, 110), (90, 110), steps=8)
+    got = mask(tool)
+    assert (got == capsule((H, W), (30, 110), (90, 110), size / 2)).all()
 
     tool.keyboard.press("]")
     assert tool.evaluate("window.tool.state.size") > size
+    assert f"brush {tool.evaluate('window.tool.state.size')} px" in tool.locator(".gtw-masks-status").text_content()
     tool.keyboard.press("e")
-    tool.mouse.move(start["x"] - 30, start["y"])
-    tool.mouse.down()
-    tool.mouse.move(end["x"] + 30, end["y"], steps=12)
-    tool.mouse.up()
+    drag(tool, (15, 110), (105, 110), steps=12)
     assert not mask(tool).any()
     tool.keyboard.press("Control+z")
     assert (mask(tool) == got).all()
 
 
+def shown(page) -> np.ndarray:
+    """The mask layer as drawn: RGBA of the overlay canvas (2 screen pixels an image pixel)."""
+    data = page.evaluate("""() => { const c = document.querySelector('.gtw-masks-overlay');
+        return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); }""")
+    return np.array(data, np.uint8).reshape(2 * H, 2 * W, 4)
+
+
+def test_the_mask_layer_shows_each_edit_where_it_is(tool):
+    """Strokes redraw only what they changed: the layer must still be the mask, pixel for pixel."""
+    rgba = np.zeros((4, 4), np.uint32)
+    for value, color in COLORS.items():
+        rgba[value] = [int(color[i:i + 2], 16) for i in (1, 3, 5)] + [255]
+    tool.keyboard.press("2")
+    polygon(tool, [(120, 30), (170, 30), (170, 80), (120, 80)])
+    tool.keyboard.press("1")
+    tool.keyboard.press("b")
+    drag(tool, (40, 100), (150, 60), steps=15)
+    tool.keyboard.press("3")
+    tool.keyboard.press("s")
+    click_image(tool, 60.5, 130.5)
+    tool.keyboard.press("Control+z")
+    expected = rgba[np.kron(mask(tool), np.ones((2, 2), np.uint8))]
+    assert mask(tool).any() and (shown(tool) == expected).all()
+
+
+def test_undo_gives_back_the_class_painted_over(tool):
+    tool.keyboard.press("1")
+    polygon(tool, [(20, 20), (180, 20), (180, 130), (20, 130)])
+    first = np.zeros((H, W), np.uint8)
+    first[20:130, 20:180] = 1
+    tool.keyboard.press("2")
+    tool.keyboard.press("b")
+    tool.keyboard.press("]")
+    tool.keyboard.press("]")
+    size = tool.evaluate("window.tool.state.size")
+    drag(tool, (10.3, 12.1), (190.3, 140.1), steps=20)   # a diagonal across tiles and the rectangle
+    both = first.copy()
+    both[capsule((H, W), (10.3, 12.1), (190.3, 140.1), size / 2)] = 2
+    assert (mask(tool) == both).all()
+    tool.keyboard.press("Control+z")
+    assert (mask(tool) == first).all()
+    tool.keyboard.press("Control+y")
+    assert (mask(tool) == both).all()
+
+
+def test_flood_fill_tolerance_keys(tool):
+    tool.keyboard.press("f")
+    assert "tolerance 10" in tool.locator(".gtw-masks-status").text_content()
+    tool.keyboard.press(".")
+    tool.keyboard.press(".")
+    assert tool.evaluate("window.tool.state.tolerance") == 18
+    assert "tolerance 18" in tool.locator(".gtw-masks-status").text_content()
+    click_image(tool, 35.5, 45.5)
+    expected = np.zeros((H, W), np.uint8)
+    expected[RED] = expected[NEAR_RED] = 1
+    assert (mask(tool) == expected).all()
+    tool.keyboard.press("Control+z")
+    tool.keyboard.press(",")
+    tool.keyboard.press(",")
+    click_image(tool, 35.5, 45.5)
+    expected[NEAR_RED] = 0
+    assert (mask(tool) == expected).all()
+
+
+def test_fills_on_a_smaller_image_and_coarser_superpixels_paint_original_pixels(page):
+    """The original is 400 x 300, the image shown 200 x 150 (a card), the superpixels 100 x 75
+    (blocks of 10 cells): each fill paints the original pixels whose cell is in it."""
+    tool = _open(page, IW=2 * W, IH=2 * H, GW=W // 2, GH=H // 2, SP=10)
+    tool.keyboard.press("2")
+    tool.keyboard.press("f")
+    click_image(tool, 81.5, 101.5)        # in the red region of the image shown
+    red = np.zeros((H, W), bool)
+    red[RED] = True
+    expected = np.where(on_grid((2 * H, 2 * W), red), 2, 0).astype(np.uint8)
+    assert (mask(tool, (2 * H, 2 * W)) == expected).all()
+
+    tool.keyboard.press("3")
+    tool.keyboard.press("s")
+    click_image(tool, 330.2, 250.7)       # superpixel cell (62, 82): block (6, 8)
+    gy, gx = np.mgrid[: H // 2, : W // 2]
+    block = (gy // 10 == 6) & (gx // 10 == 8)
+    expected[on_grid((2 * H, 2 * W), block)] = 3
+    assert (mask(tool, (2 * H, 2 * W)) == expected).all()
+    painted = on_grid((2 * H, 2 * W), block)
+    assert painted.sum() == 40 * 40 and not (painted & on_grid((2 * H, 2 * W), red)).any()
+
+
 def test_zoomed_and_panned_view_paints_the_same_image_pixels(tool):
     before = tool.evaluate("window.tool.viewport.view.scale")
-    box = tool.locator("canvas").bounding_box()
+    box = tool.locator(".gtw-masks-pointer").bounding_box()
     tool.mouse.move(box["x"] + 100, box["y"] + 80)
     tool.mouse.wheel(0, -100)
     tool.keyboard.press("+")

@@ -1,5 +1,6 @@
 """A segmentation job's widget, kernel side: the submit request's PNG comes as a batch buffer
-(``answer_buffer``), and the card carries the mask to start from as a buffer of its own."""
+(``answer_buffer``), and the card carries the mask to start from and smart fill's superpixels as
+buffers of their own."""
 from __future__ import annotations
 
 
@@ -7,6 +8,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from gtwidgets import superpixels
 from gtwidgets.job import LabelingJob
 from gtwidgets.masks import color_map, decode_mask, encode_mask
 from gtwidgets.widget import LabelingWidget
@@ -42,12 +44,17 @@ def test_a_submitted_png_buffer_is_the_answer_and_the_card_sends_it_back(tmp_pat
     [(card, buffers)] = browser.ask({"type": "cards", "positions": [0]}, replies=1)
     mask = card["tool_meta"]["mask"]
     assert card["tool"] == "masks" and card["answer"] == ["dog"] and "buffers" not in card
-    assert mask["buffer"] == 1 and len(buffers) == 2  # after the image
+    assert mask["buffer"] == 1 and len(buffers) == 3  # after the image; then the superpixels
     assert mask["colors"] == {"#1f77b4": 1, "#ff7f0e": 2}
     assert np.array_equal(decode_mask(bytes(buffers[1]), cmap), labels)
+    sp = card["tool_meta"]["superpixels"]
+    assert sp["buffer"] == 2
+    assert np.array_equal(superpixels.decode(bytes(buffers[2]), sp["width"], sp["height"]),
+                          superpixels.superpixels(bytes(buffers[0])))  # of the image the card shows
 
     [(card, buffers)] = browser.ask({"type": "cards", "positions": [1]}, replies=1)
-    assert "mask" not in card["tool_meta"] and len(buffers) == 1  # nothing to start from
+    assert "mask" not in card["tool_meta"] and len(buffers) == 2  # nothing to start from
+    assert card["tool_meta"]["superpixels"]["buffer"] == 1  # smart fill still has its regions
 
     errors = browser.ask({"type": "batch", "position": 0, "messages": [
         {"type": "submit", "id": first, "answer": None, "spent": 1.0, "answer_buffer": 3}]}, replies=1)

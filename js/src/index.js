@@ -458,16 +458,33 @@ class LabelingView {
     this.flushing = false;
     this.urgent = false;
     this.sentAt = performance.now();
-    const buffers = [];
-    const messages = this.outbox.map(({ buffer, ...m }) => { // a mask's PNG: a batch buffer, named by index
+    const outbox = this.outbox;
+    this.outbox = [];
+    // A buffer still being made (a mask's PNG, encoded in a worker) holds its batch, and the
+    // batches after it, so the kernel gets them in order; the view does not wait.
+    if (!this.held && !outbox.some((m) => m.buffer instanceof Promise)) return this._send(outbox, outbox.map((m) => m.buffer));
+    const held = (this.held = (this.held || Promise.resolve())
+      .then(() => Promise.allSettled(outbox.map((m) => m.buffer)))
+      .then((done) => {
+        const failed = done.filter((d) => d.status === "rejected");
+        if (failed.length) this.showError(`an answer was not sent (${failed[0].reason.message}); answer that card again`);
+        const ok = outbox.filter((m, i) => done[i].status === "fulfilled");
+        this._send(ok, done.filter((d) => d.status === "fulfilled").map((d) => d.value));
+      })
+      .finally(() => { if (this.held === held) this.held = null; }));
+  }
+
+  /** One batch: `buffers[i]` is message i's binary answer (a mask's PNG), if any, sent by index. */
+  _send(outbox, buffers) {
+    const parts = [];
+    const messages = outbox.map(({ buffer, ...m }, i) => {
       if (buffer) {
-        m.answer_buffer = buffers.length;
-        buffers.push(buffer);
+        m.answer_buffer = parts.length;
+        parts.push(buffers[i]);
       }
       return m;
     });
-    this.outbox = [];
-    this.model.send({ type: "batch", position: this.pos, messages }, undefined, buffers.length ? buffers : undefined);
+    this.model.send({ type: "batch", position: this.pos, messages }, undefined, parts.length ? parts : undefined);
   }
 
   _show(entry) {
@@ -565,8 +582,9 @@ class LabelingView {
 const ON_REPLY = {
   card(view, msg, buffers) {
     if (msg.kind === "panels") msg.request = (m) => view._later(m, { urgent: true }); // panel cards: all buffers, zoom requests
-    const mask = msg.tool_meta && msg.tool_meta.mask;
-    if (mask && buffers && buffers[mask.buffer]) mask.data = buffers[mask.buffer]; // the tool's starting mask
+    for (const part of Object.values(msg.tool_meta || {})) { // the tool's binary parts: starting mask, superpixels
+      if (part && typeof part.buffer === "number" && buffers && buffers[part.buffer]) part.data = buffers[part.buffer];
+    }
     for (const layer of (msg.tool_meta && msg.tool_meta.layers) || []) layer.data = buffers && buffers[layer.buffer]; // masks shown read only
     view.cache.receive(msg, msg.kind === "panels" ? buffers || [] : buffers && buffers.length ? buffers[0] : null);
     if (msg.pos === view.pos) view.renderCardLabels();

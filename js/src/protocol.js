@@ -311,6 +311,14 @@
  */
 
 /**
+ * Smart fill's regions of the card's image (``gtwidgets.superpixels``): the card message's buffer at ``buffer``, zlib (RFC 1950) over ``uint16`` little-endian region labels, row-major, ``width`` x ``height`` (a working resolution: the tool maps original pixels onto it by scale).
+ * @typedef {Object} Superpixels
+ * @property {number} buffer
+ * @property {number} width
+ * @property {number} height
+ */
+
+/**
  * A mask shown read only over the card's image (verification: the prior mask; review: the consolidated one, each worker's, where they disagree): the card message's buffer at ``buffer``, a colour PNG whose ``background`` colour is not drawn; ``color``: its swatch (review: the worker's colour); ``pick``: the decision Enter makes while it is shown (review), with its ``classes``.
  * @typedef {Object} MaskLayer
  * @property {string} name
@@ -341,6 +349,7 @@
  * @property {Array<ShownBox>} [reference]
  * @property {string} [color]
  * @property {boolean} [initial_value_modified]
+ * @property {Superpixels} [superpixels]
  * @property {Array<MaskLayer>} [layers]
  * @property {Array<LegendEntry>} [legend]
  * @property {string} [problem]

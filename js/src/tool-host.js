@@ -3,8 +3,9 @@
 // that needs one, so image and text classification jobs load neither. A tool answers in
 // original-image pixels (`tool_meta.image_size`) whatever size the card's image is. The masks
 // tool answers with a PNG sent as the submit's binary buffer, and starts from the card's mask
-// (`tool_meta.mask`, a buffer of the card message: the worker's answer or a prior mask). A
-// read-only masks card (verification, review) mounts the `maskview` asset instead: the masks of
+// (`tool_meta.mask`, a buffer of the card message: the worker's answer or a prior mask), with
+// smart fill's superpixels (`tool_meta.superpixels`, another buffer).
+// A read-only masks card (verification, review) mounts the `maskview` asset instead: the masks of
 // `tool_meta.layers` (buffers of the card message) over the image, nothing to paint.
 // The boxes tool is mounted once and then handed card after card (`reuse`): its canvas, layer and
 // chips stay, and it draws the card's ImageBitmap, decoded ahead off the main thread (`bitmap`:
@@ -57,37 +58,31 @@ const TOOLS = {
     /** The mask to start from: what was answered in this page, else the kernel's (answer or prior). */
     prepare(card, size) {
       const meta = card.tool_meta || {};
-      if (meta.answered) return Promise.resolve(meta.answered);
       const start = meta.mask;
-      return start && start.data ? decodeMask(start.data, start.colors || {}, size) : Promise.resolve(null);
+      return meta.answered ? Promise.resolve(meta.answered)
+        : start && start.data ? decodeMask(start.data, start.colors || {}, size) : Promise.resolve(null);
     },
     mount(mod, host, card, img, size, view, mask) {
       const meta = card.tool_meta || {};
       const categories = meta.categories || [];
-      let sending = false;
+      const sp = meta.superpixels;
       const tool = mod.createMaskTool(host, {
         image: img, imageSize: size, categories, mask, maxHeight: maxHeight(),
-        // Shift+Enter (Enter closes a polygon): the PNG in the job's colours, as a binary buffer.
-        onSubmit: async (api) => {
-          if (sending) return;
-          sending = true;
-          try {
-            const labels = api.getMask();
-            const blob = await api.getPNG();
-            const png = await blob.arrayBuffer();
-            if (view.tools.card !== card) return view.showError("the mask was not sent: the card changed while it was encoded");
-            const present = new Set(labels);
-            meta.answered = labels; // going back to the card shows what was answered
-            // Started from a mask not painted here (pre-labels, a prior label): say whether it changed.
-            const started = "initial_value_modified" in meta;
-            if (started) meta.initial_value_modified = !!(meta.initial_value_modified || api.isModified());
-            view.answer(started ? { initial_value_modified: meta.initial_value_modified } : null,
-              categories.filter((c) => present.has(c.value)).map((c) => c.name), png);
-          } finally {
-            sending = false;
-          }
+        // Shift+Enter (Enter closes a polygon): the next card is shown at once; the PNG in the
+        // job's colours is made in a worker and goes as the submit's binary buffer when ready.
+        onSubmit: (api) => {
+          const present = new Set(api.present());
+          // Started from a mask not painted here (pre-labels, a prior label): say whether it changed.
+          const started = "initial_value_modified" in meta;
+          if (started) meta.initial_value_modified = !!(meta.initial_value_modified || api.isModified());
+          const done = afterPaint().then(() => api.finish()); // after the next card's frame
+          meta.answered = done.then((r) => r.labels, () => api.labels); // going back shows what was answered
+          view.answer(started ? { initial_value_modified: meta.initial_value_modified } : null,
+            categories.filter((c) => present.has(c.value)).map((c) => c.name), done.then((r) => r.png));
         },
       });
+      // The tool shows at once; smart fill has its regions a few milliseconds later (once a card).
+      if (sp && sp.data) (sp.regions ||= inflateSuperpixels(sp).catch(() => null)).then((r) => r && tool.setSuperpixels(r));
       return tool;
     },
   },
@@ -101,6 +96,15 @@ const TOOLS = {
     },
   },
 };
+
+/** Superpixels {width, height, data: zlib'd uint16 little-endian} -> {labels: Uint16Array, width, height}. */
+async function inflateSuperpixels({ data, width, height }) {
+  const bytes = data instanceof DataView ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data;
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+  const raw = await new Response(stream).arrayBuffer();
+  if (raw.byteLength !== width * height * 2) throw new Error("superpixels of the wrong size");
+  return { labels: new Uint16Array(raw), width, height };  // little-endian, as every browser's typed arrays
+}
 
 /** The asset that draws `card`: its tool, or the mask viewer for read-only masks. */
 function toolName(card) {
@@ -264,6 +268,14 @@ export class ToolHost {
     tool.destroy();
     if (focused) this.view.root.focus({ preventScroll: true }); // the keys stay in the widget
   }
+}
+
+/** Resolves once the page has painted (or after 100 ms: a hidden tab paints nothing). */
+function afterPaint() {
+  return new Promise((resolve) => {
+    requestAnimationFrame(() => setTimeout(resolve, 0));
+    setTimeout(resolve, 100);
+  });
 }
 
 /** What the tool draws: the card's ImageBitmap when the cache has decoded it, else its <img>. */

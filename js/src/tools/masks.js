@@ -3,37 +3,46 @@
 //
 //   const tool = createMaskTool(container, { image, imageSize: {width, height},
 //     categories: [{ name, color, value }], mask, superpixels, maxHeight, onChange, onSubmit });
+//   superpixels: { labels: Uint16Array, width, height } at any resolution (the kernel's, see
+//   gtwidgets/superpixels.py), or a Uint16Array at the image's size.
 //   maxHeight: the stage takes the image's aspect at the container's width, at most this tall
 //   (else the stage's own CSS size).
-//   tool.getMask()   // Uint8Array of class values, row-major, width x height
-//   await tool.getPNG()  // Blob: Ground Truth's colour mask (transparent background)
+//   tool.getMask()        // Uint8Array of class values, row-major, width x height (a copy)
+//   await tool.encodePNG() // ArrayBuffer: the mask as a PNG in the classes' colours, made in a worker
+//   await tool.finish()    // {png, labels}: the same without a copy, for a host done with the tool
 //
-// The full-resolution labels live in one Uint8Array; the screen shows the image and an overlay
-// drawn at display resolution from those labels, redrawn only where a stroke changed them.
-// Keys (while the tool has focus): 1-9 class, b brush, e eraser, p polygon (click vertices,
-// Enter closes, Escape drops), f flood fill, s smart fill, [ and ] brush size, o mask opacity,
-// + and - zoom, arrows pan, Ctrl+Z undo, Ctrl+Shift+Z or Ctrl+Y redo, Shift+Enter submit.
-// Wheel zooms at the pointer; drag with the middle button or with Space held pans.
+// The full-resolution labels are one byte a pixel (./mask-labels.js). The screen is three stacked
+// canvases at display resolution: the image (redrawn when the view moves), the labels' colours
+// (only the pixels a stroke changed are redrawn; its opacity is CSS) and the pointer's layer (the
+// brush outline, the polygon being drawn).
+// Keys (while the tool has focus): 1-9 class, b brush, e eraser, p polygon (click vertices, Enter
+// closes, Backspace drops the last vertex, Escape all), f flood fill (, and . tolerance), s smart
+// fill, [ and ] brush size, o mask opacity, + and - zoom, arrows pan, Ctrl+Z undo, Ctrl+Shift+Z or
+// Ctrl+Y redo, Shift+Enter submit. Wheel zooms at the pointer; drag with the middle button or with
+// Space held pans.
 
 import { createHistory } from "./history.js";
 import { createViewport } from "./viewport.js";
+import { createLabels, emptyRect } from "./mask-labels.js";
+import { boxOf, capsule, cellOf, flood, paintCells, polygon } from "./mask-shapes.js";
+import { createOverlay } from "./mask-overlay.js";
+import { encodeMaskPNG } from "./mask-png.js";
 
 const TOOLS = { b: "brush", e: "eraser", p: "polygon", f: "fill", s: "smart" };
 const OPACITIES = [0.55, 1, 0];
+const HISTORY_BYTES = 256 * 2 ** 20;  // undo keeps the tiles it needs, up to this much
+const MAX_GRID = 2048;                // flood fill reads the shown image at most this big
+const PNG_MEASURE = "gtwidgets:mask-png";
 
 export function createMaskTool(container, opts) {
   let { width, height } = opts.imageSize;
   const categories = opts.categories.map((c, i) =>
     typeof c === "string" ? { name: c, color: opts.colors[i], value: i + 1 } : { value: i + 1, ...c });
-  const colorOf = new Uint8Array(256 * 4);  // class value -> RGBA
-  for (const c of categories) colorOf.set([...hexRGB(c.color), 255], c.value * 4);
-
-  let labels = new Uint8Array(width * height);
-  if (opts.mask) labels.set(opts.mask);
-  let superpixels = opts.superpixels || null;
-  let imagePixels = null;  // RGBA at full resolution, made on the first flood fill
-  let tolerance = opts.tolerance ?? 24;
-  const state = { tool: "brush", current: categories[0].value, size: opts.brushSize || 8, opacity: 0, polygon: [] };
+  const rgbOf = Object.fromEntries(categories.map((c) => [c.value, hexRGB(c.color)]));  // class value -> [r, g, b]
+  let labels = null;  // set by setImage
+  let superpixels = null, grid = null, img = null;
+  let tolerance = opts.tolerance ?? 24, message = "";
+  const state = { tool: "brush", current: categories[0].value, size: opts.brushSize || 0, opacity: 0, polygon: [] };
 
   // ---------------------------------------------------------------- DOM
   const root = el("div", "gtw-masks");
@@ -48,6 +57,9 @@ export function createMaskTool(container, opts) {
     buttons[name] = b;
     bar.append(b);
   }
+  const status = el("span", "gtw-masks-status");
+  status.setAttribute("aria-live", "polite");
+  bar.append(status);
   const legend = el("div", "gtw-masks-legend");
   const swatches = new Map();
   categories.forEach((c, i) => {
@@ -63,247 +75,193 @@ export function createMaskTool(container, opts) {
     legend.append(item);
   });
   const stage = el("div", "gtw-masks-stage");
-  const canvas = document.createElement("canvas");
-  stage.append(canvas);
+  stage.style.position = "relative";
+  const [base, overlay, pointer] = ["gtw-masks-image", "gtw-masks-overlay", "gtw-masks-pointer"].map((name) => {
+    const c = el("canvas", name);
+    c.style.position = "absolute";
+    c.style.left = c.style.top = "0";
+    stage.append(c);
+    return c;
+  });
+  pointer.style.cursor = "crosshair";
   root.append(bar, legend, stage);
   container.append(root);
-  const ctx = canvas.getContext("2d");
-  const overlay = document.createElement("canvas");  // display resolution, the labels' colours
-  const octx = overlay.getContext("2d");
-  let overlayData = null;
+  const bctx = base.getContext("2d"), pctx = pointer.getContext("2d");
+  const layer = createOverlay(overlay);
+  for (const c of categories) layer.setColor(c.value, rgbOf[c.value]);
+  let hover = null, pointerDrawn = false;
 
-  let img = null;
-  const viewport = createViewport(canvas, { width, height, onChange: () => { renderOverlay(); draw(); } });
-  const history = createHistory({ onChange: () => opts.onChange && opts.onChange() });
+  const viewport = createViewport(pointer, { width, height, onChange: () => { drawImage(); renderOverlay(); drawPointer(); } });
+  const history = createHistory({ maxBytes: HISTORY_BYTES, onChange: () => opts.onChange && opts.onChange() });
 
   // ---------------------------------------------------------------- drawing
+  // Sizes are set, never read back after a change: each read of a changed layout is a layout of
+  // the whole page (JupyterLab's is large), and a card switch should cost one.
   function resize() {
+    let w, h;
     if (opts.maxHeight) {  // in the widget: the stage takes the image's shape, at most maxHeight tall
       const fit = Math.min((container.clientWidth || width) / width, opts.maxHeight / height);
-      stage.style.width = Math.round(width * fit) + "px";
-      stage.style.height = Math.round(height * fit) + "px";
+      [w, h] = [Math.round(width * fit), Math.round(height * fit)];
+      stage.style.width = w + "px";
+      stage.style.height = h + "px";
+    } else {
+      [w, h] = [stage.clientWidth || 400, stage.clientHeight || 300];
     }
-    const w = stage.clientWidth || 400, h = stage.clientHeight || 300;
-    canvas.width = w;
-    canvas.height = h;
-    canvas.style.width = w + "px";
-    canvas.style.height = h + "px";
-    overlay.width = w;
-    overlay.height = h;
-    overlayData = octx.createImageData(w, h);
-    viewport.fit();
+    pointerDrawn = false;  // sizing a canvas clears it
+    for (const c of [base, pointer]) {
+      c.width = w;
+      c.height = h;
+      c.style.width = w + "px";
+      c.style.height = h + "px";
+    }
+    layer.resize(w, h);
+    viewport.fit(w, h);
   }
 
-  function draw() {
-    ctx.clearRect(0, 0, canvas.width, canvas.height);
+  function drawImage() {
     const v = viewport.view;
-    ctx.imageSmoothingEnabled = v.scale < 1;
-    if (img) ctx.drawImage(img, v.x, v.y, width * v.scale, height * v.scale);
-    ctx.globalAlpha = OPACITIES[state.opacity];
-    ctx.drawImage(overlay, 0, 0);
-    ctx.globalAlpha = 1;
-    if (state.polygon.length) {
-      ctx.strokeStyle = colorHex(state.current);
-      ctx.lineWidth = 2;
-      ctx.beginPath();
-      for (const p of state.polygon) {
-        const c = viewport.toCanvas(p.x, p.y);
-        ctx.lineTo(c.x, c.y);
-      }
-      ctx.stroke();
-    }
+    bctx.clearRect(0, 0, base.width, base.height);
+    bctx.imageSmoothingEnabled = v.scale < 1;
+    if (img) bctx.drawImage(img, v.x, v.y, width * v.scale, height * v.scale);
   }
 
-  // Overlay pixels of a canvas rectangle (default: all), sampled from the labels.
-  function renderOverlay(x0 = 0, y0 = 0, x1 = overlay.width, y1 = overlay.height) {
-    if (!overlayData) return;
-    const v = viewport.view, W = overlay.width, d = overlayData.data;
-    x0 = Math.max(0, Math.floor(x0)); y0 = Math.max(0, Math.floor(y0));
-    x1 = Math.min(W, Math.ceil(x1)); y1 = Math.min(overlay.height, Math.ceil(y1));
-    if (x1 <= x0 || y1 <= y0) return;
-    const cols = new Int32Array(x1 - x0);
-    for (let x = x0; x < x1; x++) {
-      const ix = Math.floor((x + 0.5 - v.x) / v.scale);
-      cols[x - x0] = ix >= 0 && ix < width ? ix : -1;
-    }
-    for (let y = y0; y < y1; y++) {
-      const iy = Math.floor((y + 0.5 - v.y) / v.scale);
-      const row = iy >= 0 && iy < height ? iy * width : -1;
-      for (let x = x0; x < x1; x++) {
-        const o = (y * W + x) * 4, ix = cols[x - x0];
-        const k = row >= 0 && ix >= 0 ? labels[row + ix] * 4 : 0;
-        d[o] = colorOf[k]; d[o + 1] = colorOf[k + 1]; d[o + 2] = colorOf[k + 2]; d[o + 3] = colorOf[k + 3];
-      }
-    }
-    octx.putImageData(overlayData, 0, 0, x0, y0, x1 - x0, y1 - y0);
+  function renderOverlay(x0, y0, x1, y1) {
+    layer.render(labels, viewport.view, x0, y0, x1, y1);
   }
 
-  function refreshImageRect(r) {  // after labels changed in image rect r
+  function refresh(r) {  // after labels changed in image rect r
+    if (!(r.x1 > r.x0)) return;
     const a = viewport.toCanvas(r.x0, r.y0), b = viewport.toCanvas(r.x1, r.y1);
     renderOverlay(a.x - 1, a.y - 1, b.x + 1, b.y + 1);
-    draw();
+  }
+
+  function drawPointer() {  // the brush outline and the polygon being drawn
+    if (pointerDrawn) pctx.clearRect(0, 0, pointer.width, pointer.height);
+    pointerDrawn = !!(hover || state.polygon.length);
+    if (!pointerDrawn) return;
+    const color = colorHex(state.current);
+    pctx.lineWidth = 1.5;
+    if (state.polygon.length) {
+      pctx.strokeStyle = color;
+      pctx.beginPath();
+      for (const p of [...state.polygon, ...(hover ? [hover] : [])]) {
+        const c = viewport.toCanvas(p.x, p.y);
+        pctx.lineTo(c.x, c.y);
+      }
+      pctx.stroke();
+    } else if (hover && (state.tool === "brush" || state.tool === "eraser")) {
+      const c = viewport.toCanvas(hover.x, hover.y);
+      pctx.strokeStyle = state.tool === "eraser" ? "#000" : color;
+      pctx.beginPath();
+      pctx.arc(c.x, c.y, Math.max(1, (state.size / 2) * viewport.view.scale), 0, 2 * Math.PI);
+      pctx.stroke();
+    }
+  }
+
+  function showStatus() {
+    const tol = state.tool === "fill" ? ` · tolerance ${tolerance}` : "";
+    const pct = Math.round(OPACITIES[state.opacity] * 100);
+    status.textContent = ` ${state.tool} · brush ${state.size} px${tol} · mask ${pct}%${message ? " · " + message : ""}`;
+    message = "";
   }
 
   // ---------------------------------------------------------------- edits
-  // A change records each pixel's old value the first time it changes; every pixel of one action
-  // gets the same new value, so undo and redo are two loops.
-  function beginChange(value) {
-    return { value, indices: [], before: [], rect: { x0: width, y0: height, x1: 0, y1: 0 } };
+  function apply(change) {  // a finished edit: on screen, in the history
+    refresh(change.rect);
+    const entry = labels.commit(change);
+    if (entry) history.push({ undo: () => refresh(entry.undo()), redo: () => refresh(entry.redo()), bytes: entry.bytes });
   }
 
-  function setPixel(change, i) {
-    if (labels[i] === change.value) return;
-    change.indices.push(i);
-    change.before.push(labels[i]);
-    labels[i] = change.value;
-    const x = i % width, y = (i - x) / width, r = change.rect;
-    if (x < r.x0) r.x0 = x; if (y < r.y0) r.y0 = y; if (x + 1 > r.x1) r.x1 = x + 1; if (y + 1 > r.y1) r.y1 = y + 1;
-  }
-
-  function commit(change) {
-    if (!change.indices.length) return;
-    const indices = Uint32Array.from(change.indices), before = Uint8Array.from(change.before);
-    const { value, rect } = change;
-    history.push({
-      undo() { for (let k = 0; k < indices.length; k++) labels[indices[k]] = before[k]; refreshImageRect(rect); },
-      redo() { for (let k = 0; k < indices.length; k++) labels[indices[k]] = value; refreshImageRect(rect); },
-    });
-  }
-
-  function stamp(change, cx, cy) {  // a disc of diameter `size` image pixels: pixel centres within it
-    const r = state.size / 2;
-    const xa = Math.max(0, Math.floor(cx - r)), xb = Math.min(width - 1, Math.ceil(cx + r));
-    const ya = Math.max(0, Math.floor(cy - r)), yb = Math.min(height - 1, Math.ceil(cy + r));
-    for (let y = ya; y <= yb; y++) {
-      for (let x = xa; x <= xb; x++) {
-        const dx = x + 0.5 - cx, dy = y + 0.5 - cy;
-        if (dx * dx + dy * dy <= r * r) setPixel(change, y * width + x);
-      }
-    }
-  }
-
-  function strokeTo(change, from, to) {
-    const step = Math.max(0.5, state.size / 4);
-    const n = Math.max(1, Math.ceil(Math.hypot(to.x - from.x, to.y - from.y) / step));
-    for (let k = 1; k <= n; k++) stamp(change, from.x + ((to.x - from.x) * k) / n, from.y + ((to.y - from.y) * k) / n);
-  }
-
-  function fillPolygon(points) {  // even-odd rule on pixel centres
-    const change = beginChange(state.current);
-    const ys = points.map((p) => p.y);
-    const ya = Math.max(0, Math.floor(Math.min(...ys))), yb = Math.min(height - 1, Math.ceil(Math.max(...ys)));
-    for (let y = ya; y <= yb; y++) {
-      const cy = y + 0.5, xs = [];
-      for (let k = 0; k < points.length; k++) {
-        const a = points[k], b = points[(k + 1) % points.length];
-        if ((a.y <= cy) !== (b.y <= cy)) xs.push(a.x + ((cy - a.y) * (b.x - a.x)) / (b.y - a.y));
-      }
-      xs.sort((p, q) => p - q);
-      for (let k = 0; k + 1 < xs.length; k += 2) {
-        const xa = Math.max(0, Math.ceil(xs[k] - 0.5)), xb = Math.min(width - 1, Math.ceil(xs[k + 1] - 0.5) - 1);
-        for (let x = xa; x <= xb; x++) setPixel(change, y * width + x);
-      }
-    }
-    commit(change);
-    refreshImageRect(change.rect);
-  }
-
-  function pixelsOfImage() {
-    if (!imagePixels && img) {
+  function imageGrid() {  // the shown image's pixels, for flood fill
+    if (!grid && img) {
+      const iw = img.naturalWidth || img.width, ih = img.naturalHeight || img.height;
+      const k = Math.min(1, MAX_GRID / Math.max(iw, ih));
       const c = document.createElement("canvas");
-      c.width = width;
-      c.height = height;
+      c.width = Math.max(1, Math.round(iw * k));
+      c.height = Math.max(1, Math.round(ih * k));
       const g = c.getContext("2d", { willReadFrequently: true });
-      g.drawImage(img, 0, 0, width, height);
-      imagePixels = g.getImageData(0, 0, width, height).data;
+      g.drawImage(img, 0, 0, c.width, c.height);
+      grid = { rgba: g.getImageData(0, 0, c.width, c.height).data, width: c.width, height: c.height };
     }
-    return imagePixels;
+    return grid;
   }
 
-  function floodFill(px, py) {  // 4-connected pixels within `tolerance` of the seed's colour
-    const rgba = pixelsOfImage();
-    if (!rgba) return;
-    const seed = py * width + px, s = seed * 4;
-    const r0 = rgba[s], g0 = rgba[s + 1], b0 = rgba[s + 2];
-    const seen = new Uint8Array(width * height);
-    const stack = [seed];
-    seen[seed] = 1;
-    const change = beginChange(state.current);
-    while (stack.length) {
-      const i = stack.pop(), x = i % width;
-      setPixel(change, i);
-      const next = [x > 0 ? i - 1 : -1, x < width - 1 ? i + 1 : -1, i >= width ? i - width : -1,
-        i + width < width * height ? i + width : -1];
-      for (const j of next) {
-        if (j < 0 || seen[j]) continue;
-        const o = j * 4;
-        if (Math.abs(rgba[o] - r0) <= tolerance && Math.abs(rgba[o + 1] - g0) <= tolerance
-            && Math.abs(rgba[o + 2] - b0) <= tolerance) {
-          seen[j] = 1;
-          stack.push(j);
-        }
-      }
+  function fillAt(p) {  // flood fill or smart fill at image point p
+    const g = state.tool === "fill" ? imageGrid() : superpixels;
+    if (!g) {
+      message = state.tool === "fill" ? "the image is still loading" : "no superpixels for this image (yet)";
+      return showStatus();
     }
-    commit(change);
-    refreshImageRect(change.rect);
-  }
-
-  function smartFill(px, py) {  // the whole superpixel under the pointer
-    if (!superpixels) return;
-    const id = superpixels[py * width + px];
-    const change = beginChange(state.current);
-    for (let i = 0; i < superpixels.length; i++) if (superpixels[i] === id) setPixel(change, i);
-    commit(change);
-    refreshImageRect(change.rect);
+    const cell = cellOf(p.y, height, g.height) * g.width + cellOf(p.x, width, g.width);
+    const change = labels.begin(state.current);
+    if (state.tool === "fill") {
+      const { inside, box } = flood(g.rgba, g.width, g.height, cell, tolerance);
+      paintCells(labels, change, g.width, g.height, box, (i) => inside[i] === 1);
+    } else {
+      const sp = g.labels, id = sp[cell];
+      paintCells(labels, change, g.width, g.height, boxOf(sp, g.width, id), (i) => sp[i] === id);
+    }
+    apply(change);
   }
 
   // ---------------------------------------------------------------- input
   let stroke = null, panning = null, spaceDown = false;
 
-  function inside(p) { return p.x >= 0 && p.y >= 0 && p.x < width && p.y < height; }
+  const inside = (p) => p.x >= 0 && p.y >= 0 && p.x < width && p.y < height;
 
-  canvas.addEventListener("pointerdown", (e) => {
+  pointer.addEventListener("pointerdown", (e) => {
     root.focus();
     const p = viewport.fromEvent(e);
     if (e.button === 1 || spaceDown) {
       panning = { x: e.clientX, y: e.clientY };
-      canvas.setPointerCapture?.(e.pointerId);
+      pointer.setPointerCapture?.(e.pointerId);
       return;
     }
     if (e.button !== 0) return;
     if (state.tool === "brush" || state.tool === "eraser") {
-      stroke = { change: beginChange(state.tool === "eraser" ? 0 : state.current), last: p };
-      stamp(stroke.change, p.x, p.y);
-      refreshImageRect(stroke.change.rect);
-      canvas.setPointerCapture?.(e.pointerId);
+      stroke = { change: labels.begin(state.tool === "eraser" ? 0 : state.current), last: p };
+      capsule(labels, stroke.change, p.x, p.y, p.x, p.y, state.size / 2);
+      refresh(stroke.change.dirty);
+      stroke.change.dirty = emptyRect();
+      pointer.setPointerCapture?.(e.pointerId);
     } else if (state.tool === "polygon") {
       state.polygon.push({ x: Math.round(p.x), y: Math.round(p.y) });
-      draw();
+      drawPointer();
     } else if (inside(p)) {
-      (state.tool === "fill" ? floodFill : smartFill)(Math.floor(p.x), Math.floor(p.y));
+      fillAt(p);
     }
   });
-  canvas.addEventListener("pointermove", (e) => {
+  pointer.addEventListener("pointermove", (e) => {
     if (panning) {
       viewport.pan(e.clientX - panning.x, e.clientY - panning.y);
       panning = { x: e.clientX, y: e.clientY };
-    } else if (stroke) {
-      const p = viewport.fromEvent(e);
-      strokeTo(stroke.change, stroke.last, p);
-      stroke.last = p;
-      refreshImageRect(stroke.change.rect);
+      return;
     }
+    hover = viewport.fromEvent(e);
+    if (stroke) {  // every point the browser coalesced into this event, for a smooth stroke
+      const change = stroke.change, r = state.size / 2;
+      const events = (e.getCoalescedEvents && e.getCoalescedEvents()) || [];
+      for (const ev of events.length ? events : [e]) {
+        const p = viewport.fromEvent(ev);
+        capsule(labels, change, stroke.last.x, stroke.last.y, p.x, p.y, r);
+        stroke.last = p;
+      }
+      refresh(change.dirty);
+      change.dirty = emptyRect();
+    }
+    drawPointer();
   });
   const endPointer = () => {
-    if (stroke) commit(stroke.change);
+    if (stroke) apply(stroke.change);
     stroke = null;
     panning = null;
   };
-  canvas.addEventListener("pointerup", endPointer);
-  canvas.addEventListener("pointercancel", endPointer);
-  canvas.addEventListener("wheel", (e) => {
+  pointer.addEventListener("pointerup", endPointer);
+  pointer.addEventListener("pointercancel", endPointer);
+  pointer.addEventListener("pointerleave", () => { hover = null; drawPointer(); });
+  pointer.addEventListener("wheel", (e) => {
     e.preventDefault();
-    const r = canvas.getBoundingClientRect();
+    const r = pointer.getBoundingClientRect();
     viewport.zoomAt(e.deltaY < 0 ? 1.25 : 0.8, e.clientX - r.left, e.clientY - r.top);
   }, { passive: false });
 
@@ -316,87 +274,114 @@ export function createMaskTool(container, opts) {
     else if (mod) used = false;
     else if (k >= "1" && k <= "9" && categories[+k - 1]) setClass(categories[+k - 1].value);
     else if (TOOLS[k]) setTool(TOOLS[k]);
-    else if (k === "[") state.size = Math.max(1, Math.round(state.size / 1.25));
-    else if (k === "]") state.size = Math.min(500, Math.round(state.size * 1.25) + 1);
-    else if (k === "o") { state.opacity = (state.opacity + 1) % OPACITIES.length; draw(); }
-    else if (k === "+" || k === "=") viewport.zoomAt(1.25, canvas.width / 2, canvas.height / 2);
-    else if (k === "-") viewport.zoomAt(0.8, canvas.width / 2, canvas.height / 2);
+    else if (k === "[") setSize(Math.round(state.size / 1.25));
+    else if (k === "]") setSize(Math.round(state.size * 1.25) + 1);
+    else if (k === "," || k === ".") { tolerance = Math.max(0, Math.min(255, tolerance + (k === "," ? -4 : 4))); showStatus(); }
+    else if (k === "o") { state.opacity = (state.opacity + 1) % OPACITIES.length; overlay.style.opacity = OPACITIES[state.opacity]; showStatus(); }
+    else if (k === "+" || k === "=") viewport.zoomAt(1.25, pointer.width / 2, pointer.height / 2);
+    else if (k === "-") viewport.zoomAt(0.8, pointer.width / 2, pointer.height / 2);
     else if (k.startsWith("Arrow")) viewport.pan(...{ ArrowLeft: [40, 0], ArrowRight: [-40, 0], ArrowUp: [0, 40], ArrowDown: [0, -40] }[k]);
     else if (k === " ") spaceDown = true;
     else if (k === "Enter" && e.shiftKey) opts.onSubmit && opts.onSubmit(api);
-    else if (k === "Enter" && state.polygon.length >= 3) { const pts = state.polygon; state.polygon = []; fillPolygon(pts); }
-    else if (k === "Escape" && state.polygon.length) { state.polygon = []; draw(); }
+    else if (k === "Enter" && state.polygon.length >= 3) closePolygon();
+    else if (k === "Backspace" && state.polygon.length) { state.polygon.pop(); drawPointer(); }
+    else if (k === "Escape" && state.polygon.length) { state.polygon = []; drawPointer(); }
     else used = false;
     if (used) { e.preventDefault(); e.stopPropagation(); }
   });
+
+  function closePolygon() {
+    const change = labels.begin(state.current);
+    polygon(labels, change, state.polygon);
+    state.polygon = [];
+    apply(change);
+    drawPointer();
+  }
 
   function setTool(name) {
     state.tool = name;
     state.polygon = [];
     for (const [n, b] of Object.entries(buttons)) b.setAttribute("aria-pressed", String(n === name));
-    draw();
+    drawPointer();
+    showStatus();
   }
 
   function setClass(value) {
     state.current = value;
     for (const [v, item] of swatches) item.setAttribute("aria-pressed", String(v === value));
-    draw();
+    drawPointer();
+  }
+
+  function setSize(size) {
+    state.size = Math.max(1, Math.min(1000, size));
+    drawPointer();
+    showStatus();
+  }
+
+  function setSuperpixels(sp) {  // { labels, width, height } or labels at the image's size
+    superpixels = !sp ? null : ArrayBuffer.isView(sp) ? { labels: sp, width, height } : sp;
   }
 
   function setImage(image, size, mask = null) {  // image: an HTMLImageElement / ImageBitmap / URL
     ({ width, height } = size || { width: image.naturalWidth || image.width, height: image.naturalHeight || image.height });
-    labels = new Uint8Array(width * height);
-    if (mask) labels.set(mask);
-    imagePixels = null;
+    labels = createLabels(width, height, mask);
+    grid = null;
     superpixels = null;
+    img = typeof image === "string" ? null : image;
     history.clear();
-    if (opts.maxHeight) resize();
-    viewport.setSize(width, height);
+    viewport.view.width = width;
+    viewport.view.height = height;
+    resize();  // fits the view: draws the image and the labels once
+    if (!opts.brushSize) setSize(Math.round(16 / viewport.view.scale));  // 16 screen pixels at first
     if (typeof image === "string") {
-      img = null;
       const el = new Image();
-      el.onload = () => { img = el; imagePixels = null; draw(); opts.onImageLoad && opts.onImageLoad(); };
+      el.onload = () => { img = el; grid = null; drawImage(); opts.onImageLoad && opts.onImageLoad(); };
       el.src = image;
-    } else {
-      img = image;
-      draw();
     }
   }
 
-  function getPNG() {  // the labels in their classes' colours, full resolution, transparent background
-    const c = document.createElement("canvas");
-    c.width = width;
-    c.height = height;
-    const g = c.getContext("2d");
-    const out = g.createImageData(width, height), d = out.data;
-    for (let i = 0; i < labels.length; i++) d.set(colorOf.subarray(labels[i] * 4, labels[i] * 4 + 4), i * 4);
-    g.putImageData(out, 0, 0);
-    return new Promise((resolve) => c.toBlob(resolve, "image/png"));
+  async function encode(data) {  // {png, labels}, the labels' bytes given to the worker and back
+    const start = performance.now();
+    const colors = Object.fromEntries(categories.map((c) => [c.value, rgbOf[c.value]]));
+    const out = await encodeMaskPNG(data, width, height, colors);
+    performance.clearMeasures(PNG_MEASURE);
+    performance.measure(PNG_MEASURE, { start, detail: { bytes: out.png.byteLength, encoder_ms: out.ms } });
+    return out;
   }
 
   const api = {
     element: root,  // takes the keys (focus it)
     /** Whether the mask changed since it was set (an edit that undo can take back). */
     isModified: () => history.canUndo,
-    getMask: () => labels.slice(),
-    getPNG,
+    getMask: () => labels.data.slice(),
+    /** The labels themselves (no copy): for a host that is done with the tool. */
+    get labels() { return labels.data; },
+    /** Class values with at least one pixel (not the background). */
+    present: () => labels.present(),
+    /** The mask as a PNG (ArrayBuffer), encoded in a worker from a copy taken now; the time it
+     * took is the User Timing measure "gtwidgets:mask-png", the encoder's own in its detail
+     * (bench/mask_latency.py reads them). */
+    encodePNG: async () => (await encode(labels.data.slice())).png,
+    /** For a host done with the tool: the PNG and the labels, which go to the worker and come back
+     * (no copy of 12 MB on the page's thread); the tool must not be used after. */
+    finish: () => encode(labels.data),
+    getPNG: async () => new Blob([await api.encodePNG()], { type: "image/png" }),
     setImage,
-    setSuperpixels(array) { superpixels = array; },
+    setSuperpixels,
     setTool,
     setClass,
     undo: () => history.undo(),
     redo: () => history.redo(),
     viewport,
-    get state() { return { ...state, polygon: [...state.polygon] }; },
+    get state() { return { ...state, tolerance, polygon: [...state.polygon] }; },
     destroy() { root.remove(); },
   };
 
-  colorOf.set([0, 0, 0, 0], 0);
-  resize();
+  overlay.style.opacity = OPACITIES[state.opacity];
   setTool("brush");
   setClass(state.current);
   setImage(opts.image, { width, height }, opts.mask);
-  if (opts.superpixels) superpixels = opts.superpixels;
+  setSuperpixels(opts.superpixels);
   return api;
 
   function colorHex(value) { return (categories.find((c) => c.value === value) || {}).color || "#000"; }

@@ -4,8 +4,7 @@
 export function createViewport(canvas, { width, height, minScale = 0.05, maxScale = 64, onChange = () => {} }) {
   const view = { scale: 1, x: 0, y: 0, width, height };
 
-  function fit() {
-    const w = canvas.clientWidth || canvas.width, h = canvas.clientHeight || canvas.height;
+  function fit(w = canvas.clientWidth || canvas.width, h = canvas.clientHeight || canvas.height) {  // the canvas's CSS size
     view.scale = Math.min(w / view.width, h / view.height);
     view.x = (w - view.width * view.scale) / 2;
     view.y = (h - view.height * view.scale) / 2;
