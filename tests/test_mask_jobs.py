@@ -334,3 +334,33 @@ def test_a_decision_s_mask_is_read_and_written_once(boards, tmp_path, monkeypatc
     (mask,) = read_masks(read_manifest(job.output_manifest_uri).iloc[[0]], "pcb-defects-ref")
     assert np.array_equal(mask, painted(shift=4))
     job.close()
+
+
+def test_a_painted_answer_is_decoded_once_and_encoded_once_from_submit_to_the_bucket(boards, tmp_path, monkeypatch):
+    """The tool's PNG is read once; the journal, the answer's token, the worker-response file and
+    the output PNG share one encoding in the job's colours (a 12 MP mask costs seconds a codec pass)."""
+    from gtwidgets import masks as masks_module
+
+    output = str(tmp_path / "out")
+    job = mask_job(tmp_path, boards, output)
+    tool_png = encode_mask(painted(), color_map(CATS))
+    calls = {"encode": 0, "decode": 0}
+    encode, decode = masks_module.encode_mask, masks_module.decode_mask
+
+    def counting(name, real):
+        def call(*a, **kw):
+            calls[name] += 1
+            return real(*a, **kw)
+        return call
+    monkeypatch.setattr(masks_module, "encode_mask", counting("encode", encode))
+    monkeypatch.setattr(masks_module, "decode_mask", counting("decode", decode))
+    job.submit(0, tool_png, submitted=T0)
+    assert job.flush(timeout=30)
+    assert calls == {"encode": 1, "decode": 1}
+    monkeypatch.undo()
+    png = f"{output}/pcb-defects/annotations/consolidated-annotation/output/0_{DATE}.png"
+    assert np.array_equal(masks_module.read_mask(png, color_map(CATS)), painted())
+    job.close()
+    reopened = mask_job(tmp_path, boards, output)   # from the journal alone: the same pixels
+    assert np.array_equal(reopened.answer_value("0").labels, painted())
+    reopened.close()

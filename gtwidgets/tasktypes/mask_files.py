@@ -30,6 +30,7 @@ class MaskFile:
     make: Callable[[], np.ndarray] = field(repr=False)
     color_map: Mapping[str, Mapping] = field(repr=False)
     unique_name: bool = True  # the URI alone names the bytes (one answer's time)
+    encoded: bytes | None = field(default=None, repr=False)  # the PNG, when the answer has it made already
 
     @cached_property
     def labels(self) -> np.ndarray:
@@ -38,7 +39,7 @@ class MaskFile:
     @cached_property
     def data(self) -> bytes:
         """The PNG in the job's colours, as Ground Truth writes it."""
-        return masks.encode_mask(self.labels, self.color_map)
+        return self.encoded if self.encoded is not None else masks.encode_mask(self.labels, self.color_map)
 
     @property
     def png(self) -> bytes:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import base64
 import io
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -55,6 +55,7 @@ ELEMENT = "crowd-semantic-segmentation"
 # The keys a crowd-semantic-segmentation answer is found under: its tag, or the name the
 # developer guide's templates give it.
 ELEMENT_NAMES = (ELEMENT, "annotatedResult")
+_DECODED_KEPT = 4  # records' masks kept decoded (12 MP: 12 MB each)
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,6 +66,9 @@ class MaskValue:
     initial_value_modified: bool | None = None  # adjustment jobs only
     object_id: str | None = None                # names the PNG in label_pair
     uri: str | None = None                      # or the job says where it goes
+    # its PNG in the job's colours, once made (png_of) or read from a journal record: a 12 MP
+    # answer is journaled, keyed and uploaded from one encoding, not one each
+    png: bytes | None = field(default=None, repr=False)
 
 
 @register
@@ -87,6 +91,7 @@ class SemanticSegmentation(TaskType):
         self.prior_attribute: str | None = config.options.get("prior_attribute")
         if self.prior_attribute is not None:
             tasks.check_attribute_name(self.prior_attribute)
+        self._decoded: dict[tuple, tuple[np.ndarray, bytes | None]] = {}  # see _remember
         self._votes: dict[str, tuple[str, float, tuple]] = {}  # object id -> (answers' key, confidence, classes)
 
     @property
@@ -141,6 +146,7 @@ class SemanticSegmentation(TaskType):
         body = {"inputImageProperties": {"height": h, "width": w},
                 "labelMappings": {c: {"color": self.colors[c]} for c in self.classes_of(value)},
                 "labeledImage": {"pngImageData": base64.b64encode(self.png_of(value)).decode()}}
+        self._remember(_memo_key(body["labeledImage"]["pngImageData"], body["labelMappings"]), value.labels, value.png)
         if self.modified(value) is not None:
             body["initialValueModified"] = self.modified(value)
         return {ELEMENT: body}
@@ -160,8 +166,10 @@ class SemanticSegmentation(TaskType):
         return [c for c in self.categories if self.index[c] in present]
 
     def png_of(self, value: MaskValue) -> bytes:
-        """The mask as Ground Truth's colour PNG."""
-        return masks.encode_mask(value.labels, self.color_map)
+        """The mask as Ground Truth's colour PNG (made once a value: kept on it)."""
+        if value.png is None:
+            object.__setattr__(value, "png", masks.encode_mask(value.labels, self.color_map))
+        return value.png
 
     # ------------------------------------------------------------- labels
 
@@ -174,7 +182,7 @@ class SemanticSegmentation(TaskType):
                 raise JobError("label_pair needs the mask's object_id or uri (MaskValue) to name its PNG.")
             uri = self.mask_uri(value.object_id, creation_date)
         labels = value.labels
-        return self._pair(MaskFile(uri, uri, lambda: labels, self.color_map), confidence=confidence,
+        return self._pair(MaskFile(uri, uri, lambda: labels, self.color_map, encoded=value.png), confidence=confidence,
                           creation_date=creation_date, human_annotated=human_annotated,
                           modified=self.modified(value))
 
@@ -220,7 +228,8 @@ class SemanticSegmentation(TaskType):
                 self._votes[oid] = (key, confidence, tuple(self.classes_of(MaskValue(vote.labels))))
                 make = lambda labels=vote.labels: labels  # noqa: E731
             modified = any(self.modified(a.value) for a in group) if self.adjustment else None
-            out[oid] = self._pair(MaskFile(uri, key, make, self.color_map, unique_name=len(group) == 1),
+            one = group[0].value.png if len(group) == 1 else None  # one answer: its mask as is
+            out[oid] = self._pair(MaskFile(uri, key, make, self.color_map, unique_name=len(group) == 1, encoded=one),
                                   creation_date=creation_date, confidence=confidence, modified=modified)
         return out
 
@@ -325,29 +334,55 @@ class SemanticSegmentation(TaskType):
     # ------------------------------------------------------------- helpers
 
     def _from_element(self, body: Mapping) -> MaskValue:
-        try:
-            png = base64.b64decode(body["labeledImage"]["pngImageData"], validate=True)
-        except (KeyError, TypeError, ValueError):
-            raise JobError("crowd-semantic-segmentation answer needs labeledImage.pngImageData (base64 PNG).") \
-                from None
         mappings = body.get("labelMappings") or {}
         unknown = sorted(set(mappings) - set(self.categories))
         if unknown:
             raise JobError(f"mask uses labels {unknown} that are not categories of this job {self.categories}.")
-        # the worker's own colours name its classes; map them onto the job's indices
-        worker_map = {"0": {"class-name": masks.BACKGROUND, "hex-color": masks.BACKGROUND_COLOR}}
-        worker_map.update({str(self.index[c]): {"class-name": c, "hex-color": m["color"]}
-                           for c, m in mappings.items()})
         try:
-            labels = masks.decode_mask(Image.open(io.BytesIO(png)), worker_map)
-        except OSError:
-            raise JobError("labeledImage.pngImageData is not a PNG image.") from None
+            data = body["labeledImage"]["pngImageData"]
+            key = _memo_key(data, mappings)
+            memo = self._decoded.get(key)
+            if memo is None:
+                png = base64.b64decode(data, validate=True)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise JobError("crowd-semantic-segmentation answer needs labeledImage.pngImageData (base64 PNG).") \
+                from None
+        if memo is not None:  # a record this job just wrote, read back: the same pixels
+            labels, kept = memo
+        else:
+            # the worker's own colours name its classes; map them onto the job's indices
+            worker_map = {"0": {"class-name": masks.BACKGROUND, "hex-color": masks.BACKGROUND_COLOR}}
+            worker_map.update({str(self.index[c]): {"class-name": c, "hex-color": m["color"]}
+                               for c, m in mappings.items()})
+            try:
+                labels = masks.decode_mask(Image.open(io.BytesIO(png)), worker_map)
+            except OSError:
+                raise JobError("labeledImage.pngImageData is not a PNG image.") from None
+            kept = None
         size = body.get("inputImageProperties") or {}
         if size and (size.get("height"), size.get("width")) != labels.shape:
             raise JobError(f"mask is {labels.shape[1]} x {labels.shape[0]} but inputImageProperties says "
                            f"{size.get('width')} x {size.get('height')}; masks are at the image's resolution.")
+        if memo is None:
+            self._remember(key, labels, None)
         modified = body.get("initialValueModified")
-        return MaskValue(labels, bool(modified) if modified is not None else None)
+        return MaskValue(labels, bool(modified) if modified is not None else None, png=kept)
+
+    def _remember(self, key: tuple, labels: np.ndarray, png: bytes | None) -> None:
+        """A few records' pixels by their PNG and colours: a record journaled is read straight
+        back (JobState.take), and an answer's record again for its token and the manifest; a
+        12 MP mask is then encoded once an answer and never decoded in that path."""
+        if labels.flags.writeable:
+            labels = labels.copy()  # the caller's array may change; the record's pixels may not
+            labels.flags.writeable = False
+        self._decoded[key] = (labels, png)
+        while len(self._decoded) > _DECODED_KEPT:
+            self._decoded.pop(next(iter(self._decoded)))
+
+
+def _memo_key(data: str, mappings: Mapping) -> tuple:
+    """A record's PNG (base64) and the colours naming its classes: together they fix its pixels."""
+    return (data, tuple(sorted((str(c), str(m["color"]).lower()) for c, m in mappings.items())))
 
 
 @register
