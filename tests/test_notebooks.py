@@ -387,8 +387,8 @@ def test_the_notebooks_pass_under_nbval(tmp_path):
     try:
         done = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
-             "--nbval-cell-timeout=240", "--rootdir", str(runs), str(runs)],
-            cwd=runs, env=env, capture_output=True, text=True, timeout=1200)
+             "--nbval-cell-timeout=600", "--rootdir", str(runs), str(runs)],
+            cwd=runs, env=env, capture_output=True, text=True, timeout=2400)
     finally:
         stop_local_s3(tmp_path / "s3")
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
