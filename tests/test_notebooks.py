@@ -332,7 +332,7 @@ def auto_labeling() -> nbformat.NotebookNode:
         assert job.auto_labeling.stop == "all objects labeled" and job.auto_labeling.error is None
         assert counts["HumanLabeled"] == len(STUDENT) + given and c["HumanLabeled"] == counts["HumanLabeled"] + 10
         assert c["HumanLabeled"] < 2000 and c["HumanLabeled"] + c["MachineLabeled"] == 2000
-        assert set(STUDENT) <= set(job.auto_labeling.queue[:100])   # the random first batch
+        assert set(STUDENT) <= set(job.auto_labeling.queue[:job.auto_labeling.engine.batch_size])   # the random first batch
 
         # the output manifest: Ground Truth's shape; human lines say what the key says, machine lines say "no"
         assert (len(by_people), len(by_machine)) == (c["HumanLabeled"], c["MachineLabeled"]) and by_machine
