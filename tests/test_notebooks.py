@@ -25,8 +25,8 @@ SHIPPED = sorted(NOTEBOOKS.glob("*.ipynb"))
 
 
 def test_the_notebooks_ship_without_outputs_or_test_scaffolding():
-    assert [p.name for p in SHIPPED] == ["fashion_capstone.ipynb", "jsonl_manifests.ipynb", "segmentation.ipynb",
-                                         "traffic_signs_capstone.ipynb", "welding.ipynb"]
+    assert [p.name for p in SHIPPED] == ["auto_labeling.ipynb", "fashion_capstone.ipynb", "jsonl_manifests.ipynb",
+                                         "segmentation.ipynb", "traffic_signs_capstone.ipynb", "welding.ipynb"]
     # no conftest, no cfg (hidden entries such as .ipynb_checkpoints are JupyterLab's own, after ./dev.sh lab)
     assert sorted(p.name for p in NOTEBOOKS.iterdir() if not p.name.startswith(".")) == [p.name for p in SHIPPED]
     for path in SHIPPED:
@@ -307,9 +307,81 @@ def test_jsonl_manifests(kernel_env, tmp_path):
     assert "2024-05-06T09:12:00.000000" in json_side and "2024-05-06T09:12:00.000000" in row_side
 
 
+def auto_labeling() -> nbformat.NotebookNode:
+    """The automated-labeling notebook: the student's ten labels and the audit from the key, and the checks."""
+    nb = _notebook("auto_labeling")
+    _after(nb, "gt.LabelingWidget(job)", """
+        KEY = dict(zip(signs["source-ref"], signs["true-class"]))
+        STUDENT = []
+        for _ in range(10):
+            object_id = job.next_unlabeled()
+            job.submit(object_id, KEY[job.source(object_id)[1]])
+            STUDENT.append(object_id)
+    """)
+    _after(nb, "gt.AuditMode(", """
+        AUDITED = list(audit.queue)
+        BEFORE = {o: job.auto_labeling.machine_info(o)["label"] for o in AUDITED}
+        for object_id in AUDITED:
+            job.submit(object_id, KEY[job.source(object_id)[1]])
+    """)
+    _append(nb, """
+        # 2,000 photos, every line labeled, people gave fewer labels than all of them
+        c = job.label_counters
+        assert len(job) == len(lines) == 2000 and len(set(signs["source-ref"])) == 2000
+        assert (c["TotalLabeled"], c["Unlabeled"], c["FailedNonRetryableError"]) == (2000, 0, 0)
+        assert job.auto_labeling.stop == "all objects labeled" and job.auto_labeling.error is None
+        assert counts["HumanLabeled"] == len(STUDENT) + given and c["HumanLabeled"] == counts["HumanLabeled"] + 10
+        assert c["HumanLabeled"] < 2000 and c["HumanLabeled"] + c["MachineLabeled"] == 2000
+        first_batch = job.auto_labeling.queue[:job.auto_labeling.engine.batch_size]   # random, as Ground Truth's
+        assert set(STUDENT) <= set(first_batch)
+
+        # the output manifest: Ground Truth's shape; human lines say what the key says, machine lines say "no"
+        assert (len(by_people), len(by_machine)) == (c["HumanLabeled"], c["MachineLabeled"]) and by_machine
+        assert [line["source-ref"] for line in lines] == manifest["source-ref"].tolist()
+        for line in lines:
+            m = line[meta]
+            assert m["class-name"] == TRAFFIC_SIGN_CATEGORIES[line["traffic-signs-auto"]]
+            assert m["type"] == "groundtruth/image-classification"
+            assert m["job-name"] == "labeling-job/traffic-signs-auto"
+            if m["human-annotated"] == "yes":
+                assert m["class-name"] == KEY[line["source-ref"]] and m["confidence"] == 0
+            else:
+                assert m["human-annotated"] == "no" and 0 < m["confidence"] <= 1
+        audited = {job.source(o)[1] for o in AUDITED}
+        assert {line["source-ref"] for line in by_machine} == set(machine["source"]) - audited
+
+        # the claim and the truth: the default rule keeps the interval's low end at 95%; the machine
+        # labels, checked against the key, are not far below it (earlier rounds chose their own thresholds)
+        assert claim["low"] >= 0.95 and claim["support"] >= 30
+        assert claim["low"] <= claim["accuracy"] <= claim["high"]
+        assert len(machine) == counts["MachineLabeled"] and right.mean() >= claim["low"] - 0.05
+        assert human_right.all() and len(people) == counts["HumanLabeled"]
+
+        # the audit: ten machine labels, answered from the key, counted as agreed where the machine was right
+        assert len(AUDITED) == 10 and audited <= set(machine["source"])
+        assert summary["audited"] == 10 and summary["audit_pending"] == 0
+        assert summary["agreed"] == sum(BEFORE[o] == KEY[job.source(o)[1]] for o in AUDITED)
+        assert set(checked["object_id"]) == set(AUDITED)
+    """)
+    return nb
+
+
+def test_auto_labeling(kernel_env, tmp_path):
+    done = _run(auto_labeling(), kernel_env, tmp_path, timeout=900)
+    assert "2000 photos in s3://gtwidgets-auto-labeling/images/dataset.manifest" in _text(done, "IMAGES = ")
+    report = _text(done, "given = simulated_human(job)")
+    assert "the job stopped: all objects labeled" in report and "labeling everything by hand: 2,000" in report
+    honest = _text(done, "claim = job.auto_labeling.accuracy")
+    assert "the job claims" in honest and "the answer key's figure is" in honest
+    assert "audited 10 machine labels" in _text(done, "summary = job.auto_labeling.summary()")
+    out = _text(done, 'print("all saved:", job.flush())')
+    assert "all saved: True" in out and "2,000 lines" in out
+    assert '"human-annotated": "no"' in out and '"human-annotated": "yes"' in out
+
+
 def test_the_notebooks_pass_under_nbval(tmp_path):
     """The same runs under nbval, the runner the course uses: every cell, the checks included."""
-    builds = (fashion_capstone, traffic_signs_capstone, welding, jsonl_manifests, segmentation)
+    builds = (fashion_capstone, traffic_signs_capstone, welding, jsonl_manifests, segmentation, auto_labeling)
     runs = tmp_path / "runs"
     runs.mkdir()
     for build in builds:
@@ -318,8 +390,8 @@ def test_the_notebooks_pass_under_nbval(tmp_path):
     try:
         done = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
-             "--nbval-cell-timeout=240", "--rootdir", str(runs), str(runs)],
-            cwd=runs, env=env, capture_output=True, text=True, timeout=1200)
+             "--nbval-cell-timeout=600", "--rootdir", str(runs), str(runs)],
+            cwd=runs, env=env, capture_output=True, text=True, timeout=2400)
     finally:
         stop_local_s3(tmp_path / "s3")
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
@@ -354,11 +426,11 @@ def _append(nb: nbformat.NotebookNode, source: str) -> None:
     nb.cells.append(_code(source))
 
 
-def _run(nb: nbformat.NotebookNode, env: dict, cwd: Path) -> nbformat.NotebookNode:
+def _run(nb: nbformat.NotebookNode, env: dict, cwd: Path, *, timeout: int = 240) -> nbformat.NotebookNode:
     """Every cell in one fresh kernel; a cell that raises fails the test with its traceback and
     what the cells before it printed (so a failure on CI can be read without re-running it)."""
     try:
-        NotebookClient(nb, timeout=240, kernel_name="python3",
+        NotebookClient(nb, timeout=timeout, kernel_name="python3",
                        resources={"metadata": {"path": str(cwd)}}).execute(env=env)
     except CellExecutionError as e:
         ran = [c for c in nb.cells if c.cell_type == "code" and c.get("execution_count")]
