@@ -5,6 +5,7 @@ one uses real generated traffic-sign images for the image features and their cac
 """
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import threading
@@ -12,8 +13,8 @@ import threading
 import numpy as np
 import pytest
 
-from gtwidgets.autolabel import (AutoLabeler, FeatureCache, choose_threshold, image_features, label_counters,
-                                 simulate, text_features, wilson_interval)
+from gtwidgets.autolabel import (IMAGE_DESCRIPTOR_VERSION, AutoLabeler, FeatureCache, choose_threshold, image_features,
+                                 label_counters, simulate, text_features, wilson_interval)
 from gtwidgets.errors import AutoLabelError, MissingExtraError
 from gtwidgets.tasks import classification_label
 
@@ -108,10 +109,31 @@ def test_first_batch_is_random_then_least_confident_go_to_humans():
     result = eng.run_round(human)
     assert eng.latest is result
     scored = result.confidence
+    assert len(result.to_humans) == 60
     assert set(result.to_humans).isdisjoint(human) and set(result.to_humans).isdisjoint(result.machine_labels)
-    rest = [c for o, c in scored.items() if o not in result.machine_labels and o not in result.to_humans]
-    assert max(scored[o] for o in result.to_humans) <= min(rest)
+    # The batch tops the held-out share up to 20% of human labels with held-out objects; the rest
+    # are the least confident of the others.
+    held = [o for o in result.to_humans if eng.is_validation(o)]
+    others = [o for o in result.to_humans if not eng.is_validation(o)]
+    assert sum(map(eng.is_validation, human)) + len(held) == math.ceil(0.2 * 120)
+    rest = [c for o, c in scored.items()
+            if o not in result.machine_labels and o not in result.to_humans and not eng.is_validation(o)]
+    assert max(scored[o] for o in others) <= min(rest)
     assert eng.next_for_humans(human, result.machine_labels) == result.to_humans
+
+
+def test_held_out_objects_are_a_random_sample_not_the_hard_ones():
+    # People get least-confident objects to train on, but the held-out ones that measure the
+    # machine are drawn at random: their confidence looks like that of all objects, not the lowest.
+    eng, key = engine(n=1200, batch_size=100)
+    human = {o: key[o] for o in eng.first_batch()}
+    r = eng.run_round(human)
+    held = [r.confidence[o] for o in r.to_humans if eng.is_validation(o)]
+    others = [r.confidence[o] for o in r.to_humans if not eng.is_validation(o)]
+    everyone = list(r.confidence.values())
+    assert len(held) >= 10 and others
+    assert np.median(held) > max(others)
+    assert abs(np.median(held) - np.median(everyone)) < abs(np.median(held) - np.median(others))
 
 
 def test_machine_labels_reach_the_target_on_held_out_human_labels():
@@ -325,7 +347,8 @@ def test_image_features_are_cached_on_disk_by_source(tmp_path):
 
     raw = image_features(sources, cache=tmp_path / "cache", dims=None, read=read)
     assert raw.shape[0] == 30 and len(reads) == 30 and np.isfinite(raw).all()
-    again = image_features(sources[::-1], cache=FeatureCache("randconv1", tmp_path / "cache"), dims=None, read=read)
+    again = image_features(sources[::-1], cache=FeatureCache(IMAGE_DESCRIPTOR_VERSION, tmp_path / "cache"), dims=None,
+                           read=read)
     assert len(reads) == 30                                  # all from the cache file
     np.testing.assert_array_equal(again, raw[::-1])
     assert image_features(sources, cache=tmp_path / "cache", dims=8, read=read).shape == (30, 8)
