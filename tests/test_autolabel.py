@@ -151,6 +151,61 @@ def test_machine_labels_reach_the_target_on_held_out_human_labels():
     assert sim.rounds["TotalLabeled"].is_monotonic_increasing
 
 
+def test_held_out_objects_an_applied_round_would_have_labeled_stop_counting():
+    # Once a round's machine labels are applied, the objects left are the harder ones; held-out
+    # objects that round would have labeled no longer stand for them.
+    eng, key = engine(n=900, batch_size=100)
+    human = {o: key[o] for o in eng.first_batch()}
+    r = eng.run_round(human)
+    while not r.machine_labels:
+        human.update((o, key[o]) for o in r.to_humans)
+        r = eng.run_round(human)
+    held_out = sum(map(eng.is_validation, human))
+    assert r.threshold.validation_size == held_out and r.threshold.support > 0
+    # The same labels, the same model: the round not applied measures on every held-out object...
+    assert eng.run_round(human).threshold.validation_size == held_out
+    # ...applied, on those it would not have labeled (support = those at or above its threshold).
+    after = eng.run_round(human, r.machine_labels)
+    assert after.threshold.validation_size == held_out - r.threshold.support
+    assert set(after.machine_labels).isdisjoint(r.machine_labels)
+
+
+def test_the_claim_holds_on_images_with_the_default_features(tmp_path):
+    # 600 generated traffic signs, the default features and model: machine labels are made, and
+    # their accuracy against the truth reaches the lower end of what the engine claimed.
+    from gtwidgets.datasets import TRAFFIC_SIGN_CATEGORIES, make_traffic_signs
+    frame = make_traffic_signs(tmp_path / "signs", per_class=60, progress=False)
+    x = image_features(list(frame["source-ref"]), cache=tmp_path / "cache")
+    ids = [str(i) for i in range(len(frame))]
+    key = dict(zip(ids, frame["true-class"]))
+    sim = simulate(AutoLabeler(ids, TRAFFIC_SIGN_CATEGORIES, x, min_objects=0, batch_size=60,
+                               validation_fraction=0.25), key)
+    made = sim.rounds[sim.rounds["new machine labels"] > 0]
+    assert len(sim.machine) > 0 and len(sim.human) < 600
+    assert (made["true accuracy of new"] >= made["interval low"]).all()
+    assert sim.accuracy >= 0.95
+
+
+def test_one_blas_thread_is_restored_whatever_order_threads_leave_in():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from gtwidgets.autolabel._sklearn import one_blas_thread
+
+    def blas_threads():
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    with threadpool_limits(limits=2, user_api="blas"):   # two threads to start from, on any machine
+        before = blas_threads()
+        first, second = one_blas_thread(), one_blas_thread()
+        first.__enter__()
+        second.__enter__()
+        assert blas_threads() == {1}
+        first.__exit__(None, None, None)         # the first to enter leaves first: still limited
+        assert blas_threads() == {1}
+        second.__exit__(None, None, None)
+        assert blas_threads() == before == {2}
+
+
 def test_machine_and_human_lines_in_ground_truths_shape():
     human_pair = classification_label("animals", CATEGORIES, "dog", job_name="Animals")
     eng, key = engine(n=900, batch_size=100)

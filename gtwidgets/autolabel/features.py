@@ -12,7 +12,6 @@ run or a training round at 10,000 objects never decodes an image twice.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import io
@@ -27,7 +26,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image
 
 from .. import storage
-from ._sklearn import require_sklearn
+from ._sklearn import one_blas_thread, require_sklearn
 
 __all__ = ["FeatureCache", "image_features", "image_descriptor", "text_features", "embedding_features",
            "IMAGE_DESCRIPTOR_VERSION"]
@@ -119,7 +118,7 @@ def image_features(sources: Sequence[str], *, cache: FeatureCache | str | os.Pat
             return image_descriptor(Image.open(io.BytesIO(read(source))))
         # One BLAS thread per image: the pool already runs ``threads`` images at once, and a
         # multi-threaded product of this size is several times slower on a busy machine.
-        with _one_blas_thread(), ThreadPoolExecutor(max(1, threads), thread_name_prefix="gtwidgets-features") as pool:
+        with one_blas_thread(), ThreadPoolExecutor(max(1, threads), thread_name_prefix="gtwidgets-features") as pool:
             return np.stack(list(pool.map(one, missing)))
 
     raw = cache.get(list(sources), compute)
@@ -133,8 +132,9 @@ def image_descriptor(image: Image.Image) -> np.ndarray:
     contrast-normalised and matched against 64 random zero-mean filters (seeded, the same on
     every machine); the positive and the negative responses are max-pooled over a 4x4, 2x2 and
     1x1 grid. Max-pooling makes it care what shapes are present more than exactly where; 112
-    pixels keep small detail (the digits of a speed limit, text on a sign) that 48 lost. Colour
-    added nothing the grey edges did not already carry (bench/auto_label.py's notes).
+    pixels keep small detail (the digits of a speed limit, text on a sign) that 48 lost. On the
+    traffic-sign sample, colour (random colour filters, or CIELAB statistics added to these) and
+    scikit-image's HOG with or without pooling were each less accurate, so neither is here.
     """
     if image.format == "JPEG":
         image.draft("L", (_SIDE * 2, _SIDE * 2))  # decode at reduced size: several times faster
@@ -158,14 +158,6 @@ def image_descriptor(image: Image.Image) -> np.ndarray:
         high = high.reshape(grid, 2, grid, 2, _FILTERS).max((1, 3))
         low = low.reshape(grid, 2, grid, 2, _FILTERS).max((1, 3))
     return np.concatenate(pooled).astype(np.float32)
-
-
-def _box_mean(values: np.ndarray) -> np.ndarray:
-    """The mean of every _PATCH x _PATCH window (valid positions only), from an integral image."""
-    total = np.pad(values.astype(np.float64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
-    p = _PATCH
-    sums = total[p:, p:] - total[:-p, p:] - total[p:, :-p] + total[:-p, :-p]
-    return (sums / (p * p)).astype(np.float32)
 
 
 def text_features(texts: Sequence[str], *, max_features: int = 50_000, ngram_range: tuple[int, int] = (1, 2)):
@@ -223,12 +215,12 @@ def _as_cache(cache: FeatureCache | str | os.PathLike | None, name: str) -> Feat
     return cache if isinstance(cache, FeatureCache) else FeatureCache(name, cache)
 
 
-def _one_blas_thread():
-    try:
-        from threadpoolctl import threadpool_limits   # comes with scikit-learn
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+def _box_mean(values: np.ndarray) -> np.ndarray:
+    """The mean of every _PATCH x _PATCH window (valid positions only), from an integral image."""
+    total = np.pad(values.astype(np.float64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    p = _PATCH
+    sums = total[p:, p:] - total[:-p, p:] - total[p:, :-p] + total[:-p, :-p]
+    return (sums / (p * p)).astype(np.float32)
 
 
 def _key(source: str) -> bytes:
