@@ -170,6 +170,24 @@ def test_held_out_objects_an_applied_round_would_have_labeled_stop_counting():
     assert set(after.machine_labels).isdisjoint(r.machine_labels)
 
 
+def test_machine_labels_another_session_made_spend_every_held_out_object():
+    # A job resumed in a new session hands a new engine machine labels it did not make: it cannot
+    # tell which held-out objects they spent, so it takes them all as spent and draws fresh ones.
+    eng, key = engine(n=900, batch_size=100)
+    human = {o: key[o] for o in eng.first_batch()}
+    held = sum(map(eng.is_validation, human))
+    assert eng.run_round(human).threshold.validation_size == held > 0
+    others = [o for o in eng.object_ids if o not in human and not eng.is_validation(o)]
+    machine = {o: (key[o], 0.99) for o in others[:100]}     # made by an earlier session's engine
+    first = eng.run_round(human, machine)
+    assert first.threshold.validation_size == 0 and not first.machine_labels
+    fresh = [o for o in first.to_humans if eng.is_validation(o)]
+    assert len(fresh) == math.ceil(0.2 * (len(human) + 100))
+    assert eng.next_for_humans(human, machine) == first.to_humans
+    human.update((o, key[o]) for o in first.to_humans)
+    assert eng.run_round(human, machine).threshold.validation_size == len(fresh)
+
+
 def test_the_claim_holds_on_images_with_the_default_features(tmp_path):
     # 600 generated traffic signs, the default features and model: machine labels are made, and
     # their accuracy against the truth reaches the lower end of what the engine claimed.

@@ -16,7 +16,8 @@ from .threshold import ACCURACY_TARGET, Threshold, choose_threshold, wilson_inte
 
 __all__ = [
     "AutoLabeler", "Round", "default_model", "label_counters", "MIN_OBJECTS",
-    "FeatureCache", "IMAGE_DESCRIPTOR_VERSION", "image_features", "image_descriptor", "text_features", "embedding_features",
+    "FeatureCache", "IMAGE_DESCRIPTOR_VERSION", "image_features", "image_descriptor", "text_features",
+    "embedding_features",
     "choose_threshold", "wilson_interval", "Threshold", "ACCURACY_TARGET",
     "simulate", "Simulation",
 ]

@@ -203,7 +203,9 @@ class AutoLabeler:
         done = human | set(machine_labeled)
         n = min(n or self.batch_size, self._cap(len(human), len(set(machine_labeled))))
         latest = self._latest
-        return self._pick(human, done, n, None if latest is None else latest.confidence)
+        spent = self._spent(human, machine_labeled)
+        held = sum(bool(self._validation[self._lookup(o)]) for o in human - spent)
+        return self._pick(len(human), held, done, n, None if latest is None else latest.confidence)
 
     def stop_reason(self, human: int, machine: int) -> str | None:
         """Why the job is done with these many labels, or ``None``."""
@@ -268,7 +270,7 @@ class AutoLabeler:
         human_idx = np.array([self._lookup(o) for o in human_labels], np.int64)
         y = np.array([self._class(lbl, oid) for oid, lbl in human_labels.items()], np.int64)
         held = self._validation[human_idx] if human_idx.size else np.zeros(0, bool)
-        spent = self._spent(machine_labeled)
+        spent = self._spent(human_labels, machine_labeled)
         live = np.array([self.object_ids[i] not in spent for i in human_idx], bool)
         train_idx, train_y = human_idx[~held], y[~held]
         val_idx, val_y = human_idx[held & live], y[held & live]
@@ -303,7 +305,7 @@ class AutoLabeler:
         if stop is None:
             n = min(self.batch_size, self._cap(human_n, machine_n))
             done = set(human_labels) | set(machine_labeled) | set(machine)
-            to_humans = self._pick(set(human_labels), done, n, confidence)
+            to_humans = self._pick(human_n, int(val_idx.size), done, n, confidence)
         result = Round(number, human_n, len(machine_labeled), int(train_idx.size), threshold, machine, to_humans,
                        stop, time.perf_counter() - start, confidence)
         with self._lock:
@@ -314,17 +316,19 @@ class AutoLabeler:
                 self._latest = result
         return result
 
-    def _pick(self, human: set[str], done: set[str], n: int, confidence: Mapping[str, float] | None) -> list[str]:
+    def _pick(self, human: int, held: int, done: set[str], n: int,
+              confidence: Mapping[str, float] | None) -> list[str]:
         """``n`` objects for people: random held-out ones to keep their share, the least confident others after.
 
+        ``held`` of the ``human`` labels are held out and still count (not spent): the share is
+        kept with those, so a round that spends held-out objects is followed by fresh ones.
         Random ones only before a model exists (``confidence`` is None) or with ``sampling="random"``.
         """
         if n <= 0:
             return []
         if confidence is None or self.sampling == "random":
             return self._random(done, n)
-        held = sum(bool(self._validation[self._index[o]]) for o in human)
-        want = min(n, max(0, math.ceil(self.validation_fraction * (len(human) + n)) - held))
+        want = min(n, max(0, math.ceil(self.validation_fraction * (human + n)) - held))
         picked = self._random(done, want, held_out=True)
         scored = sorted((c, oid) for oid, c in confidence.items()
                         if oid not in done and not self._validation[self._index[oid]])
@@ -333,9 +337,19 @@ class AutoLabeler:
             picked += self._random(done | set(picked), n - len(picked))
         return picked
 
-    def _spent(self, machine_labeled: frozenset[str]) -> set[str]:
-        """Held-out ids that an applied round would have machine-labelled: they no longer measure what is left."""
+    def _spent(self, human: Collection[str], machine_labeled: Collection[str]) -> set[str]:
+        """Held-out ids that an applied round would have machine-labelled: they no longer measure what is left.
+
+        Machine labels that no round of this engine made (a job resumed in a new session) are
+        taken at their worst: every held-out object labeled by then is spent, and fresh ones
+        are drawn for the rounds to come.
+        """
         with self._lock:
+            made = set().union(*(labels for labels, _ in self._history.values()))
+            orphans = frozenset(machine_labeled) - made
+            if orphans:
+                held = frozenset(o for o in human if self._validation[self._lookup(o)])
+                self._history[-len(self._history) - 1] = (orphans, held)
             rounds = list(self._history.values())
         spent: set[str] = set()
         for labels, would in rounds:
