@@ -5,6 +5,7 @@ one uses real generated traffic-sign images for the image features and their cac
 """
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import threading
@@ -12,8 +13,8 @@ import threading
 import numpy as np
 import pytest
 
-from gtwidgets.autolabel import (AutoLabeler, FeatureCache, choose_threshold, image_features, label_counters,
-                                 simulate, text_features, wilson_interval)
+from gtwidgets.autolabel import (IMAGE_DESCRIPTOR_VERSION, AutoLabeler, FeatureCache, choose_threshold, image_features,
+                                 label_counters, simulate, text_features, wilson_interval)
 from gtwidgets.errors import AutoLabelError, MissingExtraError
 from gtwidgets.tasks import classification_label
 
@@ -108,10 +109,31 @@ def test_first_batch_is_random_then_least_confident_go_to_humans():
     result = eng.run_round(human)
     assert eng.latest is result
     scored = result.confidence
+    assert len(result.to_humans) == 60
     assert set(result.to_humans).isdisjoint(human) and set(result.to_humans).isdisjoint(result.machine_labels)
-    rest = [c for o, c in scored.items() if o not in result.machine_labels and o not in result.to_humans]
-    assert max(scored[o] for o in result.to_humans) <= min(rest)
+    # The batch tops the held-out share up to 20% of human labels with held-out objects; the rest
+    # are the least confident of the others.
+    held = [o for o in result.to_humans if eng.is_validation(o)]
+    others = [o for o in result.to_humans if not eng.is_validation(o)]
+    assert sum(map(eng.is_validation, human)) + len(held) == math.ceil(0.2 * 120)
+    rest = [c for o, c in scored.items()
+            if o not in result.machine_labels and o not in result.to_humans and not eng.is_validation(o)]
+    assert max(scored[o] for o in others) <= min(rest)
     assert eng.next_for_humans(human, result.machine_labels) == result.to_humans
+
+
+def test_held_out_objects_are_a_random_sample_not_the_hard_ones():
+    # People get least-confident objects to train on, but the held-out ones that measure the
+    # machine are drawn at random: their confidence looks like that of all objects, not the lowest.
+    eng, key = engine(n=1200, batch_size=100)
+    human = {o: key[o] for o in eng.first_batch()}
+    r = eng.run_round(human)
+    held = [r.confidence[o] for o in r.to_humans if eng.is_validation(o)]
+    others = [r.confidence[o] for o in r.to_humans if not eng.is_validation(o)]
+    everyone = list(r.confidence.values())
+    assert len(held) >= 10 and others
+    assert np.median(held) > max(others)
+    assert abs(np.median(held) - np.median(everyone)) < abs(np.median(held) - np.median(others))
 
 
 def test_machine_labels_reach_the_target_on_held_out_human_labels():
@@ -127,6 +149,79 @@ def test_machine_labels_reach_the_target_on_held_out_human_labels():
     held = [o for o in sim.human if eng.is_validation(o)]
     assert 0.1 < len(held) / len(sim.human) < 0.3
     assert sim.rounds["TotalLabeled"].is_monotonic_increasing
+
+
+def test_held_out_objects_an_applied_round_would_have_labeled_stop_counting():
+    # Once a round's machine labels are applied, the objects left are the harder ones; held-out
+    # objects that round would have labeled no longer stand for them.
+    eng, key = engine(n=900, batch_size=100)
+    human = {o: key[o] for o in eng.first_batch()}
+    r = eng.run_round(human)
+    while not r.machine_labels:
+        human.update((o, key[o]) for o in r.to_humans)
+        r = eng.run_round(human)
+    held_out = sum(map(eng.is_validation, human))
+    assert r.threshold.validation_size == held_out and r.threshold.support > 0
+    # The same labels, the same model: the round not applied measures on every held-out object...
+    assert eng.run_round(human).threshold.validation_size == held_out
+    # ...applied, on those it would not have labeled (support = those at or above its threshold).
+    after = eng.run_round(human, r.machine_labels)
+    assert after.threshold.validation_size == held_out - r.threshold.support
+    assert set(after.machine_labels).isdisjoint(r.machine_labels)
+
+
+def test_machine_labels_another_session_made_spend_every_held_out_object():
+    # A job resumed in a new session hands a new engine machine labels it did not make: it cannot
+    # tell which held-out objects they spent, so it takes them all as spent and draws fresh ones.
+    eng, key = engine(n=900, batch_size=100)
+    human = {o: key[o] for o in eng.first_batch()}
+    held = sum(map(eng.is_validation, human))
+    assert eng.run_round(human).threshold.validation_size == held > 0
+    others = [o for o in eng.object_ids if o not in human and not eng.is_validation(o)]
+    machine = {o: (key[o], 0.99) for o in others[:100]}     # made by an earlier session's engine
+    first = eng.run_round(human, machine)
+    assert first.threshold.validation_size == 0 and not first.machine_labels
+    fresh = [o for o in first.to_humans if eng.is_validation(o)]
+    assert len(fresh) == math.ceil(0.2 * (len(human) + 100))
+    assert eng.next_for_humans(human, machine) == first.to_humans
+    human.update((o, key[o]) for o in first.to_humans)
+    assert eng.run_round(human, machine).threshold.validation_size == len(fresh)
+
+
+def test_the_claim_holds_on_images_with_the_default_features(tmp_path):
+    # 600 generated traffic signs, the default features and model: machine labels are made, and
+    # their accuracy against the truth reaches the lower end of what the engine claimed.
+    from gtwidgets.datasets import TRAFFIC_SIGN_CATEGORIES, make_traffic_signs
+    frame = make_traffic_signs(tmp_path / "signs", per_class=60, progress=False)
+    x = image_features(list(frame["source-ref"]), cache=tmp_path / "cache")
+    ids = [str(i) for i in range(len(frame))]
+    key = dict(zip(ids, frame["true-class"]))
+    sim = simulate(AutoLabeler(ids, TRAFFIC_SIGN_CATEGORIES, x, min_objects=0, batch_size=60,
+                               validation_fraction=0.25), key)
+    made = sim.rounds[sim.rounds["new machine labels"] > 0]
+    assert len(sim.machine) > 0 and len(sim.human) < 600
+    assert (made["true accuracy of new"] >= made["interval low"]).all()
+    assert sim.accuracy >= 0.95
+
+
+def test_one_blas_thread_is_restored_whatever_order_threads_leave_in():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from gtwidgets.autolabel._sklearn import one_blas_thread
+
+    def blas_threads():
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    with threadpool_limits(limits=2, user_api="blas"):   # two threads to start from, on any machine
+        before = blas_threads()
+        first, second = one_blas_thread(), one_blas_thread()
+        first.__enter__()
+        second.__enter__()
+        assert blas_threads() == {1}
+        first.__exit__(None, None, None)         # the first to enter leaves first: still limited
+        assert blas_threads() == {1}
+        second.__exit__(None, None, None)
+        assert blas_threads() == before == {2}
 
 
 def test_machine_and_human_lines_in_ground_truths_shape():
@@ -325,7 +420,8 @@ def test_image_features_are_cached_on_disk_by_source(tmp_path):
 
     raw = image_features(sources, cache=tmp_path / "cache", dims=None, read=read)
     assert raw.shape[0] == 30 and len(reads) == 30 and np.isfinite(raw).all()
-    again = image_features(sources[::-1], cache=FeatureCache("randconv1", tmp_path / "cache"), dims=None, read=read)
+    again = image_features(sources[::-1], cache=FeatureCache(IMAGE_DESCRIPTOR_VERSION, tmp_path / "cache"), dims=None,
+                           read=read)
     assert len(reads) == 30                                  # all from the cache file
     np.testing.assert_array_equal(again, raw[::-1])
     assert image_features(sources, cache=tmp_path / "cache", dims=8, read=read).shape == (30, 8)

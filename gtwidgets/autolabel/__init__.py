@@ -9,13 +9,15 @@ or come from your own model (``embedding_features``). Needs ``pip install gtwidg
 from __future__ import annotations
 
 from .engine import MIN_OBJECTS, AutoLabeler, Round, default_model, label_counters
-from .features import FeatureCache, embedding_features, image_descriptor, image_features, text_features
+from .features import (IMAGE_DESCRIPTOR_VERSION, FeatureCache, embedding_features, image_descriptor, image_features,
+                       text_features)
 from .simulate import Simulation, simulate
 from .threshold import ACCURACY_TARGET, Threshold, choose_threshold, wilson_interval
 
 __all__ = [
     "AutoLabeler", "Round", "default_model", "label_counters", "MIN_OBJECTS",
-    "FeatureCache", "image_features", "image_descriptor", "text_features", "embedding_features",
+    "FeatureCache", "IMAGE_DESCRIPTOR_VERSION", "image_features", "image_descriptor", "text_features",
+    "embedding_features",
     "choose_threshold", "wilson_interval", "Threshold", "ACCURACY_TARGET",
     "simulate", "Simulation",
 ]
