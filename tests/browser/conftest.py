@@ -6,10 +6,12 @@ import os
 import secrets
 import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 
-from servers import free_port, running_server  # noqa: E402  (this folder is on sys.path)
+from notebook_files import write_notebook  # noqa: E402  (this folder is on sys.path)
+from servers import free_port, running_server  # noqa: E402
 from bundle_page import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (tests/ is on sys.path)
 NB_CELLS = "#jp-main-dock-panel .jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell"
 KERNEL_READY_JS = """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -60,6 +62,11 @@ class Lab:
 
     def __init__(self, server: dict, page):
         self.server, self.page, self.root = server, page, server["root"]
+
+    def open_notebook(self, name: str, cells: list) -> None:
+        """Write ``cells`` (sources or nbformat cells) as notebook ``name`` and open it."""
+        write_notebook(Path(self.root) / name, cells)
+        self.open(name)
 
     def open(self, name: str) -> None:
         self.page.goto(f"{self.server['url']}/lab/tree/{name}?reset&token={self.server['token']}")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pytest
 from playwright.sync_api import expect
 
@@ -43,14 +42,11 @@ audit"""
 def test_label_mode_shows_the_counters_and_an_audit_checks_a_machine_label(lab, tmp_path):
     images = tmp_path / "images"
     images.mkdir()
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in (
+    lab.open_notebook("autolabel.ipynb", [
         SETUP.format(tests=str(TESTS), images=images, output=str(tmp_path / "out"), journal=str(tmp_path / "j")),
         AUDIT,
-        'print("PAIR", job.label_pair(checked)["signs-metadata"]["human-annotated"], job.label_counters["HumanLabeled"])')]
-    nbformat.write(nb, lab.root / "autolabel.ipynb")
-    lab.open("autolabel.ipynb")
+        'print("PAIR", job.label_pair(checked)["signs-metadata"]["human-annotated"], job.label_counters["HumanLabeled"])',
+    ])
     page = lab.page
 
     widget = lab.run_cell(0).locator(".gtw-root")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 
-import nbformat
 import orjson
 import pytest
 from playwright.sync_api import expect
+
+from notebook_files import open_tool_card  # this folder is on sys.path
 from PIL import Image
 
 from gtwidgets import storage
@@ -56,18 +56,11 @@ def test_draw_two_boxes_resize_relabel_submit_in_original_pixels(lab, tmp_path):
         p.write_bytes(_jpeg(i))
         paths.append(str(p))
     output = str(tmp_path / "out")
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(SETUP.format(paths=paths, cats=CATS, output=output,
-                                                       journal=str(tmp_path / "journal"))),
-                nbformat.v4.new_code_cell("print('FLUSHED', job.flush(timeout=30))")]
-    nbformat.write(nb, Path(lab.root) / "boxes.ipynb")
-    lab.open("boxes.ipynb")
+    widget, canvas_el = open_tool_card(lab, "boxes.ipynb", [
+        SETUP.format(paths=paths, cats=CATS, output=output, journal=str(tmp_path / "journal")),
+        "print('FLUSHED', job.flush(timeout=30))",
+    ])
     page = lab.page
-    widget = lab.run_cell(0).locator(".gtw-root")
-    expect(widget).to_have_attribute("data-shown", "0", timeout=15_000)
-    canvas_el = widget.locator(".gtw-tool canvas")
-    expect(canvas_el).to_be_visible(timeout=15_000)
     expect(widget.locator(".gtw-buttons")).to_be_hidden()  # the tool answers, not category buttons
     expect(widget.locator(".gtw-boxes")).to_be_focused()   # the widget's focus went to the tool
     canvas = canvas_el.bounding_box()
@@ -121,18 +114,11 @@ def test_undo_after_submits_walks_back_answers_and_box_edits_in_one_line(lab, tm
         p.write_bytes(_jpeg(i))
         paths.append(str(p))
     output = str(tmp_path / "out")
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(SETUP.format(paths=paths, cats=CATS, output=output,
-                                                       journal=str(tmp_path / "journal"))),
-                nbformat.v4.new_code_cell("print('FLUSHED', job.flush(timeout=30))")]
-    nbformat.write(nb, Path(lab.root) / "boxes_undo.ipynb")
-    lab.open("boxes_undo.ipynb")
+    widget, canvas_el = open_tool_card(lab, "boxes_undo.ipynb", [
+        SETUP.format(paths=paths, cats=CATS, output=output, journal=str(tmp_path / "journal")),
+        "print('FLUSHED', job.flush(timeout=30))",
+    ])
     page = lab.page
-    widget = lab.run_cell(0).locator(".gtw-root")
-    expect(widget).to_have_attribute("data-shown", "0", timeout=15_000)
-    canvas_el = widget.locator(".gtw-tool canvas")
-    expect(canvas_el).to_be_visible(timeout=15_000)
     canvas = canvas_el.bounding_box()
     status, progress = widget.locator(".gtw-boxes-status"), widget.locator(".gtw-progress-text")
 

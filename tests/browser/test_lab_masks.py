@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import orjson
 import pytest
@@ -103,14 +102,11 @@ def test_paint_submit_and_read_the_mask_pngs_back(lab, tmp_path):
     paths[1].write_bytes(_blocks_jpeg())
     paths = [str(p) for p in paths]
     output = str(tmp_path / "out")
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(SETUP.format(paths=paths, cats=CATS, output=output,
-                                                       journal=str(tmp_path / "journal"))),
-                nbformat.v4.new_code_cell("print('FLUSHED', job.flush(timeout=30))"),
-                nbformat.v4.new_code_cell("LabelingWidget(job)")]
-    nbformat.write(nb, Path(lab.root) / "masks.ipynb")
-    lab.open("masks.ipynb")
+    lab.open_notebook("masks.ipynb", [
+        SETUP.format(paths=paths, cats=CATS, output=output, journal=str(tmp_path / "journal")),
+        "print('FLUSHED', job.flush(timeout=30))",
+        "LabelingWidget(job)",
+    ])
     page = lab.page
     widget = lab.run_cell(0).locator(".gtw-root")
     expect(widget).to_have_attribute("data-shown", "0", timeout=15_000)

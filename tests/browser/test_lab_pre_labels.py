@@ -3,12 +3,12 @@ drawn, editable, and Enter on it unchanged writes them to the output manifest in
 pixels, the worker response saying they were not modified."""
 from __future__ import annotations
 
-from pathlib import Path
 
-import nbformat
 import orjson
 import pytest
 from playwright.sync_api import expect
+
+from notebook_files import open_tool_card  # this folder is on sys.path
 from PIL import Image
 
 from gtwidgets import storage
@@ -38,18 +38,11 @@ def test_a_pre_labelled_card_shows_its_boxes_and_enter_keeps_them(lab, tmp_path)
         Image.new("RGB", (1024, 768), (255, 255, 255)).save(p)  # shown at 768 x 576: 0.75 a pixel
         paths.append(str(p))
     output = str(tmp_path / "out")
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(SETUP.format(paths=paths, cats=CATS, output=output,
-                                                       journal=str(tmp_path / "journal"))),
-                nbformat.v4.new_code_cell("print('FLUSHED', job.flush(timeout=30))")]
-    nbformat.write(nb, Path(lab.root) / "pre_labels.ipynb")
-    lab.open("pre_labels.ipynb")
+    widget, canvas_el = open_tool_card(lab, "pre_labels.ipynb", [
+        SETUP.format(paths=paths, cats=CATS, output=output, journal=str(tmp_path / "journal")),
+        "print('FLUSHED', job.flush(timeout=30))",
+    ])
     page = lab.page
-    widget = lab.run_cell(0).locator(".gtw-root")
-    expect(widget).to_have_attribute("data-shown", "0", timeout=15_000)
-    canvas_el = widget.locator(".gtw-tool canvas")
-    expect(canvas_el).to_be_visible(timeout=15_000)
     expect(widget.locator(".gtw-boxes-status")).to_contain_text("1 boxes")
     page.wait_for_function("el => el.getContext('2d').getImageData(0, 0, 1, 1).data[3] === 255",
                            arg=canvas_el.element_handle(), timeout=15_000)  # the image is drawn

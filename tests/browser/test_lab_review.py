@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 
-import nbformat
 import orjson
 import pytest
 from playwright.sync_api import expect
@@ -54,13 +53,10 @@ def test_review_disagreements_by_keyboard(lab, tmp_path):
         lines.append(orjson.dumps({"source-ref": str(p)}).decode())
     manifest.write_text("\n".join(lines) + "\n")
     output = tmp_path / "out"
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(SETUP.format(manifest=str(manifest), cats=CATS, output=str(output),
-                                                       journal=str(tmp_path / "journal"), votes=VOTES)),
-                nbformat.v4.new_code_cell(CHECK)]
-    nbformat.write(nb, lab.root / "review.ipynb")
-    lab.open("review.ipynb")
+    lab.open_notebook("review.ipynb", [
+        SETUP.format(manifest=str(manifest), cats=CATS, output=str(output), journal=str(tmp_path / "journal"), votes=VOTES),
+        CHECK,
+    ])
     page = lab.page
     widget = lab.run_cell(0).locator(".gtw-root.gtw-review-mode")
     expect(widget).to_be_visible(timeout=60_000)

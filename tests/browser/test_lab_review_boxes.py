@@ -5,7 +5,6 @@ the reviewer's), and the output manifest holds it."""
 from __future__ import annotations
 
 
-import nbformat
 import orjson
 import pytest
 from playwright.sync_api import expect
@@ -54,13 +53,9 @@ def _open_review(lab, tmp_path, name):
         Image.new("RGB", (640, 480), (255, 255, 255)).save(p)
         paths.append(str(p))
     output = str(tmp_path / "out")
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(SETUP.format(paths=paths, cats=CATS, output=output, answers=ANSWERS,
-                                                       size=SIZE, journal=str(tmp_path / "journal"))),
-                nbformat.v4.new_code_cell("print('FLUSHED', job.flush(timeout=60))")]
-    nbformat.write(nb, lab.root / name)
-    lab.open(name)
+    lab.open_notebook(name, [SETUP.format(paths=paths, cats=CATS, output=output, answers=ANSWERS, size=SIZE,
+                                          journal=str(tmp_path / "journal")),
+                             "print('FLUSHED', job.flush(timeout=60))"])
     widget = lab.run_cell(0).locator(".gtw-root.gtw-review-mode")
     expect(widget).to_be_visible(timeout=60_000)
     expect(widget).to_have_attribute("data-shown", "0", timeout=15_000)

@@ -3,7 +3,6 @@ image, m steps through each worker's mask and where they disagree (each named in
 it, with their IoU), and Enter makes the mask shown the decision; the output manifest's PNG holds it."""
 from __future__ import annotations
 
-import nbformat
 import numpy as np
 import pytest
 from playwright.sync_api import expect
@@ -54,12 +53,10 @@ def test_review_steps_through_the_masks_and_enter_decides_the_one_shown(lab, tmp
         Image.new("RGB", (640, 480), (255, 255, 255)).save(p)
         paths.append(str(p))
     output = str(tmp_path / "out")
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(SETUP.format(paths=paths, output=output, journal=str(tmp_path / "j"))),
-                nbformat.v4.new_code_cell("print('FLUSHED', job.flush(timeout=60))")]
-    nbformat.write(nb, lab.root / "review_masks.ipynb")
-    lab.open("review_masks.ipynb")
+    lab.open_notebook("review_masks.ipynb", [
+        SETUP.format(paths=paths, output=output, journal=str(tmp_path / "j")),
+        "print('FLUSHED', job.flush(timeout=60))",
+    ])
     page = lab.page
     widget = lab.run_cell(0).locator(".gtw-root.gtw-review-mode")
     expect(widget).to_be_visible(timeout=60_000)

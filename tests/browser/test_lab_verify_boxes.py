@@ -3,10 +3,11 @@ category keys rate them, an optional comment goes with the rating; the output ma
 rating and the comment as Ground Truth's label-verification pair."""
 from __future__ import annotations
 
-import nbformat
 import orjson
 import pytest
 from playwright.sync_api import expect
+
+from notebook_files import open_tool_card  # this folder is on sys.path
 from PIL import Image
 
 from gtwidgets import storage
@@ -35,17 +36,11 @@ def test_rate_prior_boxes_with_keys_and_a_comment(lab, tmp_path):
         Image.new("RGB", (640, 480), (255, 255, 255)).save(p)
         paths.append(str(p))
     output = str(tmp_path / "out")
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(SETUP.format(paths=paths, output=output, journal=str(tmp_path / "j"))),
-                nbformat.v4.new_code_cell("print('FLUSHED', job.flush(timeout=30))")]
-    nbformat.write(nb, lab.root / "verify.ipynb")
-    lab.open("verify.ipynb")
+    widget, canvas_el = open_tool_card(lab, "verify.ipynb", [
+        SETUP.format(paths=paths, output=output, journal=str(tmp_path / "j")),
+        "print('FLUSHED', job.flush(timeout=30))",
+    ])
     page = lab.page
-    widget = lab.run_cell(0).locator(".gtw-root")
-    expect(widget).to_have_attribute("data-shown", "0", timeout=15_000)
-    canvas_el = widget.locator(".gtw-tool canvas")
-    expect(canvas_el).to_be_visible(timeout=15_000)
     expect(widget.locator(".gtw-buttons .gtw-cat")).to_have_text(["1good", "2bad"])  # the keys rate
     page.wait_for_function("el => el.getContext('2d').getImageData(0, 0, 1, 1).data[3] === 255",
                            arg=canvas_el.element_handle(), timeout=15_000)

@@ -3,7 +3,6 @@
 goes with the rating; the output manifest holds Ground Truth's label-verification pair."""
 from __future__ import annotations
 
-import nbformat
 import numpy as np
 import orjson
 import pytest
@@ -41,13 +40,10 @@ def test_rate_prior_masks_with_keys_and_a_comment(lab, tmp_path):
         m.write_bytes(encode_mask(labels, CMAP))
         masks.append(str(m))
     output = str(tmp_path / "out")
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(SETUP.format(paths=paths, masks=masks, cmap=CMAP, output=output,
-                                                       journal=str(tmp_path / "j"))),
-                nbformat.v4.new_code_cell("print('FLUSHED', job.flush(timeout=30))")]
-    nbformat.write(nb, lab.root / "verify_masks.ipynb")
-    lab.open("verify_masks.ipynb")
+    lab.open_notebook("verify_masks.ipynb", [
+        SETUP.format(paths=paths, masks=masks, cmap=CMAP, output=output, journal=str(tmp_path / "j")),
+        "print('FLUSHED', job.flush(timeout=30))",
+    ])
     page = lab.page
     widget = lab.run_cell(0).locator(".gtw-root")
     expect(widget).to_have_attribute("data-shown", "0", timeout=15_000)

@@ -1,12 +1,12 @@
 """The welding job in a real JupyterLab: image + sensor plots from moto S3, a zoom, five welds by keyboard."""
 from __future__ import annotations
 
-import nbformat
 import orjson
 import pytest
 from playwright.sync_api import expect
 
 from bundle_page import double_click, drag_across  # tests/ is on sys.path
+from notebook_files import write_notebook  # this folder is on sys.path
 
 from gtwidgets import storage
 from gtwidgets.datasets import make_welding
@@ -28,10 +28,7 @@ widget"""
 
 
 def _notebook(path, *cells: str) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
-    nbformat.write(nb, path)
+    write_notebook(path, cells)
 
 
 def test_label_five_welds_by_keyboard_with_plots_and_zoom(lab, moto_server, s3, tmp_path):

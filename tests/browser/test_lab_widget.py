@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
 import shutil
@@ -13,6 +12,8 @@ import orjson
 import pytest
 from playwright.sync_api import expect
 from PIL import Image
+
+from notebook_files import write_notebook  # this folder is on sys.path
 
 from bundle_page import axe_violations
 from conftest import KERNEL_READY_JS
@@ -37,10 +38,7 @@ widget"""
 
 
 def _notebook(path: Path, *cells: str) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
-    nbformat.write(nb, path)
+    write_notebook(path, cells)
 
 
 def _setup_cell(moto_server: str, tmp_path: Path, name: str, frame: dict, output: str, cats: list[str],
