@@ -55,6 +55,7 @@ const TOOLS = {
     },
   },
   masks: {
+    bitmap: true, // drawn from an ImageBitmap closed with its card (an <img> stays in Chromium's cache)
     /** The mask to start from: what was answered in this page, else the kernel's (answer or prior). */
     prepare(card, size) {
       const meta = card.tool_meta || {};
