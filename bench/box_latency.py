@@ -64,7 +64,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from label_latency import CHROMIUM, CHROMIUM_ARGS, KERNEL_READY_JS, collapse, jupyter_lab, run_cell, wait_idle  # noqa: E402
+from label_latency import bench_notebook, collapse, run_cell, run_widget_cell  # noqa: E402
 
 CATS = ["car", "person", "sign", "light"]
 W, H, N_BOXES = 4000, 3000, 50
@@ -180,7 +180,6 @@ def boxes_of(i: int) -> list[dict]:
 
 def browser_side(images: list[str], work: Path, args) -> dict:
     import nbformat
-    from playwright.sync_api import sync_playwright
 
     folder = work / "nb"
     folder.mkdir()
@@ -223,23 +222,9 @@ peer"""
         ws.on("framereceived", lambda payload: received.__setitem__(
             "bytes", received["bytes"] + len(payload if isinstance(payload, bytes) else payload.encode())))
 
-    with jupyter_lab(folder, work / "jhome") as lab, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.on("websocket", on_ws)
-        page.goto(f"{lab['url']}/lab/tree/bench.ipynb?reset&token={lab['token']}")
-        page.wait_for_function(KERNEL_READY_JS, timeout=60_000)
-        page.evaluate(PROBE_JS)
-        run_cell(page, 0)
-        wait_idle(page, timeout=300_000)
-        cdp = page.context.new_cdp_session(page)
-        cdp.send("Performance.enable")
-
+    with bench_notebook(folder, work / "jhome", on_websocket=on_ws, scripts=(PROBE_JS,)) as (page, cdp):
         bytes0 = received["bytes"]
-        cell = run_cell(page, 1)
-        root = cell.locator(".gtw-root")
-        root.wait_for(timeout=60_000)
-        page.wait_for_function("(r) => r.dataset.shown === '0'", arg=root.element_handle(), timeout=120_000)
+        cell = run_widget_cell(page, 1)
         surface = cell.locator(".gtw-tool canvas")
         surface.wait_for(timeout=60_000)
         out["gtwidgets"] = run_tool(page, cdp, cell, surface, cell.locator(".gtw-boxes"), args, received, bytes0)
@@ -255,7 +240,6 @@ peer"""
             focus = cell.locator("div.wrapper[tabindex]").first   # where its keydown listener is
             out["jupyter-bbox-widget"] = run_tool(page, cdp, cell, surface, focus, args, received, bytes0)
             collapse(page, 2)
-        browser.close()
     return out
 
 

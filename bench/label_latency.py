@@ -17,7 +17,7 @@ after the new image is in the DOM and decoded (requestAnimationFrame, then a tas
 from __future__ import annotations
 
 import argparse
-import io
+import contextlib
 import json
 import os
 import secrets
@@ -161,7 +161,6 @@ def kernel_side(images: list[str], work: Path, items: int) -> dict:
 
 def browser_side(images: list[str], work: Path, args) -> dict:
     import nbformat
-    from playwright.sync_api import sync_playwright
 
     folder = work / "nb"
     folder.mkdir()
@@ -193,19 +192,9 @@ def job(name, frame):
     nbformat.write(nb, folder / "bench.ipynb")
 
     out: dict = {}
-    with jupyter_lab(folder, work / "jhome") as lab, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.goto(f"{lab['url']}/lab/tree/bench.ipynb?reset&token={lab['token']}")
-        page.wait_for_function(KERNEL_READY_JS, timeout=60_000)
-        page.evaluate(PROBE_JS)
-        run_cell(page, 0)
-        wait_idle(page)
-
-        cell = run_cell(page, 1)
+    with bench_notebook(folder, work / "jhome", scripts=(PROBE_JS,)) as (page, _):
+        cell = run_widget_cell(page, 1)
         root = cell.locator(".gtw-root")
-        root.wait_for(timeout=60_000)
-        page.wait_for_function("(r) => r.dataset.shown === '0'", arg=root.element_handle(), timeout=60_000)
         root.focus()
         out["gtwidgets"] = measure(page, cell, n, lambda i: page.keyboard.press(str(i % 4 + 1)))
         collapse(page, 1)
@@ -228,7 +217,6 @@ def job(name, frame):
                                arg=cell.element_handle(), timeout=60_000, polling=5)
         out["big"] = {"lines": args.big, "first_card_s": time.perf_counter() - t0,
                       "img_elements": cell.locator(".gtw-root img").count()}
-        browser.close()
     return out
 
 
@@ -320,6 +308,40 @@ class jupyter_lab:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self.log.close()
+
+
+@contextlib.contextmanager
+def bench_notebook(folder: Path, home: Path, *, on_websocket=None, scripts: tuple[str, ...] = ()):
+    """JupyterLab on ``folder`` and its ``bench.ipynb`` open in headless Chromium, ``scripts``
+    evaluated in the page and the first (set-up) cell run: yields ``(page, cdp)``."""
+    from playwright.sync_api import sync_playwright
+
+    with jupyter_lab(folder, home) as lab, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        if on_websocket is not None:
+            page.on("websocket", on_websocket)
+        page.goto(f"{lab['url']}/lab/tree/bench.ipynb?reset&token={lab['token']}")
+        page.wait_for_function(KERNEL_READY_JS, timeout=60_000)
+        for script in scripts:
+            page.evaluate(script)
+        run_cell(page, 0)
+        wait_idle(page, timeout=300_000)
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+        try:
+            yield page, cdp
+        finally:
+            browser.close()
+
+
+def run_widget_cell(page, i: int):
+    """Run cell ``i`` (a LabelingWidget) and wait until its first card is shown; returns the cell."""
+    cell = run_cell(page, i)
+    root = cell.locator(".gtw-root")
+    root.wait_for(timeout=60_000)
+    page.wait_for_function("(r) => r.dataset.shown === '0'", arg=root.element_handle(), timeout=120_000)
+    return cell
 
 
 def run_cell(page, i: int):

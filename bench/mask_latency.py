@@ -43,7 +43,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from box_latency import PROBE_JS as BOX_PROBE_JS, make_images, stats  # noqa: E402
-from label_latency import CHROMIUM, CHROMIUM_ARGS, KERNEL_READY_JS, jupyter_lab, run_cell, wait_idle  # noqa: E402
+from label_latency import bench_notebook, run_widget_cell  # noqa: E402
 
 CATS = ["road", "car", "person", "sky"]
 W, H = 4000, 3000
@@ -137,7 +137,6 @@ def kernel_side(images: list[str]) -> dict:
 def browser_side(images: list[str], work: Path, args) -> dict:
     import nbformat
     import psutil
-    from playwright.sync_api import sync_playwright
 
     folder = work / "nb"
     folder.mkdir()
@@ -160,24 +159,9 @@ job = LabelingJob("maskbench", input=pd.DataFrame({{"source-ref": {images!r}}}),
         ws.on("framereceived", lambda p: received.__setitem__("bytes", received["bytes"] + size(p)))
 
     out: dict = {}
-    with jupyter_lab(folder, work / "jhome") as lab, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.on("websocket", on_ws)
-        page.goto(f"{lab['url']}/lab/tree/bench.ipynb?reset&token={lab['token']}")
-        page.wait_for_function(KERNEL_READY_JS, timeout=60_000)
-        page.evaluate(PROBE_JS)
-        page.evaluate(MEASURES_JS)
-        run_cell(page, 0)
-        wait_idle(page, timeout=300_000)
-        cdp = page.context.new_cdp_session(page)
-        cdp.send("Performance.enable")
-
+    with bench_notebook(folder, work / "jhome", on_websocket=on_ws, scripts=(PROBE_JS, MEASURES_JS)) as (page, cdp):
         received0 = received["bytes"]
-        cell = run_cell(page, 1)
-        root = cell.locator(".gtw-root")
-        root.wait_for(timeout=60_000)
-        page.wait_for_function("(r) => r.dataset.shown === '0'", arg=root.element_handle(), timeout=120_000)
+        cell = run_widget_cell(page, 1)
         surface = cell.locator(".gtw-masks-pointer")
         surface.wait_for(timeout=60_000)
         area = cell.element_handle()
@@ -188,7 +172,7 @@ job = LabelingJob("maskbench", input=pd.DataFrame({{"source-ref": {images!r}}}),
         page.wait_for_timeout(1500)  # the cards ahead are made and sent
         out["stroke"] = measure_stroke(page, area, box, args.moves)
         out["fills"] = measure_fills(page, area, box, args.fills)
-        out.update(measure_switches(page, cdp, area, box, args.n, sent, renderer_memory(browser, psutil)))
+        out.update(measure_switches(page, cdp, area, box, args.n, sent, renderer_memory(psutil)))
         # everything the page received from running the widget's cell on, over the images shown
         out["received_kb_per_card"] = (received["bytes"] - received0) / (args.n + 1) / 1024
         png = page.evaluate("() => window.__png")
@@ -197,7 +181,6 @@ job = LabelingJob("maskbench", input=pd.DataFrame({{"source-ref": {images!r}}}),
         out["png_kb"] = statistics.mean(b for _, b, _ in png) / 1024 if png else None
         sw, sh = round(box["width"]), round(box["height"])
         out["naive"] = page.evaluate(NAIVE_JS, [W, H, 20, sw, sh])
-        browser.close()
     return out
 
 
@@ -291,7 +274,7 @@ STATE_JS = """(el) => { const r = el.querySelector('.gtw-root'), a = document.ac
            errors: [...el.querySelectorAll('.gtw-error')].map((e) => e.textContent) }; }"""
 
 
-def renderer_memory(browser, psutil):
+def renderer_memory(psutil):
     """MB of the page's renderer processes (resident, unique where the OS says), a callable."""
     def sample() -> float:
         total = 0
