@@ -137,7 +137,7 @@ export async function decodeMask(data, colors, size) {
 
 /** Whether cards of `card`'s kind are drawn from an ImageBitmap (the cache decodes them ahead). */
 export function drawsBitmap(card) {
-  const spec = card.kind === "image" && card.tool ? TOOLS[card.tool] : null;
+  const spec = card.kind === "image" && card.tool ? TOOLS[toolName(card)] : null; // maskview: an <img>
   return !!(spec && spec.bitmap);
 }
 
