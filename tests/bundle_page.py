@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -56,6 +58,24 @@ def open_harness(page, harness: str, cfg: dict, *, focus: bool = True):
     page.wait_for_function("window.ready === true")
     if focus:
         page.locator(".gtw-root").focus()
+    return page
+
+
+def open_tool_page(page, tool: str, html: str):
+    """Serve ``html`` with the built tool module ``/tools/<tool>`` (fails if it is not built) and
+    wait for the page's ``window.ready``."""
+    bundle = STATIC / "tools" / tool
+    if not bundle.exists():
+        pytest.fail(f"{bundle} is missing: run `cd js && npm run build`")
+
+    def serve(route):
+        if route.request.url.endswith(f"/tools/{tool}"):
+            route.fulfill(body=bundle.read_bytes(), content_type="text/javascript")
+        else:
+            route.fulfill(body=html, content_type="text/html")
+    page.route(f"{ORIGIN}/**", serve)
+    page.goto(f"{ORIGIN}/index.html")
+    page.wait_for_function("window.ready === true")
     return page
 
 

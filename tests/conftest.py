@@ -61,3 +61,17 @@ def _private_home(tmp_path_factory):
         os.environ.pop("GTWIDGETS_HOME", None)
     else:
         os.environ["GTWIDGETS_HOME"] = old
+
+
+@pytest.fixture
+def boards(tmp_path):
+    """Two small circuit-board photos (32 x 24) for segmentation jobs: their input frame."""
+    import pandas as pd
+    from PIL import Image
+
+    paths = []
+    for i in range(2):
+        p = tmp_path / f"board{i}.png"
+        Image.new("RGB", (32, 24), (20 * i, 90, 60)).save(p)
+        paths.append(str(p))
+    return pd.DataFrame({"source-ref": paths})

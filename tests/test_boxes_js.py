@@ -7,7 +7,6 @@ import base64
 import io
 import json
 import os
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -15,9 +14,8 @@ from PIL import Image
 pytestmark = pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"),
                                 reason="needs /usr/bin/chromium (apt-get install chromium)")
 
-from bundle_page import CHROMIUM, CHROMIUM_ARGS, ORIGIN
+from bundle_page import CHROMIUM, CHROMIUM_ARGS, open_tool_page
 
-TOOL = Path(__file__).resolve().parents[1] / "gtwidgets" / "static" / "tools" / "boxes.js"
 CATS = ["cat", "dog", "bird", "<img src=x onerror=window.pwned=1>"]
 PAGE = """<!doctype html><html><body style="margin:0">
 <div id="host" style="width:400px"></div>
@@ -55,15 +53,7 @@ def tool(page):
     def open_tool(boxes=(), history=()):
         cfg = json.dumps({"card": _card(), "categories": CATS, "boxes": list(boxes), "history": list(history)})
         html = PAGE.replace('<div id="host"', f'<script type="application/json" id="cfg">{cfg}</script><div id="host"')
-
-        def serve(route):
-            if route.request.url.endswith("/tools/boxes.js"):
-                route.fulfill(body=TOOL.read_bytes(), content_type="text/javascript")
-            else:
-                route.fulfill(body=html, content_type="text/html")
-        page.route(f"{ORIGIN}/**", serve)
-        page.goto(f"{ORIGIN}/index.html")
-        page.wait_for_function("window.ready === true")
+        open_tool_page(page, "boxes.js", html)
         canvas = page.locator("canvas").bounding_box()
         assert (canvas["width"], canvas["height"]) == (400, 300)
         return page, canvas

@@ -6,9 +6,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 import orjson
-import pandas as pd
 import pytest
-from PIL import Image
 
 from gtwidgets import LabelingJob, storage
 from gtwidgets.modes import LabelMode
@@ -33,16 +31,6 @@ def painted(shift=0):
     labels[2:8, 3 + shift:12 + shift] = 1    # Scratch (classes are sorted: index 1)
     labels[10:18, 15:28] = 2                 # Solder bridge
     return labels
-
-
-@pytest.fixture
-def boards(tmp_path):
-    paths = []
-    for i in range(2):
-        p = tmp_path / f"board{i}.png"
-        Image.new("RGB", (32, 24), (20 * i, 90, 60)).save(p)
-        paths.append(str(p))
-    return pd.DataFrame({"source-ref": paths})
 
 
 def mask_job(tmp_path, frame, output, **kw):

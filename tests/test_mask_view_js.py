@@ -14,7 +14,7 @@ from PIL import Image
 pytestmark = pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"),
                                 reason="needs /usr/bin/chromium (apt-get install chromium)")
 
-from bundle_page import CHROMIUM, CHROMIUM_ARGS, ORIGIN, STATIC  # noqa: E402
+from bundle_page import CHROMIUM, CHROMIUM_ARGS, open_tool_page  # noqa: E402
 from gtwidgets.masks import color_map, encode_mask  # noqa: E402
 
 W, H = 200, 150     # image pixels; the host is 400 CSS px wide, so 2 CSS px an image px
@@ -65,9 +65,6 @@ def _masks():
 
 
 def open_view(page, *, problem=None):
-    bundle = STATIC / "tools" / "mask-view.js"
-    if not bundle.exists():
-        pytest.fail(f"{bundle} is missing: run `cd js && npm run build`")
     a, b = _masks()
     import json
     cfg = {"image": _b64(_png_of_image()), "problem": problem,
@@ -76,16 +73,7 @@ def open_view(page, *, problem=None):
                        "color": "#d62728"}],
            "legend": [{"name": "Bag", "color": "#1f77b4"}, {"name": "Watch <i>", "color": "#ff7f0e"}]}
     html = HARNESS % {"W": W, "H": H, "CFG": json.dumps(cfg)}
-
-    def serve(route):
-        if route.request.url.endswith("/tools/mask-view.js"):
-            route.fulfill(body=bundle.read_bytes(), content_type="text/javascript")
-        else:
-            route.fulfill(body=html, content_type="text/html")
-    page.route(f"{ORIGIN}/**", serve)
-    page.goto(f"{ORIGIN}/index.html")
-    page.wait_for_function("window.ready === true")
-    return page
+    return open_tool_page(page, "mask-view.js", html)
 
 
 def pixel(page, x, y):

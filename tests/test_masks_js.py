@@ -17,7 +17,7 @@ from PIL import Image
 pytestmark = pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"),
                                 reason="needs /usr/bin/chromium (apt-get install chromium)")
 
-from bundle_page import CHROMIUM, CHROMIUM_ARGS, ORIGIN, STATIC  # noqa: E402
+from bundle_page import CHROMIUM, CHROMIUM_ARGS, open_tool_page  # noqa: E402
 from mask_geometry import capsule, on_grid  # noqa: E402
 
 W, H = 200, 150          # image pixels; the stage is 400 x 300 CSS pixels, so 2 CSS px per image px
@@ -68,19 +68,8 @@ def _image_png() -> str:
 def _open(page, **size):
     """The tool on the 200 x 150 test image; ``size``: the original's size (IW, IH) and the
     superpixel grid (GW, GH, blocks of SP cells), by default all at the image's own size."""
-    bundle = STATIC / "tools" / "masks.js"
-    if not bundle.exists():
-        pytest.fail(f"{bundle} is missing: run `cd js && npm run build`")
     html = HARNESS % {"IW": W, "IH": H, "GW": W, "GH": H, "SP": 25, **size, "PNG": _image_png()}
-
-    def serve(route):
-        if route.request.url.endswith("/tools/masks.js"):
-            route.fulfill(body=bundle.read_bytes(), content_type="text/javascript")
-        else:
-            route.fulfill(body=html, content_type="text/html")
-    page.route(f"{ORIGIN}/**", serve)
-    page.goto(f"{ORIGIN}/index.html")
-    page.wait_for_function("window.ready === true")
+    open_tool_page(page, "masks.js", html)
     page.locator(".gtw-masks").focus()
     return page
 

@@ -167,16 +167,6 @@ def test_the_pre_annotation_lambda_s_initial_value_starts_an_image_card(images, 
 
 # ---------------------------------------------------------------------------- masks
 
-@pytest.fixture
-def boards(tmp_path):
-    paths = []
-    for i in range(2):
-        p = tmp_path / f"board{i}.png"
-        Image.new("RGB", (32, 24), (20 * i, 90, 60)).save(p)
-        paths.append(str(p))
-    return pd.DataFrame({"source-ref": paths})
-
-
 def predicted(shift=0):
     labels = np.zeros((24, 32), np.uint8)
     labels[2:8, 3 + shift:12 + shift] = 1    # Scratch
