@@ -31,7 +31,7 @@ from .. import tasks
 from ..consolidate_boxes import consolidate_boxes
 from ..errors import JobError
 from .base import TaskConfig, TaskType, WorkerAnswer, register, require_prior
-from .predictions import box_start, place_boxes, same_boxes
+from .predictions import COORDS as _COORDS, box_edges, box_start, place_boxes, same_boxes
 from .verification import LabelVerification
 
 __all__ = ["BoundingBox", "BoundingBoxAdjustment", "BoundingBoxVerification", "read_box_pair",
@@ -41,7 +41,6 @@ MAX_BOX_CATEGORIES = 50
 # Keys a crowd-bounding-box answer has been found under: the element's tag, and the names
 # Ground Truth's built-in templates give it (the consolidation payload shows "boundingBox").
 BOX_ELEMENT_NAMES = ("crowd-bounding-box", "boundingBox", "annotatedResult")
-_COORDS = ("left", "top", "width", "height")
 
 
 @register
@@ -247,12 +246,7 @@ class BoundingBox(TaskType):
             label = cats[cid]
         if label not in self._index:
             raise JobError(f"box {n}: label {label!r} is not one of the categories {list(self._index)!r}.")
-        try:
-            left, top, width, height = (_number(b[k]) for k in _COORDS)
-        except KeyError as e:
-            raise JobError(f"box {n} lacks {e.args[0]!r}; give left, top, width and height in pixels.") from None
-        except (TypeError, ValueError):
-            raise JobError(f"box {n}: left, top, width and height must be finite numbers.") from None
+        left, top, width, height = box_edges(b, n, _number)
         # Clip to the image, as crowd-bounding-box keeps boxes inside it.
         right = min(left + width, size["width"])
         bottom = min(top + height, size["height"])

@@ -22,15 +22,15 @@ The start is ``{"boxes": [...], "normalized": bool}``; :func:`place_boxes` turns
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import JobError
 
-__all__ = ["box_start", "place_boxes", "same_boxes"]
+__all__ = ["box_start", "box_edges", "place_boxes", "same_boxes", "COORDS"]
 
-_COORDS = ("left", "top", "width", "height")
+COORDS = ("left", "top", "width", "height")
 _PIXEL_KEYS = ("xyxy", "boxes")
 
 
@@ -89,20 +89,26 @@ def place_boxes(start: Mapping, size: Mapping) -> dict:
 def same_boxes(a: Sequence[Mapping], b: Sequence[Mapping]) -> bool:
     """Whether two lists hold the same boxes (any order; to the hundredth of a pixel)."""
     def key(box):
-        return (box["label"], *(round(float(box[k]), 2) for k in _COORDS))
+        return (box["label"], *(round(float(box[k]), 2) for k in COORDS))
     return sorted(map(key, a)) == sorted(map(key, b))
+
+
+def box_edges(b: Mapping, n: int, number: Callable[[Any], float]) -> tuple:
+    """Box ``n``'s left, top, width and height, each read by ``number`` (ValueError: not one);
+    JobError names what is missing or wrong."""
+    try:
+        return tuple(number(b[k]) for k in COORDS)
+    except KeyError as e:
+        raise JobError(f"box {n} lacks {e.args[0]!r}; give left, top, width and height in pixels.") from None
+    except (TypeError, ValueError):
+        raise JobError(f"box {n}: left, top, width and height must be finite numbers.") from None
 
 
 def _gt_box(b: Any, n: int, cats: list[str]) -> dict:
     if not isinstance(b, Mapping):
         raise JobError(f"box {n} is {type(b).__name__}; give a dict with label, left, top, width, height.")
     label = b.get("label", b.get("class_id"))
-    try:
-        left, top, width, height = (_finite(b[k]) for k in _COORDS)
-    except KeyError as e:
-        raise JobError(f"box {n} lacks {e.args[0]!r}; give left, top, width and height in pixels.") from None
-    except (TypeError, ValueError):
-        raise JobError(f"box {n}: left, top, width and height must be finite numbers.") from None
+    left, top, width, height = box_edges(b, n, _finite)
     if width <= 0 or height <= 0:
         raise JobError(f"box {n} is {width} x {height}; width and height must be positive.")
     return {"label": _label(label, n, cats), "left": left, "top": top, "width": width, "height": height}
